@@ -1,0 +1,128 @@
+#include "core/tape.h"
+
+#include <fmt/format.h>
+
+#include "core/broadcast.h"
+#include "core/error.h"
+
+namespace core {
+
+bool Tape::should_record(const std::vector<Tensor>& inputs) const {
+  if (!recording()) return false;
+  for (const auto& t : inputs) {
+    if (t.defined() && t.requires_grad()) return true;
+  }
+  return false;
+}
+
+bool Tape::record(std::string op, std::vector<Tensor> inputs, std::vector<Tensor> outputs,
+                  std::vector<Tensor> saved, BackwardFn backward) {
+  if (!should_record(inputs)) return false;
+  for (auto& out : outputs) {
+    if (!out.defined()) continue;
+    auto& meta = out.autograd_meta();
+    meta.requires_grad = true;
+    meta.is_leaf = false;
+  }
+  Node node{std::move(op), std::move(inputs), std::move(outputs), {}, std::move(backward)};
+  node.saved.reserve(saved.size());
+  for (auto& s : saved) {
+    const auto v = s.version();
+    node.saved.push_back({std::move(s), v});
+  }
+  nodes_.push_back(std::move(node));
+  return true;
+}
+
+void accumulate_grad(const Tensor& t, const Tensor& g) {
+  if (t.shape() != g.shape() || t.dtype() != g.dtype()) {
+    throw AutogradError(fmt::format("backward: gradient {} does not match tensor {}", g.describe(), t.describe()));
+  }
+  auto& meta = t.autograd_meta();
+  if (!meta.grad) {
+    // A leaf keeps its own buffer so later contributions and optimizers can
+    // write into it; the incoming gradient may be shared with other tensors.
+    meta.grad = std::make_shared<Tensor>(meta.is_leaf ? g.clone() : g);
+    meta.grad_owned = meta.is_leaf;
+  } else if (meta.grad_owned) {
+    add_inplace(*meta.grad, g);
+  } else {
+    *meta.grad = add_same_shape(*meta.grad, g);
+    meta.grad_owned = true;
+  }
+}
+
+void Tape::backward(const Tensor& loss, BackwardOptions options) {
+  if (!loss.defined() || loss.numel() != 1) {
+    throw AutogradError(fmt::format("backward: loss must have one element, got {} (pass a grad_output instead)",
+                                    loss.describe()));
+  }
+  backward(loss, Tensor::ones(loss.shape(), loss.dtype()), options);
+}
+
+void Tape::backward(const Tensor& output, const Tensor& grad_output, BackwardOptions options) {
+  if (!output.requires_grad()) {
+    throw AutogradError(fmt::format("backward: {} does not require grad (no recorded op produced it)",
+                                    output.describe()));
+  }
+  if (grad_output.shape() != output.shape() || grad_output.dtype() != output.dtype()) {
+    throw AutogradError(fmt::format("backward: grad_output {} does not match output {}", grad_output.describe(),
+                                    output.describe()));
+  }
+  accumulate_grad(output, grad_output);
+  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) run_node(*it, options.retain_graph);
+  if (!options.retain_graph) {
+    nodes_.clear();
+  }
+  if (!output.is_leaf()) output.reset_grad();
+}
+
+void Tape::run_node(Node& node, bool retain_graph) {
+  std::vector<Tensor> grad_outputs;
+  grad_outputs.reserve(node.outputs.size());
+  bool any = false;
+  for (const auto& out : node.outputs) {
+    grad_outputs.push_back(out.defined() ? out.grad() : Tensor());
+    any = any || grad_outputs.back().defined();
+  }
+  if (!any) return;
+  if (!node.backward) {
+    throw AutogradError(fmt::format("backward: the graph through op '{}' was already released; "
+                                    "pass retain_graph to run backward twice", node.op));
+  }
+
+  std::vector<Tensor> saved;
+  saved.reserve(node.saved.size());
+  for (const auto& s : node.saved) {
+    if (s.tensor.version() != s.version) {
+      throw AutogradError(fmt::format(
+          "backward: a tensor {} saved by op '{}' was modified in place after the op ran (version {} -> {})",
+          s.tensor.describe(), node.op, s.version, s.tensor.version()));
+    }
+    saved.push_back(s.tensor);
+  }
+  std::vector<bool> needs(node.inputs.size());
+  for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+    needs[i] = node.inputs[i].defined() && node.inputs[i].requires_grad();
+  }
+
+  const std::vector<Tensor> grads = node.backward(BackwardContext{grad_outputs, saved, needs});
+  if (grads.size() != node.inputs.size()) {
+    throw AutogradError(fmt::format("backward: op '{}' returned {} gradients for {} inputs", node.op, grads.size(),
+                                    node.inputs.size()));
+  }
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    if (needs[i] && grads[i].defined()) accumulate_grad(node.inputs[i], grads[i]);
+  }
+  // Intermediate gradients are released as soon as their node has run, so a
+  // retained graph starts from clean buffers on the next backward.
+  for (const auto& out : node.outputs) {
+    if (out.defined() && !out.is_leaf()) out.reset_grad();
+  }
+  if (!retain_graph) {
+    node.saved.clear();
+    node.backward = nullptr;
+  }
+}
+
+}  // namespace core

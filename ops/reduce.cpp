@@ -1,0 +1,60 @@
+// sum and mean share one implementation: mean is sum scaled by 1/count, and
+// both backward passes broadcast the (scaled) gradient back over the axes.
+#include "ops/reduce.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/broadcast.h"
+#include "core/error.h"
+#include "ops/binary.h"
+
+namespace ops {
+
+namespace {
+
+std::vector<int> resolve_axes(const char* op, const Tensor& x, const std::vector<std::int64_t>& axes) {
+  std::vector<int> out;
+  if (axes.empty()) {
+    for (int i = 0; i < x.dim(); ++i) out.push_back(i);
+    return out;
+  }
+  for (auto a : axes) {
+    const int n = core::normalize_axis(op, a, x.dim(), x.shape());
+    if (std::find(out.begin(), out.end(), n) != out.end()) {
+      throw core::ShapeError(fmt::format("{}: axis {} is repeated (shape {})", op, a, core::shape_str(x.shape())));
+    }
+    out.push_back(n);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Tensor reduce(Tape& tape, const char* op, const Tensor& x, const ReduceParams& p, bool average) {
+  core::check_floating(op, "x", x);
+  const std::vector<int> axes = resolve_axes(op, x, p.axes);
+  std::int64_t count = 1;
+  core::Shape kept = x.shape();
+  for (int a : axes) {
+    count *= x.shape()[a];
+    kept[a] = 1;
+  }
+  const double scale = average ? 1.0 / static_cast<double>(count) : 1.0;
+  Tensor y = core::sum_axes(x, axes, p.keepdim);
+  if (y.shares_storage(x)) y = y.clone();
+  if (average) y = binary_forward(BinaryKind::mul, y, Tensor::scalar(scale, x.dtype()));
+  tape.record(op, {x}, {y}, {}, [scale, kept, xs = x.shape(), average](const core::BackwardContext& ctx) {
+    Tensor g = ctx.grad_outputs[0].view(kept);
+    if (average) g = binary_forward(BinaryKind::mul, g, Tensor::scalar(scale, g.dtype()));
+    return std::vector<Tensor>{core::broadcast_to(g, xs).clone()};
+  });
+  return y;
+}
+
+}  // namespace
+
+Tensor sum(Tape& tape, const Tensor& x, const ReduceParams& p) { return reduce(tape, "sum", x, p, false); }
+Tensor mean(Tape& tape, const Tensor& x, const ReduceParams& p) { return reduce(tape, "mean", x, p, true); }
+
+}  // namespace ops

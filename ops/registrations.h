@@ -1,0 +1,10 @@
+// One registration function per op family; op_registry() calls each once.
+#pragma once
+
+#include "ops/registry.h"
+
+namespace ops {
+
+void register_basic_ops(OpRegistry& registry);
+
+}  // namespace ops

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and tests need, then configures and
+# builds the project in Release into build/ (the executable is build/yolo).
+# Safe to run again: installed packages are skipped, the build is incremental.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config
+  libdnnl-dev libeigen3-dev libstb-dev libfmt-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev libcli11-dev
+  libyaml-cpp-dev libpugixml-dev nlohmann-json3-dev
+  python3 python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DYOLO_WERROR="${YOLO_WERROR:-OFF}" >/dev/null
+if ! cmake --build build -j2 >build/build.log 2>&1; then
+  grep -E 'error|Error' -A5 build/build.log | head -80
+  echo "setup: build failed; full log in build/build.log" >&2
+  exit 1
+fi
+test -x build/yolo
+echo "setup: build/yolo is ready"
