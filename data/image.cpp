@@ -1,0 +1,129 @@
+// The one translation unit that compiles stb_image and stb_image_write.
+// Debian's libstb-dev also ships libstb.a; we do not link it, so exactly one
+// copy of each implementation exists in the program.
+#include "data/image.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+#define STBI_NO_STDIO           // we read files ourselves, so errors can name them
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBI_WRITE_NO_STDIO
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace data {
+
+using core::IoError;
+
+namespace {
+
+// Whole file in memory; missing and empty files get their own messages
+// because they are the common failures in a data set.
+std::string read_image_bytes(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw IoError(fmt::format("{}: image file does not exist", path));
+  std::string bytes = core::read_file(path);
+  if (bytes.empty()) throw IoError(fmt::format("{}: image file is empty (0 bytes)", path));
+  return bytes;
+}
+
+const stbi_uc* as_uc(const std::string& s) { return reinterpret_cast<const stbi_uc*>(s.data()); }
+
+std::vector<unsigned char> to_bytes(const Image& image) {
+  std::vector<unsigned char> out(image.pixels.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<unsigned char>(std::clamp(std::lround(image.pixels[i]), 0L, 255L));
+  }
+  return out;
+}
+
+void append_to_string(void* context, void* data, int size) {
+  static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<std::size_t>(size));
+}
+
+}  // namespace
+
+Image load_image(const std::string& path) {
+  const std::string bytes = read_image_bytes(path);
+  int w = 0, h = 0, channels = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
+      stbi_load_from_memory(as_uc(bytes), static_cast<int>(bytes.size()), &w, &h, &channels, 3), stbi_image_free);
+  if (!decoded) {
+    throw IoError(fmt::format("{}: cannot decode image ({}, {} bytes)", path, stbi_failure_reason(), bytes.size()));
+  }
+  Image image(w, h);
+  const stbi_uc* src = decoded.get();
+  for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = src[i];
+  return image;
+}
+
+ImageSize read_image_size(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw IoError(fmt::format("{}: image file does not exist", path));
+  // A prefix is enough for the header (JPEG's SOF follows at most a 64 KiB
+  // EXIF block); reading whole files would make checking COCO's 118k images slow.
+  constexpr std::size_t kPrefix = 256 * 1024;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(fmt::format("{}: cannot open image: {}", path, std::strerror(errno)));
+  std::string bytes(kPrefix, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(kPrefix));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  if (bytes.empty()) throw IoError(fmt::format("{}: image file is empty (0 bytes)", path));
+  int w = 0, h = 0, channels = 0;
+  if (!stbi_info_from_memory(as_uc(bytes), static_cast<int>(bytes.size()), &w, &h, &channels)) {
+    throw IoError(fmt::format("{}: not a readable image ({}, {} bytes)", path, stbi_failure_reason(), bytes.size()));
+  }
+  return {w, h};
+}
+
+std::string encode_png(const Image& image) {
+  const auto bytes = to_bytes(image);
+  std::string out;
+  if (!stbi_write_png_to_func(append_to_string, &out, image.width, image.height, 3, bytes.data(), image.width * 3)) {
+    throw IoError(fmt::format("cannot encode a {}x{} PNG", image.width, image.height));
+  }
+  return out;
+}
+
+std::string encode_jpeg(const Image& image, int quality) {
+  const auto bytes = to_bytes(image);
+  std::string out;
+  if (!stbi_write_jpg_to_func(append_to_string, &out, image.width, image.height, 3, bytes.data(), quality)) {
+    throw IoError(fmt::format("cannot encode a {}x{} JPEG", image.width, image.height));
+  }
+  return out;
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw IoError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) throw IoError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+}
+
+}  // namespace data
