@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config
   libdnnl-dev libeigen3-dev libstb-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libcli11-dev
-  libyaml-cpp-dev libpugixml-dev nlohmann-json3-dev
+  libyaml-cpp-dev libpugixml-dev nlohmann-json3-dev libsimdjson-dev
   python3 python3-numpy
 )
 
