@@ -1,0 +1,58 @@
+// Image decoding and encoding: round trips and errors that name the file.
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "data/image.h"
+#include "tests/data/fixture.h"
+
+namespace {
+
+using data_test::expect_error;
+using data_test::TempDir;
+
+TEST(Image, PngRoundTripKeepsPixelsAndSize) {
+  TempDir dir;
+  data::Image im(5, 3);
+  for (std::size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = static_cast<float>((i * 37) % 256);
+  data::write_bytes(dir / "a.png", data::encode_png(im));
+  const data::Image back = data::load_image(dir / "a.png");
+  ASSERT_EQ(back.width, 5);
+  ASSERT_EQ(back.height, 3);
+  EXPECT_EQ(back.pixels, im.pixels);
+  const auto size = data::read_image_size(dir / "a.png");
+  EXPECT_EQ(size.width, 5);
+  EXPECT_EQ(size.height, 3);
+}
+
+TEST(Image, JpegDecodesCloseToTheOriginal) {
+  TempDir dir;
+  data::Image im(16, 8, 120.0f);
+  data::write_bytes(dir / "a.jpg", data::encode_jpeg(im, 95));
+  const data::Image back = data::load_image(dir / "a.jpg");
+  ASSERT_EQ(back.width, 16);
+  for (float v : back.pixels) EXPECT_NEAR(v, 120.0f, 3.0f);
+}
+
+TEST(Image, EncodingIsDeterministic) {
+  data::Image im(7, 7, 10.0f);
+  im.pixels[4] = 200;
+  EXPECT_EQ(data::encode_jpeg(im, 90), data::encode_jpeg(im, 90));
+  EXPECT_EQ(data::encode_png(im), data::encode_png(im));
+}
+
+TEST(Image, MissingEmptyCorruptAndTruncatedFilesAreErrorsNamingTheFile) {
+  TempDir dir;
+  expect_error<core::IoError>([&] { data::load_image(dir / "none.jpg"); }, {"none.jpg", "does not exist"});
+  data_test::write_text(dir / "empty.png", "");
+  expect_error<core::IoError>([&] { data::load_image(dir / "empty.png"); }, {"empty.png", "empty"});
+  expect_error<core::IoError>([&] { data::read_image_size(dir / "empty.png"); }, {"empty.png", "empty"});
+  data_test::write_text(dir / "junk.jpg", "this is not an image at all");
+  expect_error<core::IoError>([&] { data::load_image(dir / "junk.jpg"); }, {"junk.jpg", "cannot decode"});
+  expect_error<core::IoError>([&] { data::read_image_size(dir / "junk.jpg"); }, {"junk.jpg"});
+  data::Image im(32, 32, 50.0f);
+  const std::string png = data::encode_png(im);
+  data_test::write_text(dir / "cut.png", png.substr(0, png.size() / 2));
+  expect_error<core::IoError>([&] { data::load_image(dir / "cut.png"); }, {"cut.png", "cannot decode"});
+}
+
+}  // namespace
