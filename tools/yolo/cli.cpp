@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "tools/yolo/conformance_command.h"
 #include "tools/yolo/demo_command.h"
 #include "tools/yolo/op_command.h"
 
@@ -29,6 +30,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   demo->add_option("--lr", demo_args.learning_rate, "Learning rate")->check(CLI::PositiveNumber);
   demo->add_option("--seed", demo_args.seed, "Random seed");
 
+  ConformanceArgs conformance_args;
+  CLI::App* conformance = app.add_subcommand("conformance", "Check an op against a file of conformance vectors");
+  conformance->add_option("op", conformance_args.op, "Op name (yolo_loss)")->required();
+  conformance->add_option("file", conformance_args.file, "Vector file (.json)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -39,6 +45,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   try {
     if (op->parsed()) run_op_command(op_args, out);
     else if (demo->parsed()) run_demo(demo_args, out);
+    else if (conformance->parsed()) return run_conformance_command(conformance_args, out);
     return 0;
   } catch (const std::exception& e) {
     // Library errors already name the op, file or key at fault.
