@@ -5,8 +5,11 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "tools/yolo/anchors_command.h"
 #include "tools/yolo/conformance_command.h"
+#include "tools/yolo/data_command.h"
 #include "tools/yolo/demo_command.h"
+#include "tools/yolo/make_shapes_command.h"
 #include "tools/yolo/op_command.h"
 
 namespace yolo {
@@ -35,6 +38,33 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   conformance->add_option("op", conformance_args.op, "Op name (yolo_loss)")->required();
   conformance->add_option("file", conformance_args.file, "Vector file (.json)")->required();
 
+  DataArgs data_args;
+  CLI::App* data_cmd = app.add_subcommand("data", "Print data set statistics and draw augmented samples");
+  data_cmd->add_option("--dataset", data_args.dataset, "voc:DIR[:SPLIT] | coco:ANNOTATIONS.json[:IMAGE_DIR] | darknet:LIST[:NAMES]")->required();
+  data_cmd->add_option("--preview", data_args.preview, "Write a grid of augmented training samples to this PNG");
+  data_cmd->add_option("--size", data_args.size, "Input size (histogram, preview)")->check(CLI::Range(32, 4096));
+  data_cmd->add_option("--count", data_args.count, "Preview samples")->check(CLI::Range(1, 64));
+  data_cmd->add_flag("--multiscale", data_args.multiscale, "Preview at a random multi-scale size (320..608)");
+  data_cmd->add_flag("--no-augment", data_args.no_augment, "Preview resized samples without augmentation");
+  data_cmd->add_option("--workers", data_args.workers, "Loader worker threads")->check(CLI::Range(0, 64));
+  data_cmd->add_option("--seed", data_args.seed, "Augmentation seed");
+
+  AnchorsArgs anchors_args;
+  CLI::App* anchors = app.add_subcommand("anchors", "K-means anchors (1 - IoU distance) for a data set");
+  anchors->add_option("--dataset", anchors_args.dataset, "voc:DIR[:SPLIT] | coco:ANNOTATIONS.json[:IMAGE_DIR] | darknet:LIST[:NAMES]")->required();
+  anchors->add_option("--k", anchors_args.k, "Number of anchors")->check(CLI::Range(1, 64));
+  anchors->add_option("--size", anchors_args.size, "Network input size")->check(CLI::Range(32, 4096));
+  anchors->add_option("--seed", anchors_args.seed, "k-means++ seed");
+
+  data::ShapesOptions shapes_args;
+  CLI::App* shapes = app.add_subcommand("make-shapes", "Write the synthetic shapes data set (VOC, COCO, Darknet)");
+  shapes->add_option("--out", shapes_args.out, "Output folder")->required();
+  shapes->add_option("--format", shapes_args.format, "voc | coco | darknet | all");
+  shapes->add_option("--images", shapes_args.images, "Total images, split 80/10/10 into train/val/test");
+  shapes->add_option("--classes", shapes_args.classes, "Number of classes (shape kinds, 1..6)");
+  shapes->add_option("--size", shapes_args.size, "Longer image side");
+  shapes->add_option("--seed", shapes_args.seed, "Random seed (same seed, same bytes)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -46,6 +76,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (op->parsed()) run_op_command(op_args, out);
     else if (demo->parsed()) run_demo(demo_args, out);
     else if (conformance->parsed()) return run_conformance_command(conformance_args, out);
+    else if (data_cmd->parsed()) run_data_command(data_args, out);
+    else if (anchors->parsed()) run_anchors_command(anchors_args, out);
+    else if (shapes->parsed()) run_make_shapes_command(shapes_args, out);
     return 0;
   } catch (const std::exception& e) {
     // Library errors already name the op, file or key at fault.
