@@ -13,6 +13,9 @@ namespace data {
 // slack on the far sides admits VOC's 1-based inclusive xmax == width.
 void check_box(const std::string& where, const Box& box, int width, int height);
 
+// The test check_box applies, without building a message (hot loops).
+bool box_is_valid(const Box& box, int width, int height);
+
 // Throws core::IoError naming the image when it is missing, empty or has an
 // unreadable header; returns its size.
 void check_image_file(ImageRecord& record);
