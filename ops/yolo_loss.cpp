@@ -168,11 +168,48 @@ Target<T> make_target(const Setup<T>& st, const T* b, std::int64_t anchor, T sco
 
 // ---- forward (spec section 7) ---------------------------------------------
 
+// The valid gts of one image as edges and areas (a struct of arrays), so the
+// ignore pass's inner loop vectorises. Each value is computed exactly as
+// box_iou computes it for its second box: results do not change.
+template <class T>
+struct GtEdges {
+  std::vector<T> left, right, top, bottom, area;
+  void add(const T* b) {
+    left.push_back(static_cast<T>(b[0] - b[2] / 2.0));
+    right.push_back(static_cast<T>(b[0] + b[2] / 2.0));
+    top.push_back(static_cast<T>(b[1] - b[3] / 2.0));
+    bottom.push_back(static_cast<T>(b[1] + b[3] / 2.0));
+    area.push_back(b[2] * b[3]);
+  }
+};
+
+// max(0, box_iou(pred, gt) over all gts), folded with `>` as the original
+// does, so NaN IoUs never win. scratch holds one value per gt.
+template <class T>
+T best_iou(const Box<T>& pred, const GtEdges<T>& g, T* scratch) {
+  const T l1 = static_cast<T>(pred.x - pred.w / 2.0), r1 = static_cast<T>(pred.x + pred.w / 2.0);
+  const T t1 = static_cast<T>(pred.y - pred.h / 2.0), b1 = static_cast<T>(pred.y + pred.h / 2.0);
+  const T a1 = pred.w * pred.h;
+  const std::size_t n = g.area.size();
+  for (std::size_t j = 0; j < n; ++j) {
+    const T ow = (r1 < g.right[j] ? r1 : g.right[j]) - (l1 > g.left[j] ? l1 : g.left[j]);
+    const T oh = (b1 < g.bottom[j] ? b1 : g.bottom[j]) - (t1 > g.top[j] ? t1 : g.top[j]);
+    const T inter = ((ow < 0) | (oh < 0)) ? T(0) : ow * oh;
+    scratch[j] = inter / (a1 + g.area[j] - inter);
+  }
+  T best = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    if (scratch[j] > best) best = scratch[j];
+  }
+  return best;
+}
+
 // Ignore pass of one image (7.2): -1 where the decoded prediction overlaps
 // some valid gt by more than thresh.
 template <class T>
-void mark_ignored(const Setup<T>& st, const T* x, const std::vector<Box<T>>& gts, std::int64_t i, T* obj_mask) {
+void mark_ignored(const Setup<T>& st, const T* x, const GtEdges<T>& gts, std::int64_t i, T* obj_mask) {
   const T fh = static_cast<T>(st.h);
+  std::vector<T> scratch(gts.area.size());
   for (std::int64_t s = 0; s < st.slots; ++s) {
     const T aw = static_cast<T>(st.anchors[2 * st.mask[s]]);
     const T ah = static_cast<T>(st.anchors[2 * st.mask[s] + 1]);
@@ -183,12 +220,9 @@ void mark_ignored(const Setup<T>& st, const T* x, const std::vector<Box<T>>& gts
                           (static_cast<T>(k) + sigmoid(x[p + st.stride]) * st.scale + st.bias) / fh,
                           std::exp(x[p + 2 * st.stride]) * aw / static_cast<T>(st.input_size),
                           std::exp(x[p + 3 * st.stride]) * ah / static_cast<T>(st.input_size)};
-        T best = 0;
-        for (const Box<T>& gt : gts) {
-          const T iou = box_iou(pred, gt);
-          if (iou > best) best = iou;
+        if (best_iou(pred, gts, scratch.data()) > st.thresh) {
+          obj_mask[(i * st.slots + s) * st.stride + k * st.w + l] = T(-1);
         }
-        if (best > st.thresh) obj_mask[(i * st.slots + s) * st.stride + k * st.w + l] = T(-1);
       }
     }
   }
@@ -209,10 +243,10 @@ struct Accumulator {
 template <class T>
 void forward_image(const Setup<T>& st, const T* x, const T* box, const std::int32_t* label, const T* score,
                    std::int64_t i, T* obj_mask, std::int32_t* match, Accumulator<T> acc) {
-  std::vector<Box<T>> gts;
+  GtEdges<T> gts;
   for (std::int64_t t = 0; t < st.rows; ++t) {
     const T* b = box + (i * st.rows + t) * 4;
-    if (gt_valid(b)) gts.push_back({b[0], b[1], b[2], b[3]});
+    if (gt_valid(b)) gts.add(b);
   }
   mark_ignored(st, x, gts, i, obj_mask);
 
