@@ -21,7 +21,18 @@ Loader::Loader(const Dataset& dataset, LoaderConfig config) : dataset_(dataset),
                                         config_.max_boxes, config_.prefetch));
   }
   if (dataset_.images.empty()) throw core::ConfigError(fmt::format("loader: data set '{}' has no images", dataset_.spec));
-  if (!config_.augment) config_.augment_config = AugmentConfig::none(config_.augment_config.multiscale.size);
+  if (!config_.augment) {
+    // Evaluation-style batches: no random step, but the same resize mode,
+    // normalisation and target rules as training.
+    const AugmentConfig& a = config_.augment_config;
+    AugmentConfig plain = AugmentConfig::none(a.multiscale.size);
+    plain.resize.letterbox = a.resize.letterbox;
+    std::copy(std::begin(a.resize.fill), std::end(a.resize.fill), std::begin(plain.resize.fill));
+    plain.normalize = a.normalize;
+    plain.min_box_size = a.min_box_size;
+    plain.keep_difficult = a.keep_difficult;
+    config_.augment_config = plain;
+  }
 }
 
 Loader::~Loader() { stop_workers(); }
@@ -34,18 +45,24 @@ std::int64_t Loader::batches_per_epoch() const {
 
 std::vector<std::size_t> Loader::batch_indices(std::int64_t epoch, std::int64_t batch) const {
   const std::size_t n = dataset_.images.size();
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  if (config_.shuffle) {
-    // Fisher-Yates with our own index draw, so the order is the same with
-    // every standard library.
-    std::mt19937 rng = make_rng(config_.seed, epoch, 0, RngPurpose::order);
-    for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[uniform_index(rng, static_cast<std::uint32_t>(i))]);
+  // The permutation is a pure function of (seed, epoch); it is cached so a
+  // 118k-image epoch is shuffled once, not once per batch.
+  std::lock_guard lock(order_mutex_);
+  if (order_epoch_ != epoch || order_.size() != n) {
+    order_.resize(n);
+    std::iota(order_.begin(), order_.end(), std::size_t{0});
+    if (config_.shuffle) {
+      // Fisher-Yates with our own index draw, so the order is the same with
+      // every standard library.
+      std::mt19937 rng = make_rng(config_.seed, epoch, 0, RngPurpose::order);
+      for (std::size_t i = n; i > 1; --i) std::swap(order_[i - 1], order_[uniform_index(rng, static_cast<std::uint32_t>(i))]);
+    }
+    order_epoch_ = epoch;
   }
   const std::size_t global = static_cast<std::size_t>(config_.batch_size) * config_.world;
   const std::size_t begin = static_cast<std::size_t>(batch) * global + static_cast<std::size_t>(config_.rank) * config_.batch_size;
   std::vector<std::size_t> out;
-  for (std::size_t p = begin; p < std::min(n, begin + config_.batch_size); ++p) out.push_back(order[p]);
+  for (std::size_t p = begin; p < std::min(n, begin + config_.batch_size); ++p) out.push_back(order_[p]);
   return out;
 }
 

@@ -80,6 +80,10 @@ class Loader {
   const Dataset& dataset_;
   LoaderConfig config_;
 
+  mutable std::mutex order_mutex_;       // guards the cached permutation below
+  mutable std::int64_t order_epoch_ = -1;
+  mutable std::vector<std::size_t> order_;
+
   mutable std::mutex mutex_;
   std::condition_variable work_cv_, ready_cv_;
   std::vector<std::thread> threads_;
