@@ -9,6 +9,7 @@
 #include "tools/yolo/conformance_command.h"
 #include "tools/yolo/data_command.h"
 #include "tools/yolo/demo_command.h"
+#include "tools/yolo/eval_command.h"
 #include "tools/yolo/make_shapes_command.h"
 #include "tools/yolo/op_command.h"
 
@@ -65,6 +66,20 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   shapes->add_option("--size", shapes_args.size, "Longer image side");
   shapes->add_option("--seed", shapes_args.seed, "Random seed (same seed, same bytes)");
 
+  EvalArgs eval_args;
+  CLI::App* eval = app.add_subcommand("eval", "Score detections (COCO results format) with VOC or COCO mAP");
+  eval->add_option("--dataset", eval_args.dataset, "voc:DIR[:SPLIT] (split test by default) | coco:ANNOTATIONS.json");
+  eval->add_option("--detections", eval_args.detections, "Results file: [{image_id, category_id, bbox, score}]");
+  eval->add_option("--classes", eval_args.classes, "VOC class names a,b,... when DIR has no classes.txt");
+  eval->add_option("--out", eval_args.out, "Write metrics.json here");
+  eval->add_flag("--voc-iou-strict", eval_args.voc_iou_strict, "VOC: count IoU > 0.5 instead of >= 0.5");
+  eval->add_flag("--per-category", eval_args.per_category, "COCO: also report AP per category");
+  eval->add_option("--cfg", eval_args.cfg, "Model .cfg (model-running form)");
+  eval->add_option("--config", eval_args.config, "Training config (model-running form)");
+  eval->add_option("--weights", eval_args.weights, "Model weights (model-running form)");
+  eval->add_option("--split", eval_args.split, "Split of --config's data set (model-running form)");
+  eval->add_option("--save-detections", eval_args.save_detections, "Write the model's detections (model-running form)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -75,6 +90,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   try {
     if (op->parsed()) run_op_command(op_args, out);
     else if (demo->parsed()) run_demo(demo_args, out);
+    else if (eval->parsed()) run_eval_command(eval_args, out, err);
     else if (conformance->parsed()) return run_conformance_command(conformance_args, out);
     else if (data_cmd->parsed()) run_data_command(data_args, out);
     else if (anchors->parsed()) run_anchors_command(anchors_args, out);
