@@ -6,6 +6,7 @@
 namespace ops {
 
 void register_basic_ops(OpRegistry& registry);
+void register_cnn_ops(OpRegistry& registry);
 void register_yolo_loss_op(OpRegistry& registry);
 
 }  // namespace ops

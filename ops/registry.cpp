@@ -89,6 +89,7 @@ AttrValue parse_value(const std::string& op, const AttrSpec& spec, const std::st
 
 void register_all(OpRegistry& r) {
   register_basic_ops(r);
+  register_cnn_ops(r);
   register_yolo_loss_op(r);
 }
 

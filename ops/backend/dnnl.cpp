@@ -1,0 +1,650 @@
+// The oneDNN seam (see dnnl.h). Conventions inside this file:
+// - user tensors are plain row-major float32; a primitive that prefers
+//   another layout (the convolution, created with format_tag::any) gets a
+//   reorder on the way in and out, done by Exec;
+// - every primitive is created once per key and kept in DnnlContext's cache
+//   beside its primitive_desc, which backward creation needs as a hint;
+// - elementwise ops see tensors as 1-D so one primitive serves every rank.
+#include "ops/backend/dnnl.h"
+
+#include <fmt/format.h>
+
+#include <any>
+#include <array>
+#include <compare>
+#include <map>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "core/error.h"
+
+namespace ops::backend {
+
+namespace {
+
+using core::Shape;
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+enum class PrimKind : std::uint8_t { conv, batch_norm, eltwise, binary_add, concat, resample, pool };
+enum class Prop : std::uint8_t { fwd_training, fwd_inference, bwd, bwd_data, bwd_weights };
+
+// Everything that distinguishes two primitives. Plain data, ordered, so the
+// cache is a std::map with no hashing to get wrong.
+struct PrimitiveKey {
+  PrimKind kind;
+  Prop prop;
+  std::vector<Shape> shapes;
+  std::array<std::int64_t, 5> geometry{};  // stride, pad_begin, pad_end, dilation, groups|kernel|factor|axis
+  core::DType dtype = core::DType::f32;
+  std::uint32_t flags = 0;
+  double scalar = 0.0;  // leaky slope or batch-norm epsilon
+  auto operator<=>(const PrimitiveKey&) const = default;
+};
+
+struct CacheEntry {
+  dnnl::primitive primitive;
+  std::any pd;  // the typed primitive_desc, e.g. convolution_forward::primitive_desc
+};
+
+// Owns the engine, the stream and the cache. One instance lives in this
+// file (context()), created on first use; nothing else holds oneDNN state.
+class DnnlContext {
+ public:
+  DnnlContext() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
+
+  const dnnl::engine& engine() const { return engine_; }
+  dnnl::stream& stream() { return stream_; }
+
+  // Returns the cached primitive for key, creating it from make() (which
+  // returns Prim::primitive_desc) on first use.
+  template <class Prim, class Make>
+  const CacheEntry& get(const PrimitiveKey& key, Make&& make) {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) {
+      typename Prim::primitive_desc pd = make();
+      it = cache_.emplace(key, CacheEntry{Prim(pd), std::any(pd)}).first;
+    }
+    return it->second;
+  }
+
+  std::size_t size() {
+    std::lock_guard lock(mutex_);
+    return cache_.size();
+  }
+
+ private:
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+  // Recursive: creating a backward primitive looks up its forward hint.
+  std::recursive_mutex mutex_;
+  std::map<PrimitiveKey, CacheEntry> cache_;
+};
+
+DnnlContext& context() {
+  static DnnlContext ctx;
+  return ctx;
+}
+
+template <class Prim>
+const typename Prim::primitive_desc& pd_of(const CacheEntry& e) {
+  return std::any_cast<const typename Prim::primitive_desc&>(e.pd);
+}
+
+memory::dims to_dims(const Shape& s) { return memory::dims(s.begin(), s.end()); }
+
+tag plain_tag(std::size_t rank) {
+  switch (rank) {
+    case 1: return tag::a;
+    case 2: return tag::ab;
+    case 3: return tag::abc;
+    case 4: return tag::abcd;
+    default: return tag::abcde;
+  }
+}
+
+memory::desc plain_md(const Shape& s) { return {to_dims(s), dt::f32, plain_tag(s.size())}; }
+memory::desc any_md(const Shape& s) { return {to_dims(s), dt::f32, tag::any}; }
+memory::desc flat_md(std::int64_t n) { return {{n}, dt::f32, tag::a}; }
+
+// Grouped weights are 5-D in oneDNN: [G, OC/G, C/G, KH, KW], the same bytes
+// as our [OC, C/G, KH, KW].
+Shape conv_weight_dims(const Shape& w, std::int64_t groups) {
+  if (groups == 1) return w;
+  return {groups, w[0] / groups, w[1], w[2], w[3]};
+}
+
+void* ptr(const Tensor& t) { return const_cast<void*>(t.raw_data()); }
+
+// Binds tensors to a primitive's arguments, reordering between the user's
+// plain layout and the layout the primitive chose, then runs it.
+class Exec {
+ public:
+  Exec() : ctx_(context()) {}
+
+  void input(int arg, const memory::desc& want, const Tensor& t) { input(arg, want, t, plain_md(t.shape())); }
+  void input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user) {
+    memory user_mem(user, ctx_.engine(), ptr(t));
+    if (want == user) {
+      args_[arg] = user_mem;
+      return;
+    }
+    memory mem(want, ctx_.engine());
+    dnnl::reorder(user_mem, mem).execute(ctx_.stream(), user_mem, mem);
+    args_[arg] = mem;
+  }
+
+  void output(int arg, const memory::desc& want, const Tensor& t) { output(arg, want, t, plain_md(t.shape())); }
+  void output(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user) {
+    memory user_mem(user, ctx_.engine(), t.mutable_raw_data());
+    if (want == user) {
+      args_[arg] = user_mem;
+      return;
+    }
+    memory mem(want, ctx_.engine());
+    args_[arg] = mem;
+    copy_back_.emplace_back(mem, user_mem);
+  }
+
+  // A buffer only the primitive reads or writes (workspace), at a given address.
+  void raw(int arg, const memory::desc& md, void* data) { args_[arg] = memory(md, ctx_.engine(), data); }
+
+  void run(const dnnl::primitive& p) {
+    p.execute(ctx_.stream(), args_);
+    for (auto& [from, to] : copy_back_) dnnl::reorder(from, to).execute(ctx_.stream(), from, to);
+    ctx_.stream().wait();
+  }
+
+ private:
+  DnnlContext& ctx_;
+  std::unordered_map<int, memory> args_;
+  std::vector<std::pair<memory, memory>> copy_back_;
+};
+
+std::string shapes_of() { return {}; }
+template <class... Rest>
+std::string shapes_of(const Tensor& t, const Rest&... rest) {
+  std::string tail = shapes_of(rest...);
+  return t.defined() ? core::shape_str(t.shape()) + (tail.empty() ? "" : ", " + tail) : tail;
+}
+
+// Runs f, turning a dnnl::error into core::BackendError naming the op, the
+// tensor shapes and oneDNN's status.
+template <class F, class... Ts>
+auto guarded(const char* op, F&& f, const Ts&... tensors) {
+  try {
+    return f();
+  } catch (const dnnl::error& e) {
+    throw core::BackendError(fmt::format("{} (oneDNN): {} (status {}) for float32 {}", op, e.what(),
+                                         static_cast<int>(e.status), shapes_of(tensors...)));
+  }
+}
+
+// ---- convolution ---------------------------------------------------------
+
+Shape conv_out_shape(const Shape& x, const Shape& w, const ConvSpec& s) {
+  auto out = [&](std::int64_t in, std::int64_t k) {
+    return (in + 2 * s.pad - ((k - 1) * s.dilation + 1)) / s.stride + 1;
+  };
+  return {x[0], w[0], out(x[2], w[2]), out(x[3], w[3])};
+}
+
+PrimitiveKey conv_key(Prop prop, const Shape& x, const Shape& w, const ConvSpec& s, std::uint32_t flags,
+                      double slope) {
+  return {PrimKind::conv, prop, {x, w}, {s.stride, s.pad, s.pad, s.dilation, s.groups}, core::DType::f32, flags,
+          slope};
+}
+
+constexpr std::uint32_t kWithBias = 1;
+constexpr std::uint32_t kLeakyPost = 2;
+
+const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_bias, const ConvSpec& s,
+                                     bool training, const ConvPostOp& post) {
+  const std::uint32_t flags = (with_bias ? kWithBias : 0) | (post.leaky ? kLeakyPost : 0);
+  const Prop prop = training ? Prop::fwd_training : Prop::fwd_inference;
+  return context().get<dnnl::convolution_forward>(
+      conv_key(prop, x, w, s, flags, post.leaky ? post.slope : 0.0), [&] {
+        const Shape y = conv_out_shape(x, w, s);
+        const memory::desc bias_md = with_bias ? any_md({w[0]}) : memory::desc();
+        dnnl::convolution_forward::desc d(
+            training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
+            dnnl::algorithm::convolution_direct, any_md(x), any_md(conv_weight_dims(w, s.groups)), bias_md, any_md(y),
+            {s.stride, s.stride}, {s.dilation - 1, s.dilation - 1}, {s.pad, s.pad}, {s.pad, s.pad});
+        dnnl::primitive_attr attr;
+        if (post.leaky) {
+          // oneDNN's relu with a negative slope alpha is exactly leaky ReLU.
+          dnnl::post_ops ops;
+          ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, static_cast<float>(post.slope), 0.0f);
+          attr.set_post_ops(ops);
+        }
+        return dnnl::convolution_forward::primitive_desc(d, attr, context().engine());
+      });
+}
+
+// ---- batch norm ------------------------------------------------------------
+
+constexpr std::uint32_t kGlobalStats = 1;
+
+dnnl::normalization_flags bn_flags(bool global_stats) {
+  auto f = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  return global_stats ? f | dnnl::normalization_flags::use_global_stats : f;
+}
+
+const CacheEntry& bn_forward_entry(const Shape& x, double eps, bool global_stats) {
+  // The training forward doubles as the hint for backward; inference with
+  // given statistics uses forward_inference.
+  const Prop prop = global_stats ? Prop::fwd_inference : Prop::fwd_training;
+  return context().get<dnnl::batch_normalization_forward>(
+      {PrimKind::batch_norm, prop, {x}, {}, core::DType::f32, global_stats ? kGlobalStats : 0u, eps}, [&] {
+        dnnl::batch_normalization_forward::desc d(
+            global_stats ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training, plain_md(x),
+            static_cast<float>(eps), bn_flags(global_stats));
+        return dnnl::batch_normalization_forward::primitive_desc(d, context().engine());
+      });
+}
+
+// ---- eltwise, pooling, resampling --------------------------------------------
+
+const CacheEntry& leaky_forward_entry(std::int64_t n, double slope, bool training) {
+  return context().get<dnnl::eltwise_forward>(
+      {PrimKind::eltwise, training ? Prop::fwd_training : Prop::fwd_inference, {{n}}, {}, core::DType::f32, 0, slope},
+      [&] {
+        dnnl::eltwise_forward::desc d(training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
+                                      dnnl::algorithm::eltwise_relu, flat_md(n), static_cast<float>(slope), 0.0f);
+        return dnnl::eltwise_forward::primitive_desc(d, context().engine());
+      });
+}
+
+Shape pool_out_shape(const Shape& x, const PoolSpec& s) {
+  auto out = [&](std::int64_t in) { return (in + s.pad_begin + s.pad_end - s.kernel) / s.stride + 1; };
+  return {x[0], x[1], out(x[2]), out(x[3])};
+}
+
+const CacheEntry& pool_forward_entry(const Shape& x, const PoolSpec& s, bool training) {
+  return context().get<dnnl::pooling_forward>(
+      {PrimKind::pool, training ? Prop::fwd_training : Prop::fwd_inference, {x}, {s.stride, s.pad_begin, s.pad_end, 0,
+       s.kernel}},
+      [&] {
+        // pooling_max never selects padding: oneDNN skips out-of-range taps.
+        dnnl::pooling_forward::desc d(training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
+                                      dnnl::algorithm::pooling_max, plain_md(x), plain_md(pool_out_shape(x, s)),
+                                      {s.stride, s.stride}, {s.kernel, s.kernel}, {s.pad_begin, s.pad_begin},
+                                      {s.pad_end, s.pad_end});
+        return dnnl::pooling_forward::primitive_desc(d, context().engine());
+      });
+}
+
+Shape upsampled(const Shape& x, std::int64_t f) { return {x[0], x[1], x[2] * f, x[3] * f}; }
+
+const CacheEntry& resample_forward_entry(const Shape& x, std::int64_t f, bool training) {
+  return context().get<dnnl::resampling_forward>(
+      {PrimKind::resample, training ? Prop::fwd_training : Prop::fwd_inference, {x}, {0, 0, 0, 0, f}}, [&] {
+        dnnl::resampling_forward::desc d(
+            training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
+            dnnl::algorithm::resampling_nearest, plain_md(x), plain_md(upsampled(x, f)));
+        return dnnl::resampling_forward::primitive_desc(d, context().engine());
+      });
+}
+
+}  // namespace
+
+// ---- public functions ----------------------------------------------------------
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvSpec& spec, bool training,
+                      const ConvPostOp& post) {
+  return guarded("conv2d", [&] {
+    const auto& e = conv_forward_entry(x.shape(), w.shape(), b.defined(), spec, training, post);
+    const auto& pd = pd_of<dnnl::convolution_forward>(e);
+    Tensor y = Tensor::empty(conv_out_shape(x.shape(), w.shape(), spec), core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(w.shape(), spec.groups)));
+    if (b.defined()) ex.input(DNNL_ARG_BIAS, pd.bias_desc(), b);
+    ex.output(DNNL_ARG_DST, pd.dst_desc(), y);
+    ex.run(e.primitive);
+    return y;
+  }, x, w, b);
+}
+
+Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const ConvSpec& spec) {
+  return guarded("conv2d backward data", [&] {
+    const Shape& ws = w.shape();
+    const auto& e = context().get<dnnl::convolution_backward_data>(
+        conv_key(Prop::bwd_data, x_shape, ws, spec, 0, 0.0), [&] {
+          const auto& hint = pd_of<dnnl::convolution_forward>(conv_forward_entry(x_shape, ws, false, spec, true, {}));
+          dnnl::convolution_backward_data::desc d(
+              dnnl::algorithm::convolution_direct, any_md(x_shape), any_md(conv_weight_dims(ws, spec.groups)),
+              any_md(dy.shape()), {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1},
+              {spec.pad, spec.pad}, {spec.pad, spec.pad});
+          return dnnl::convolution_backward_data::primitive_desc(d, context().engine(), hint);
+        });
+    const auto& pd = pd_of<dnnl::convolution_backward_data>(e);
+    Tensor dx = Tensor::empty(x_shape, core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
+    ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(ws, spec.groups)));
+    ex.output(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), dx);
+    ex.run(e.primitive);
+    return dx;
+  }, dy, w);
+}
+
+ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Shape& w_shape, const ConvSpec& spec,
+                                        bool with_bias) {
+  return guarded("conv2d backward weights", [&] {
+    const auto& e = context().get<dnnl::convolution_backward_weights>(
+        conv_key(Prop::bwd_weights, x.shape(), w_shape, spec, with_bias ? kWithBias : 0, 0.0), [&] {
+          const auto& hint =
+              pd_of<dnnl::convolution_forward>(conv_forward_entry(x.shape(), w_shape, with_bias, spec, true, {}));
+          const memory::desc bias_md = with_bias ? any_md({w_shape[0]}) : memory::desc();
+          dnnl::convolution_backward_weights::desc d(
+              dnnl::algorithm::convolution_direct, any_md(x.shape()), any_md(conv_weight_dims(w_shape, spec.groups)),
+              bias_md, any_md(dy.shape()), {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1},
+              {spec.pad, spec.pad}, {spec.pad, spec.pad});
+          return dnnl::convolution_backward_weights::primitive_desc(d, context().engine(), hint);
+        });
+    const auto& pd = pd_of<dnnl::convolution_backward_weights>(e);
+    ConvWeightGrads g;
+    g.dw = Tensor::empty(w_shape, core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
+    ex.output(DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc(), g.dw, plain_md(conv_weight_dims(w_shape, spec.groups)));
+    if (with_bias) {
+      g.db = Tensor::empty({w_shape[0]}, core::DType::f32);
+      ex.output(DNNL_ARG_DIFF_BIAS, pd.diff_bias_desc(), g.db);
+    }
+    ex.run(e.primitive);
+    return g;
+  }, x, dy);
+}
+
+BatchNormStats batch_norm_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  return guarded("batch_norm2d", [&] {
+    const auto& e = bn_forward_entry(x.shape(), eps, false);
+    const auto& pd = pd_of<dnnl::batch_normalization_forward>(e);
+    const std::int64_t c = x.shape()[1];
+    BatchNormStats s{Tensor::empty(x.shape(), core::DType::f32), Tensor::empty({c}, core::DType::f32),
+                     Tensor::empty({c}, core::DType::f32)};
+    Exec ex;
+    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    ex.input(DNNL_ARG_SCALE, plain_md({c}), weight);
+    ex.input(DNNL_ARG_SHIFT, plain_md({c}), bias);
+    ex.output(DNNL_ARG_DST, pd.dst_desc(), s.y);
+    ex.output(DNNL_ARG_MEAN, pd.mean_desc(), s.mean);
+    ex.output(DNNL_ARG_VARIANCE, pd.variance_desc(), s.var);
+    ex.run(e.primitive);
+    return s;
+  }, x, weight, bias);
+}
+
+Tensor batch_norm_forward_inference(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
+                                    const Tensor& var, double eps) {
+  return guarded("batch_norm2d", [&] {
+    const auto& e = bn_forward_entry(x.shape(), eps, true);
+    const auto& pd = pd_of<dnnl::batch_normalization_forward>(e);
+    const std::int64_t c = x.shape()[1];
+    Tensor y = Tensor::empty(x.shape(), core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    ex.input(DNNL_ARG_SCALE, plain_md({c}), weight);
+    ex.input(DNNL_ARG_SHIFT, plain_md({c}), bias);
+    ex.input(DNNL_ARG_MEAN, pd.mean_desc(), mean);
+    ex.input(DNNL_ARG_VARIANCE, pd.variance_desc(), var);
+    ex.output(DNNL_ARG_DST, pd.dst_desc(), y);
+    ex.run(e.primitive);
+    return y;
+  }, x, weight, bias);
+}
+
+BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                   const Tensor& var, double eps, bool global_stats) {
+  return guarded("batch_norm2d backward", [&] {
+    const Shape& xs = x.shape();
+    const auto& e = context().get<dnnl::batch_normalization_backward>(
+        {PrimKind::batch_norm, Prop::bwd, {xs}, {}, core::DType::f32, global_stats ? kGlobalStats : 0u, eps}, [&] {
+          const auto& hint = pd_of<dnnl::batch_normalization_forward>(bn_forward_entry(xs, eps, global_stats));
+          dnnl::batch_normalization_backward::desc d(dnnl::prop_kind::backward, plain_md(xs), plain_md(xs),
+                                                     static_cast<float>(eps), bn_flags(global_stats));
+          return dnnl::batch_normalization_backward::primitive_desc(d, context().engine(), hint);
+        });
+    const auto& pd = pd_of<dnnl::batch_normalization_backward>(e);
+    const std::int64_t c = xs[1];
+    BatchNormGrads g{Tensor::empty(xs, core::DType::f32), Tensor::empty({c}, core::DType::f32),
+                     Tensor::empty({c}, core::DType::f32)};
+    Exec ex;
+    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
+    ex.input(DNNL_ARG_MEAN, pd.mean_desc(), mean);
+    ex.input(DNNL_ARG_VARIANCE, pd.variance_desc(), var);
+    ex.input(DNNL_ARG_SCALE, plain_md({c}), weight);
+    // oneDNN 2.6 checks that a use_shift backward is given the shift too,
+    // although no gradient depends on it; the weight stands in.
+    ex.input(DNNL_ARG_SHIFT, plain_md({c}), weight);
+    ex.output(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), g.dx);
+    ex.output(DNNL_ARG_DIFF_SCALE, plain_md({c}), g.dweight);
+    ex.output(DNNL_ARG_DIFF_SHIFT, plain_md({c}), g.dbias);
+    ex.run(e.primitive);
+    return g;
+  }, dy, x, weight);
+}
+
+Tensor leaky_relu_forward(const Tensor& x, double slope) {
+  return guarded("leaky_relu", [&] {
+    const auto& e = leaky_forward_entry(x.numel(), slope, true);
+    Tensor y = Tensor::empty(x.shape(), core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_SRC, flat_md(x.numel()), x, flat_md(x.numel()));
+    ex.output(DNNL_ARG_DST, flat_md(x.numel()), y, flat_md(x.numel()));
+    ex.run(e.primitive);
+    return y;
+  }, x);
+}
+
+Tensor leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope) {
+  return guarded("leaky_relu backward", [&] {
+    const std::int64_t n = x.numel();
+    const auto& e = context().get<dnnl::eltwise_backward>(
+        {PrimKind::eltwise, Prop::bwd, {{n}}, {}, core::DType::f32, 0, slope}, [&] {
+          const auto& hint = pd_of<dnnl::eltwise_forward>(leaky_forward_entry(n, slope, true));
+          dnnl::eltwise_backward::desc d(dnnl::algorithm::eltwise_relu, flat_md(n), flat_md(n),
+                                         static_cast<float>(slope), 0.0f);
+          return dnnl::eltwise_backward::primitive_desc(d, context().engine(), hint);
+        });
+    Tensor dx = Tensor::empty(x.shape(), core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_SRC, flat_md(n), x, flat_md(n));
+    ex.input(DNNL_ARG_DIFF_DST, flat_md(n), dy, flat_md(n));
+    ex.output(DNNL_ARG_DIFF_SRC, flat_md(n), dx, flat_md(n));
+    ex.run(e.primitive);
+    return dx;
+  }, x, dy);
+}
+
+Tensor add_forward(const Tensor& a, const Tensor& b) {
+  return guarded("add", [&] {
+    const std::int64_t n = a.numel();
+    const auto& e = context().get<dnnl::binary>(
+        {PrimKind::binary_add, Prop::fwd_inference, {{n}}}, [&] {
+          dnnl::binary::desc d(dnnl::algorithm::binary_add, flat_md(n), flat_md(n), flat_md(n));
+          return dnnl::binary::primitive_desc(d, context().engine());
+        });
+    Tensor y = Tensor::empty(a.shape(), core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_SRC_0, flat_md(n), a, flat_md(n));
+    ex.input(DNNL_ARG_SRC_1, flat_md(n), b, flat_md(n));
+    ex.output(DNNL_ARG_DST, flat_md(n), y, flat_md(n));
+    ex.run(e.primitive);
+    return y;
+  }, a, b);
+}
+
+Tensor concat_forward(const std::vector<Tensor>& xs, int axis) {
+  std::string shapes;
+  for (const auto& x : xs) shapes += (shapes.empty() ? "" : ", ") + core::shape_str(x.shape());
+  try {
+    std::vector<Shape> in_shapes;
+    Shape ys = xs[0].shape();
+    ys[axis] = 0;
+    for (const auto& x : xs) {
+      in_shapes.push_back(x.shape());
+      ys[axis] += x.shape()[axis];
+    }
+    const auto& e = context().get<dnnl::concat>(
+        {PrimKind::concat, Prop::fwd_inference, in_shapes, {0, 0, 0, 0, axis}}, [&] {
+          std::vector<memory::desc> srcs;
+          for (const auto& s : in_shapes) srcs.push_back(plain_md(s));
+          return dnnl::concat::primitive_desc(plain_md(ys), axis, srcs, context().engine());
+        });
+    Tensor y = Tensor::empty(ys, core::DType::f32);
+    Exec ex;
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      ex.input(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), plain_md(in_shapes[i]), xs[i]);
+    }
+    ex.output(DNNL_ARG_DST, plain_md(ys), y);
+    ex.run(e.primitive);
+    return y;
+  } catch (const dnnl::error& e) {
+    throw core::BackendError(fmt::format("concat (oneDNN): {} (status {}) for float32 {}", e.what(),
+                                         static_cast<int>(e.status), shapes));
+  }
+}
+
+Tensor upsample_nearest_forward(const Tensor& x, std::int64_t factor) {
+  return guarded("upsample_nearest2d", [&] {
+    const auto& e = resample_forward_entry(x.shape(), factor, true);
+    Tensor y = Tensor::empty(upsampled(x.shape(), factor), core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_SRC, plain_md(x.shape()), x);
+    ex.output(DNNL_ARG_DST, plain_md(y.shape()), y);
+    ex.run(e.primitive);
+    return y;
+  }, x);
+}
+
+Tensor upsample_nearest_backward(const Tensor& dy, std::int64_t factor) {
+  return guarded("upsample_nearest2d backward", [&] {
+    const Shape& ds = dy.shape();
+    const Shape xs = {ds[0], ds[1], ds[2] / factor, ds[3] / factor};
+    const auto& e = context().get<dnnl::resampling_backward>(
+        {PrimKind::resample, Prop::bwd, {xs}, {0, 0, 0, 0, factor}}, [&] {
+          const auto& hint = pd_of<dnnl::resampling_forward>(resample_forward_entry(xs, factor, true));
+          dnnl::resampling_backward::desc d(dnnl::algorithm::resampling_nearest, plain_md(xs), plain_md(ds));
+          return dnnl::resampling_backward::primitive_desc(d, context().engine(), hint);
+        });
+    Tensor dx = Tensor::empty(xs, core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_DIFF_DST, plain_md(ds), dy);
+    ex.output(DNNL_ARG_DIFF_SRC, plain_md(xs), dx);
+    ex.run(e.primitive);
+    return dx;
+  }, dy);
+}
+
+PoolResult maxpool_forward(const Tensor& x, const PoolSpec& spec, bool training) {
+  return guarded("maxpool2d", [&] {
+    const auto& e = pool_forward_entry(x.shape(), spec, training);
+    const auto& pd = pd_of<dnnl::pooling_forward>(e);
+    PoolResult r;
+    r.y = Tensor::empty(pool_out_shape(x.shape(), spec), core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    ex.output(DNNL_ARG_DST, pd.dst_desc(), r.y);
+    if (training) {
+      const memory::desc ws = pd.workspace_desc();
+      const auto words = static_cast<std::int64_t>((ws.get_size() + 3) / 4);
+      r.workspace = Tensor::empty({words}, core::DType::i32);
+      ex.raw(DNNL_ARG_WORKSPACE, ws, r.workspace.mutable_raw_data());
+    }
+    ex.run(e.primitive);
+    return r;
+  }, x);
+}
+
+Tensor maxpool_backward(const Tensor& dy, const Tensor& workspace, const Shape& x_shape, const PoolSpec& spec) {
+  return guarded("maxpool2d backward", [&] {
+    const auto& e = context().get<dnnl::pooling_backward>(
+        {PrimKind::pool, Prop::bwd, {x_shape}, {spec.stride, spec.pad_begin, spec.pad_end, 0, spec.kernel}}, [&] {
+          const auto& hint = pd_of<dnnl::pooling_forward>(pool_forward_entry(x_shape, spec, true));
+          dnnl::pooling_backward::desc d(dnnl::algorithm::pooling_max, plain_md(x_shape), plain_md(dy.shape()),
+                                         {spec.stride, spec.stride}, {spec.kernel, spec.kernel},
+                                         {spec.pad_begin, spec.pad_begin}, {spec.pad_end, spec.pad_end});
+          return dnnl::pooling_backward::primitive_desc(d, context().engine(), hint);
+        });
+    const auto& pd = pd_of<dnnl::pooling_backward>(e);
+    Tensor dx = Tensor::empty(x_shape, core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
+    ex.raw(DNNL_ARG_WORKSPACE, pd.workspace_desc(), ptr(workspace));
+    ex.output(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), dx);
+    ex.run(e.primitive);
+    return dx;
+  }, dy);
+}
+
+void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c) {
+  const dnnl::status st = dnnl::sgemm('N', 'N', m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
+  if (st != dnnl::status::success) {
+    throw core::BackendError(fmt::format("sgemm (oneDNN): status {} for [{},{}] x [{},{}]", static_cast<int>(st), m, k,
+                                         k, n));
+  }
+}
+
+struct PlainConvBench::Impl {
+  dnnl::convolution_forward fwd;
+  dnnl::convolution_backward_data bwd_data;
+  dnnl::convolution_backward_weights bwd_weights;
+  std::unordered_map<int, memory> fwd_args, data_args, weights_args;
+};
+
+PlainConvBench::PlainConvBench(const Shape& x, const Shape& w, const ConvSpec& s) : impl_(std::make_unique<Impl>()) {
+  guarded("conv2d plain benchmark", [&] {
+    const dnnl::engine& eng = context().engine();
+    const Shape y = conv_out_shape(x, w, s);
+    const memory::desc wd = any_md(conv_weight_dims(w, s.groups)), bd;  // Darknet's BN convolutions have no bias
+    const memory::dims st{s.stride, s.stride}, dil{s.dilation - 1, s.dilation - 1}, pad{s.pad, s.pad};
+    const auto algo = dnnl::algorithm::convolution_direct;
+    dnnl::convolution_forward::primitive_desc fpd(
+        {dnnl::prop_kind::forward_training, algo, any_md(x), wd, bd, any_md(y), st, dil, pad, pad}, eng);
+    dnnl::convolution_backward_data::primitive_desc dpd({algo, any_md(x), wd, any_md(y), st, dil, pad, pad}, eng, fpd);
+    dnnl::convolution_backward_weights::primitive_desc wpd({algo, any_md(x), wd, bd, any_md(y), st, dil, pad, pad},
+                                                           eng, fpd);
+    auto fill = [&](const memory::desc& md) {
+      memory m(md, eng);
+      float* p = static_cast<float*>(m.get_data_handle());
+      for (std::size_t i = 0; i < md.get_size() / sizeof(float); ++i) p[i] = 0.01f * static_cast<float>(i % 97);
+      return m;
+    };
+    impl_->fwd = dnnl::convolution_forward(fpd);
+    impl_->bwd_data = dnnl::convolution_backward_data(dpd);
+    impl_->bwd_weights = dnnl::convolution_backward_weights(wpd);
+    impl_->fwd_args = {{DNNL_ARG_SRC, fill(fpd.src_desc())}, {DNNL_ARG_WEIGHTS, fill(fpd.weights_desc())}, {DNNL_ARG_DST, fill(fpd.dst_desc())}};
+    impl_->data_args = {{DNNL_ARG_DIFF_DST, fill(dpd.diff_dst_desc())}, {DNNL_ARG_WEIGHTS, fill(dpd.weights_desc())},
+                        {DNNL_ARG_DIFF_SRC, fill(dpd.diff_src_desc())}};
+    impl_->weights_args = {{DNNL_ARG_SRC, fill(wpd.src_desc())}, {DNNL_ARG_DIFF_DST, fill(wpd.diff_dst_desc())},
+                           {DNNL_ARG_DIFF_WEIGHTS, fill(wpd.diff_weights_desc())}};
+    return 0;
+  });
+}
+
+PlainConvBench::~PlainConvBench() = default;
+
+void PlainConvBench::forward() {
+  impl_->fwd.execute(context().stream(), impl_->fwd_args);
+  context().stream().wait();
+}
+
+void PlainConvBench::backward() {
+  impl_->bwd_data.execute(context().stream(), impl_->data_args);
+  impl_->bwd_weights.execute(context().stream(), impl_->weights_args);
+  context().stream().wait();
+}
+
+std::size_t cached_primitive_count() { return context().size(); }
+
+}  // namespace ops::backend

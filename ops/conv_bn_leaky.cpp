@@ -1,0 +1,58 @@
+// conv_bn_leaky: the fused inference path and its unfused equivalent.
+#include "ops/conv_bn_leaky.h"
+
+#include <cmath>
+
+#include "ops/backend/dnnl.h"
+
+namespace ops {
+
+namespace {
+
+// Folds inference batch norm into the convolution's weights and bias.
+template <class T>
+std::pair<Tensor, Tensor> fold(const Tensor& w, const Tensor& b, const Tensor& gamma, const Tensor& beta,
+                               const Tensor& mean, const Tensor& var, const BatchNorm2dParams& bn) {
+  const std::int64_t oc = w.shape()[0], per = w.numel() / oc;
+  Tensor wf = Tensor::empty(w.shape(), w.dtype());
+  Tensor bf = Tensor::empty({oc}, w.dtype());
+  for (std::int64_t o = 0; o < oc; ++o) {
+    const double v = var.data<T>()[o];
+    const double sd = bn.darknet ? std::sqrt(v) + kDarknetBnEpsilon : std::sqrt(v + bn.eps);
+    const double s = gamma.data<T>()[o] / sd;
+    for (std::int64_t i = 0; i < per; ++i) wf.mutable_data<T>()[o * per + i] = static_cast<T>(w.data<T>()[o * per + i] * s);
+    const double bias = b.defined() ? static_cast<double>(b.data<T>()[o]) : 0.0;
+    bf.mutable_data<T>()[o] = static_cast<T>(beta.data<T>()[o] + (bias - mean.data<T>()[o]) * s);
+  }
+  return {wf, bf};
+}
+
+}  // namespace
+
+BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, const Tensor& b,
+                                const Tensor& bn_weight, const Tensor& bn_bias, const Tensor& running_mean,
+                                const Tensor& running_var, const ConvBnLeakyParams& p) {
+  if (tape.recording() || p.bn.training) {
+    Tensor y = conv2d(tape, x, w, b, p.conv);
+    BatchNorm2dResult r = batch_norm2d(tape, y, bn_weight, bn_bias, running_mean, running_var, p.bn);
+    r.y = leaky_relu(tape, r.y, {p.slope});
+    return r;
+  }
+  const core::Shape ys = conv2d_check("conv_bn_leaky", x, w, b, p.conv);
+  // Inference batch norm checks only the channel count and dtype of its input.
+  batch_norm2d_check(Tensor::empty({1, ys[1], 1, 1}, x.dtype()), bn_weight, bn_bias, running_mean, running_var, p.bn);
+  BatchNorm2dResult r;
+  if (x.dtype() == core::DType::f32) {
+    auto [wf, bf] = fold<float>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
+    r.y = backend::conv2d_forward(x, wf, bf, {p.conv.stride, p.conv.pad, p.conv.dilation, p.conv.groups}, false,
+                                  {true, p.slope});
+    return r;
+  }
+  auto [wf, bf] = fold<double>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
+  r.y = conv2d_forward(x, wf, bf, p.conv);
+  double* py = r.y.mutable_data<double>();
+  for (std::int64_t i = 0; i < r.y.numel(); ++i) py[i] = py[i] > 0 ? py[i] : p.slope * py[i];
+  return r;
+}
+
+}  // namespace ops

@@ -1,0 +1,31 @@
+// Darknet's convolutional block: conv2d (usually without bias), batch norm
+// and leaky ReLU.
+//
+// On a tape that does not record and with batch norm in inference mode, the
+// block runs as one fused convolution: batch norm is folded into the weights
+// and bias (w' = w * s, b' = beta + (b - mean) * s with s = gamma / std) and
+// leaky ReLU is a oneDNN post-op, so the activation is written once. In every
+// other case it is the three differentiable ops in sequence, with the same
+// results up to float rounding.
+#pragma once
+
+#include "ops/batch_norm2d.h"
+#include "ops/conv2d.h"
+#include "ops/unary.h"
+
+namespace ops {
+
+struct ConvBnLeakyParams {
+  Conv2dParams conv;
+  BatchNorm2dParams bn;
+  double slope = 0.1;
+};
+
+// x (N,C,H,W), w (OC,C/g,KH,KW), b (OC) or undefined; bn_* and running_*
+// (OC). Running statistics come back updated in training mode only, as
+// batch_norm2d returns them.
+BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, const Tensor& b,
+                                const Tensor& bn_weight, const Tensor& bn_bias, const Tensor& running_mean,
+                                const Tensor& running_var, const ConvBnLeakyParams& p = {});
+
+}  // namespace ops

@@ -1,0 +1,99 @@
+// Registers the CNN ops with `yolo op`: conv2d, batch_norm2d,
+// upsample_nearest2d and maxpool2d. (leaky_relu, add and concat are
+// registered with the basic ops; their float32 4-D path is oneDNN too.)
+#include "ops/batch_norm2d.h"
+#include "ops/conv2d.h"
+#include "ops/maxpool2d.h"
+#include "ops/registrations.h"
+#include "ops/upsample_nearest2d.h"
+
+namespace ops {
+
+namespace {
+
+AttrValue int_attr(std::int64_t v) { return AttrValue(v); }
+
+OpSpec conv2d_spec() {
+  return {"conv2d",
+          "2-D cross-correlation of x [N,C,H,W] with w [OC,C/groups,KH,KW] plus optional b [OC]; "
+          "pad is zero padding on every side",
+          {{"x"}, {"w"}, {"b", InputKind::differentiable, true, "bias [OC]"}},
+          false,
+          {"y"},
+          {{"stride", AttrType::integer, int_attr(1), "step on H and W"},
+           {"pad", AttrType::integer, int_attr(0), "zero padding in pixels on every side"},
+           {"dilation", AttrType::integer, int_attr(1), "spacing of kernel taps"},
+           {"groups", AttrType::integer, int_attr(1), "channel groups; must divide C and OC"}},
+          [](Tape& t, const OpCall& c) -> NamedTensors {
+            const auto b = c.inputs.find("b");
+            const Conv2dParams p{c.attrs.get_int("stride"), c.attrs.get_int("pad"), c.attrs.get_int("dilation"),
+                                 c.attrs.get_int("groups")};
+            return {{"y", conv2d(t, c.inputs.at("x"), c.inputs.at("w"), b == c.inputs.end() ? Tensor() : b->second,
+                                 p)}};
+          }};
+}
+
+OpSpec batch_norm2d_spec() {
+  return {"batch_norm2d",
+          "per-channel batch norm of x [N,C,H,W]; training uses batch statistics and returns updated running "
+          "statistics (unbiased variance); darknet=true uses (x - mean) / (sqrt(var) + 1e-6) at inference",
+          {{"x"},
+           {"weight"},
+           {"bias"},
+           {"running_mean", InputKind::constant, false, "[C]"},
+           {"running_var", InputKind::constant, false, "[C]"}},
+          false,
+          {"y", "running_mean_out", "running_var_out"},
+          {{"training", AttrType::boolean, AttrValue(true), "batch statistics (true) or running statistics"},
+           {"momentum", AttrType::real, AttrValue(0.1), "running = (1 - momentum) * running + momentum * batch"},
+           {"eps", AttrType::real, AttrValue(1e-5), "added to the variance under the square root"},
+           {"darknet", AttrType::boolean, AttrValue(false), "Darknet's inference formula, epsilon 1e-6 outside the root"}},
+          [](Tape& t, const OpCall& c) -> NamedTensors {
+            const BatchNorm2dParams p{c.attrs.get_bool("training"), c.attrs.get_float("momentum"),
+                                      c.attrs.get_float("eps"), c.attrs.get_bool("darknet")};
+            const auto r = batch_norm2d(t, c.inputs.at("x"), c.inputs.at("weight"), c.inputs.at("bias"),
+                                        c.inputs.at("running_mean"), c.inputs.at("running_var"), p);
+            if (!p.training) return {{"y", r.y}};
+            return {{"y", r.y}, {"running_mean_out", r.running_mean}, {"running_var_out", r.running_var}};
+          }};
+}
+
+OpSpec upsample_spec() {
+  return {"upsample_nearest2d",
+          "nearest-neighbour upsampling of x [N,C,H,W] by an integer factor on H and W",
+          {{"x"}},
+          false,
+          {"y"},
+          {{"factor", AttrType::integer, int_attr(2), "integer scale on H and W"}},
+          [](Tape& t, const OpCall& c) -> NamedTensors {
+            return {{"y", upsample_nearest2d(t, c.inputs.at("x"), {c.attrs.get_int("factor")})}};
+          }};
+}
+
+OpSpec maxpool_spec() {
+  return {"maxpool2d",
+          "max pooling of x [N,C,H,W] on H and W; padding is never selected; ties go to the first index",
+          {{"x"}},
+          false,
+          {"y"},
+          {{"kernel", AttrType::integer, std::nullopt, "window size on H and W"},
+           {"stride", AttrType::integer, std::nullopt, "step on H and W"},
+           {"pad_begin", AttrType::integer, int_attr(0), "padding before the first row/column"},
+           {"pad_end", AttrType::integer, int_attr(0), "padding after the last row/column"}},
+          [](Tape& t, const OpCall& c) -> NamedTensors {
+            const MaxPool2dParams p{c.attrs.get_int("kernel"), c.attrs.get_int("stride"), c.attrs.get_int("pad_begin"),
+                                    c.attrs.get_int("pad_end")};
+            return {{"y", maxpool2d(t, c.inputs.at("x"), p)}};
+          }};
+}
+
+}  // namespace
+
+void register_cnn_ops(OpRegistry& r) {
+  r.add(conv2d_spec());
+  r.add(batch_norm2d_spec());
+  r.add(upsample_spec());
+  r.add(maxpool_spec());
+}
+
+}  // namespace ops

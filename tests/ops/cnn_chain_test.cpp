@@ -1,0 +1,80 @@
+// A chain of the CNN ops as Darknet-53 strings them together (conv -> batch
+// norm -> leaky -> add -> concat -> upsample -> conv), float32 through the
+// seam against the float64 reference chain; and the fused inference block
+// against the same three ops unfused.
+#include "core/error.h"
+#include "ops/batch_norm2d.h"
+#include "ops/binary.h"
+#include "ops/conv2d.h"
+#include "ops/conv_bn_leaky.h"
+#include "ops/maxpool2d.h"
+#include "ops/shape_ops.h"
+#include "ops/unary.h"
+#include "ops/upsample_nearest2d.h"
+#include "tests/ops/cnn_test_util.h"
+
+namespace ops {
+namespace {
+
+using namespace cnn_test;
+
+// inputs: x [2,3,6,6], w1 [4,3,3,3], gamma [4], beta [4], w2 [4,3,1,1], w3 [5,8,3,3]
+Tensor chain(Tape& t, const std::vector<Tensor>& in, const Tensor& mean, const Tensor& var) {
+  const Tensor h = conv2d(t, in[0], in[1], {}, {.pad = 1});
+  const Tensor n = batch_norm2d(t, h, in[2], in[3], mean.to(h.dtype()), var.to(h.dtype()), {}).y;
+  const Tensor a = leaky_relu(t, n, {0.1});
+  const Tensor s = add(t, a, conv2d(t, in[0], in[4], {}, {}));
+  const Tensor c = concat(t, {s, a}, 1);
+  const Tensor p = maxpool2d(t, upsample_nearest2d(t, c, {2}), {.kernel = 2, .stride = 1, .pad_end = 1});
+  return conv2d(t, p, in[5], {}, {.stride = 2, .pad = 1});
+}
+
+TEST(CnnChain, Float32MatchesFloat64ReferenceChain) {
+  const Tensor mean = Tensor::zeros({4}, DType::f64), var = Tensor::ones({4}, DType::f64);
+  const std::vector<Tensor> in = {rand64({2, 3, 6, 6}, 1),      rand64({4, 3, 3, 3}, 2), rand64({4}, 3, 0.5, 1.5),
+                                  rand64({4}, 4),               rand64({4, 3, 1, 1}, 5), rand64({5, 8, 3, 3}, 6)};
+  expect_f32_matches_f64([&](Tape& t, const std::vector<Tensor>& v) { return chain(t, v, mean, var); }, in,
+                         std::vector<bool>(in.size(), true), 1e-4);
+}
+
+TEST(CnnChain, Float64ChainGradcheck) {
+  const Tensor mean = Tensor::zeros({4}, DType::f64), var = Tensor::ones({4}, DType::f64);
+  expect_gradcheck([&](Tape& t, const std::vector<Tensor>& v) { return chain(t, v, mean, var); },
+                   {rand64({1, 3, 4, 4}, 1), rand64({4, 3, 3, 3}, 2), rand64({4}, 3, 0.5, 1.5), rand64({4}, 4),
+                    rand64({4, 3, 1, 1}, 5), rand64({5, 8, 3, 3}, 6)},
+                   1e-5);
+}
+
+class FusedBlock : public ::testing::TestWithParam<std::tuple<DType, bool>> {};
+
+TEST_P(FusedBlock, InferenceMatchesUnfusedOps) {
+  const auto [dt, darknet] = GetParam();
+  const Tensor x = rand64({2, 4, 7, 7}, 1).to(dt), w = rand64({6, 4, 3, 3}, 2).to(dt);
+  const Tensor gamma = rand64({6}, 3, 0.5, 1.5).to(dt), beta = rand64({6}, 4).to(dt);
+  const Tensor mean = rand64({6}, 5).to(dt), var = rand64({6}, 6, 0.1, 2.0).to(dt);
+  const ConvBnLeakyParams p{{.stride = 2, .pad = 1}, {.training = false, .darknet = darknet}, 0.1};
+  Tape fused_tape(Tape::Mode::inference);
+  const Tensor fused = conv_bn_leaky(fused_tape, x, w, {}, gamma, beta, mean, var, p).y;
+  Tape tape;  // recording: the unfused path
+  const Tensor conv = conv2d(tape, x, w, {}, p.conv);
+  const Tensor ref = leaky_relu(tape, batch_norm2d(tape, conv, gamma, beta, mean, var, p.bn).y, {0.1});
+  EXPECT_LE(rel_err(fused, ref), dt == DType::f32 ? 1e-5 : 1e-12);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, FusedBlock,
+                         ::testing::Combine(::testing::Values(DType::f32, DType::f64), ::testing::Bool()));
+
+TEST(FusedBlock, RecordingTapeGivesGradientsAndRunningStats) {
+  Tape tape;
+  Tensor x = rand64({2, 3, 5, 5}, 1).set_requires_grad();
+  Tensor w = rand64({4, 3, 3, 3}, 2).set_requires_grad();
+  const auto r = conv_bn_leaky(tape, x, w, {}, Tensor::ones({4}, DType::f64), Tensor::zeros({4}, DType::f64),
+                               Tensor::zeros({4}, DType::f64), Tensor::ones({4}, DType::f64), {.conv = {.pad = 1}});
+  ASSERT_TRUE(r.running_mean.defined());
+  tape.backward(r.y, Tensor::ones(r.y.shape(), DType::f64));
+  EXPECT_TRUE(x.grad().defined());
+  EXPECT_TRUE(w.grad().defined());
+}
+
+}  // namespace
+}  // namespace ops

@@ -1,0 +1,121 @@
+// conv2d: float64 gradcheck, the oneDNN float32 path against the float64
+// reference over a sweep of geometries, primitive reuse, and bad input.
+#include "ops/conv2d.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "ops/backend/dnnl.h"
+#include "tests/ops/cnn_test_util.h"
+
+namespace ops {
+namespace {
+
+using namespace cnn_test;
+
+struct ConvCase {
+  Shape x;         // N,C,H,W
+  std::int64_t oc; // output channels
+  std::int64_t k;  // square kernel
+  Conv2dParams p;
+  bool bias;
+};
+
+std::string case_name(const ConvCase& c) {
+  return fmt::format("n{}c{}h{}w{}_oc{}k{}_s{}p{}d{}g{}{}", c.x[0], c.x[1], c.x[2], c.x[3], c.oc, c.k, c.p.stride,
+                     c.p.pad, c.p.dilation, c.p.groups, c.bias ? "_bias" : "");
+}
+
+std::vector<Tensor> conv_inputs(const ConvCase& c, std::uint64_t seed) {
+  return {rand64(c.x, seed), rand64({c.oc, c.x[1] / c.p.groups, c.k, c.k}, seed + 1),
+          c.bias ? rand64({c.oc}, seed + 2) : Tensor()};
+}
+
+OpFn conv_fn(const Conv2dParams& p) {
+  return [p](Tape& t, const std::vector<Tensor>& in) { return conv2d(t, in[0], in[1], in[2], p); };
+}
+
+class ConvAgainstReference : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvAgainstReference, Float32MatchesFloat64ForwardAndBackward) {
+  const ConvCase& c = GetParam();
+  // Sums of at most C*K*K products of values in [-1, 1]: float32 keeps ~1e-6.
+  expect_f32_matches_f64(conv_fn(c.p), conv_inputs(c, 11), {true, true, true}, 2e-5);
+}
+
+std::vector<ConvCase> sweep() {
+  std::vector<ConvCase> cases;
+  for (std::int64_t stride : {1, 2})
+    for (std::int64_t pad : {0, 1, 2})
+      for (std::int64_t dil : {1, 2})
+        for (std::int64_t k : {1, 3}) {
+          if (k == 1 && dil == 2) continue;  // dilation does nothing to a 1x1 kernel
+          cases.push_back({{2, 4, 9, 7}, 6, k, {stride, pad, dil, 1}, (stride + pad) % 2 == 0});
+        }
+  // Batch 1, groups (including depthwise), odd sizes, bias and none.
+  cases.push_back({{1, 3, 5, 5}, 8, 3, {1, 1, 1, 1}, true});
+  cases.push_back({{2, 6, 7, 5}, 4, 3, {2, 1, 1, 2}, true});
+  cases.push_back({{1, 6, 6, 6}, 9, 1, {1, 0, 1, 3}, false});
+  cases.push_back({{3, 4, 5, 7}, 4, 3, {1, 2, 2, 4}, true});
+  cases.push_back({{2, 16, 11, 13}, 32, 3, {2, 1, 1, 1}, false});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sweep, ConvAgainstReference, ::testing::ValuesIn(sweep()),
+                         [](const auto& info) { return case_name(info.param); });
+
+class ConvGradcheck : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvGradcheck, Float64MatchesFiniteDifferences) {
+  const ConvCase& c = GetParam();
+  auto in = conv_inputs(c, 21);
+  if (!c.bias) in.pop_back();
+  expect_gradcheck(
+      [p = c.p](Tape& t, const std::vector<Tensor>& v) { return conv2d(t, v[0], v[1], v.size() > 2 ? v[2] : Tensor(), p); },
+      in);
+}
+
+INSTANTIATE_TEST_SUITE_P(Small, ConvGradcheck,
+                         ::testing::Values(ConvCase{{2, 3, 5, 5}, 2, 3, {1, 1, 1, 1}, true},
+                                           ConvCase{{1, 4, 6, 5}, 2, 3, {2, 2, 2, 2}, true},
+                                           ConvCase{{2, 2, 4, 4}, 3, 1, {1, 0, 1, 1}, false}),
+                         [](const auto& info) { return case_name(info.param); });
+
+TEST(Conv2d, ReusesCachedPrimitivesOnRepeatedShapes) {
+  Tape tape;
+  const ConvCase c{{1, 3, 7, 7}, 5, 3, {1, 1, 1, 1}, true};
+  auto in = conv_inputs(c, 3);
+  for (auto& t : in) t = t.to(DType::f32);
+  conv2d(tape, in[0], in[1], in[2], c.p);
+  const std::size_t after_first = backend::cached_primitive_count();
+  conv2d(tape, in[0], in[1], in[2], c.p);
+  EXPECT_EQ(backend::cached_primitive_count(), after_first);
+}
+
+TEST(Conv2dErrors, BadInputNamesOpAndShapes) {
+  Tape tape;
+  const Tensor x = Tensor::zeros({1, 4, 5, 5}, DType::f32);
+  const Tensor w = Tensor::zeros({6, 4, 3, 3}, DType::f32);
+  using core::ShapeError;
+  using core::ValueError;
+  expect_error<ShapeError>([&] { conv2d(tape, Tensor::zeros({4, 5, 5}, DType::f32), w, {}, {}); },
+                           {"conv2d", "rank", "[4,5,5]"});
+  expect_error<ShapeError>([&] { conv2d(tape, x, Tensor::zeros({6, 4, 3}, DType::f32), {}, {}); }, {"conv2d", "rank"});
+  expect_error<ShapeError>([&] { conv2d(tape, x, Tensor::zeros({6, 3, 3, 3}, DType::f32), {}, {}); },
+                           {"conv2d", "input has 4 channels", "[6,3,3,3]"});
+  expect_error<ShapeError>([&] { conv2d(tape, x, Tensor::zeros({6, 1, 3, 3}, DType::f32), {}, {.groups = 3}); },
+                           {"conv2d", "groups=3", "divide"});
+  expect_error<ValueError>([&] { conv2d(tape, x, w, {}, {.stride = 0}); }, {"conv2d", "stride", "[1,4,5,5]"});
+  expect_error<ValueError>([&] { conv2d(tape, x, w, {}, {.pad = -1}); }, {"conv2d", "pad"});
+  expect_error<ValueError>([&] { conv2d(tape, x, w, {}, {.dilation = 0}); }, {"conv2d", "dilation"});
+  expect_error<ShapeError>([&] { conv2d(tape, x, Tensor::zeros({6, 4, 7, 7}, DType::f32), {}, {.pad = 0}); },
+                           {"conv2d", "larger than the padded input", "[6,4,7,7]"});
+  expect_error<ShapeError>([&] { conv2d(tape, x, w, {}, {.dilation = 3}); }, {"conv2d", "kernel extent 7"});
+  expect_error<ValueError>([&] { conv2d(tape, x, Tensor::zeros({6, 4, 3, 3}, DType::f64), {}, {}); },
+                           {"conv2d", "float64"});
+  expect_error<ShapeError>([&] { conv2d(tape, x, w, Tensor::zeros({5}, DType::f32), {}); },
+                           {"conv2d", "bias", "[6]"});
+}
+
+}  // namespace
+}  // namespace ops
