@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "ops/backend/dnnl.h"
 
 namespace ops {
 
@@ -168,7 +169,9 @@ Tensor concat(Tape& tape, const std::vector<Tensor>& xs, std::int64_t axis_in) {
     }
     ys[axis] += xs[i].shape()[axis];
   }
-  Tensor y = Tensor::empty(ys, first.dtype());
+  // The network's route layers join float32 NCHW tensors on channels: oneDNN.
+  const bool dnnl_path = first.dtype() == core::DType::f32 && first.dim() == 4 && axis == 1;
+  Tensor y = dnnl_path ? backend::concat_forward(xs, axis) : Tensor::empty(ys, first.dtype());
   const std::size_t unit = static_cast<std::size_t>(inner_size(ys, axis)) * core::dtype_size(first.dtype());
   const std::int64_t outer = outer_size(ys, axis);
   std::vector<std::int64_t> offsets;
@@ -176,8 +179,10 @@ Tensor concat(Tape& tape, const std::vector<Tensor>& xs, std::int64_t axis_in) {
   for (const auto& x : xs) {
     offsets.push_back(at);
     const std::int64_t n = x.shape()[axis];
-    copy_rows(static_cast<const char*>(x.raw_data()), n * unit, static_cast<char*>(y.mutable_raw_data()) + at * unit,
-              ys[axis] * unit, outer, n * unit);
+    if (!dnnl_path) {
+      copy_rows(static_cast<const char*>(x.raw_data()), n * unit, static_cast<char*>(y.mutable_raw_data()) + at * unit,
+                ys[axis] * unit, outer, n * unit);
+    }
     at += n;
   }
   std::vector<Shape> shapes;

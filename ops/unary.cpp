@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "ops/backend/dnnl.h"
 
 namespace ops {
 
@@ -79,6 +80,15 @@ Tensor relu(Tape& tape, const Tensor& x) {
 
 Tensor leaky_relu(Tape& tape, const Tensor& x, const LeakyReluParams& p) {
   const double slope = p.slope;
+  if (x.dtype() == core::DType::f32 && x.dim() == 4) {
+    // float32 NCHW activations are the network's hot path: a oneDNN eltwise
+    // primitive, with the same convention at 0 (slope).
+    Tensor y = backend::leaky_relu_forward(x, slope);
+    tape.record("leaky_relu", {x}, {y}, {x}, [slope](const core::BackwardContext& ctx) {
+      return std::vector<Tensor>{backend::leaky_relu_backward(ctx.saved[0], ctx.grad_outputs[0], slope)};
+    });
+    return y;
+  }
   return unary(
       tape, "leaky_relu", x, Saves::x,
       [slope](auto v) { return v > 0 ? v : static_cast<decltype(v)>(slope) * v; },
