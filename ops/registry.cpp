@@ -67,6 +67,7 @@ AttrValue parse_value(const std::string& op, const AttrSpec& spec, const std::st
       throw bad();
     case AttrType::int_list: {
       std::vector<std::int64_t> out;
+      if (text.empty()) return out;  // `axes=`, `anchor_mask=`: an empty list
       for (auto part : split_commas(text)) {
         std::int64_t v;
         if (!parse_int(part, v)) throw bad();
@@ -76,6 +77,7 @@ AttrValue parse_value(const std::string& op, const AttrSpec& spec, const std::st
     }
     case AttrType::real_list: {
       std::vector<double> out;
+      if (text.empty()) return out;
       for (auto part : split_commas(text)) {
         double v;
         if (!parse_real(part, v)) throw bad();

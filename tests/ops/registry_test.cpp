@@ -35,6 +35,7 @@ TEST(Registry, ParsesEveryAttributeTypeAndFillsDefaults) {
   EXPECT_EQ(a.get_ints("sizes"), (std::vector<std::int64_t>{10, 13, 16, 30}));
   EXPECT_EQ(a.get_floats("scales"), (std::vector<double>{1e-05, 0.7}));
   EXPECT_FALSE(parse_attrs(test_spec(), {{"n", "1"}, {"flag", "false"}}).get_bool("flag"));
+  EXPECT_TRUE(parse_attrs(test_spec(), {{"n", "1"}, {"sizes", ""}}).get_ints("sizes").empty());
 }
 
 TEST(Registry, RejectsBadAttributes) {

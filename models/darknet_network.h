@@ -1,0 +1,79 @@
+// DarknetNetwork: a Module that runs any NetworkDef (from a .cfg file or from
+// the built-in YOLOv3 generator) with the project's ops. One builder serves
+// both, so the built-in model and the cfg-built one take the same weights
+// files and give the same outputs.
+#pragma once
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "models/darknet_weights.h"
+#include "models/module.h"
+#include "models/network_def.h"
+#include "ops/conv2d.h"
+
+namespace models {
+
+// How batch norm normalises in inference: Darknet's CPU formula
+// (x - mean) / (sqrt(var) + 1e-6), or the standard (x - mean) / sqrt(var + eps).
+// Training always uses batch statistics the standard way.
+enum class BnStyle { standard, darknet };
+std::string bn_style_name(BnStyle s);
+// Throws core::ValueError for anything but "standard" or "darknet".
+BnStyle parse_bn_style(const std::string& name);
+
+struct NetworkOptions {
+  BnStyle bn_style = BnStyle::standard;
+  double bn_momentum = 0.1;   // PyTorch meaning: running = (1-m) running + m batch
+  double bn_eps = 1e-5;
+  std::uint64_t init_seed = 0;  // weights ~ N(0, sqrt(2 / fan_in)), as Darknet
+  core::DType dtype = core::DType::f32;  // float64 for gradient checks of the whole model
+};
+
+// One [convolutional] section: conv, then batch norm or a bias, then the
+// activation.
+class ConvBlock : public Module {
+ public:
+  ConvBlock(const ConvLayer& spec, int in_channels, core::DType dtype, std::mt19937_64& rng);
+  core::Tensor forward(core::Tape& tape, const core::Tensor& x, const NetworkOptions& options) const;
+  DarknetConvTensors darknet_tensors(int layer_index) const;
+
+ private:
+  ConvLayer spec_;
+  core::Tensor weight_, bias_;                         // bias_ only without batch norm
+  core::Tensor bn_weight_, bn_bias_, running_mean_, running_var_;
+};
+
+class DarknetNetwork : public Module {
+ public:
+  // Names: def layer i gets `names[i]` when given (built-in models), else
+  // "layers.<i>". Throws core::ShapeError when the def's shapes do not chain.
+  DarknetNetwork(NetworkDef def, NetworkOptions options, std::vector<std::string> names = {});
+
+  struct Output {
+    std::vector<core::Tensor> heads;   // the input of each [yolo] layer, in cfg order: [N, S*(5+C), H, W]
+    std::vector<core::Tensor> layers;  // every layer's output, when asked for
+  };
+  // x is [N, channels, H, W] float; H and W must be multiples of 32 when the
+  // network has [yolo] layers. Throws core::ShapeError otherwise.
+  Output forward(core::Tape& tape, const core::Tensor& x, bool keep_all_layers = false) const;
+
+  const NetworkDef& def() const { return def_; }
+  const NetworkOptions& options() const { return options_; }
+  void set_bn_style(BnStyle style) { options_.bn_style = style; }
+  // The [yolo] layers' settings in cfg order.
+  std::vector<YoloLayer> yolo_layers() const;
+  // Downsample ratio of each [yolo] layer for an input of this size.
+  std::vector<int> yolo_strides(int height, int width) const;
+  // Parameters of every conv layer in cfg order, for .weights files.
+  std::vector<DarknetConvTensors> darknet_conv_tensors() const;
+
+ private:
+  NetworkDef def_;
+  NetworkOptions options_;
+  std::vector<const ConvBlock*> convs_;  // per layer; null for non-conv layers
+  std::vector<bool> referenced_;          // outputs needed by a later route/shortcut
+};
+
+}  // namespace models
