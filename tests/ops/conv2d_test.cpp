@@ -58,6 +58,8 @@ std::vector<ConvCase> sweep() {
   cases.push_back({{1, 6, 6, 6}, 9, 1, {1, 0, 1, 3}, false});
   cases.push_back({{3, 4, 5, 7}, 4, 3, {1, 2, 2, 4}, true});
   cases.push_back({{2, 16, 11, 13}, 32, 3, {2, 1, 1, 1}, false});
+  // Even size at stride 2 (416 -> 208): the last padded column is never read.
+  cases.push_back({{2, 5, 8, 6}, 7, 3, {2, 1, 1, 1}, false});
   return cases;
 }
 
