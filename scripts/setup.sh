@@ -15,6 +15,9 @@ packages=(
   # for the parity tests (never linked into the framework).
   darknet
 )
+# Opt-in, never needed by CI: PyTorch for the comparison scripts
+# (scripts/compare_cnn_ops_torch.py).
+if [ "${YOLO_WITH_TORCH:-0}" = 1 ]; then packages+=(python3-torch); fi
 
 missing=()
 for p in "${packages[@]}"; do
