@@ -1,0 +1,125 @@
+#include "train/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "train/run_dir.h"
+
+namespace train {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A tiny run: 24 synthetic 64-pixel images, a 1/16-width YOLOv3, 4 images a
+// step in two subdivisions.
+TrainConfig tiny_config(const fs::path& dir) {
+  TrainConfig c;
+  c.data.cache_dir = (dir / "shapes").string();
+  c.data.shapes.generate = true;
+  c.data.shapes.images = 30;
+  c.data.shapes.classes = 2;
+  c.data.shapes.size = 64;
+  c.data.train = "voc:" + (dir / "shapes" / "voc").string() + ":train";
+  c.data.workers = 1;
+  c.data.max_boxes = 8;
+  c.data.augment.multiscale.enabled = false;
+  c.data.augment.mixup.enabled = false;
+  c.model.width = 1.0 / 16;
+  c.model.input_size = 64;
+  c.model.objectness_bias = -4;
+  c.train.batch_size = 2;
+  c.train.subdivisions = 2;
+  c.train.max_steps = 6;
+  c.train.threads = 1;
+  c.optimizer.type = "adamw";
+  c.optimizer.lr = 1e-3;
+  c.schedule.type = "cosine";
+  c.schedule.warmup_steps = 2;
+  c.log.interval = 1;
+  c.log.plot_interval = 3;
+  c.checkpoint.interval = 3;
+  c.checkpoint.keep_last = 5;
+  return c;
+}
+
+class Trainer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("trainer_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::vector<double> losses(const std::string& run) const {
+    std::vector<double> out;
+    for (const auto& j : RunDir(run).read_metrics()) {
+      if (j.contains("loss")) out.push_back(j["loss"].get<double>());
+    }
+    return out;
+  }
+  fs::path dir_;
+  std::ostringstream log_;
+};
+
+TEST_F(Trainer, WritesMetricsCheckpointsAndPlots) {
+  const TrainConfig c = tiny_config(dir_);
+  const std::string run = (dir_ / "run").string();
+  const TrainResult r = run_training(c, {.run_dir = run, .config_yaml = "model:\n  width: 0.0625\n"}, log_);
+  EXPECT_EQ(r.steps, 6);
+  EXPECT_TRUE(std::isfinite(r.last_loss));
+  const auto lines = RunDir(run).read_metrics();
+  ASSERT_EQ(lines.size(), 6u) << log_.str();
+  EXPECT_EQ(lines[0]["step"], 1);
+  for (const char* key : {"epoch", "loss", "lr", "images_per_s", "loss_heads"}) EXPECT_TRUE(lines[0].contains(key)) << key;
+  for (const char* stride : {"32", "16", "8"}) {
+    EXPECT_TRUE(lines[0]["loss_heads"].contains(stride));
+    EXPECT_TRUE(lines[0]["loss_heads"][stride].contains("objectness"));
+  }
+  EXPECT_LT(lines[0]["lr"].get<double>(), lines[1]["lr"].get<double>()) << "warm-up raises the rate";
+  for (const char* f : {"checkpoints/step_000003.ckpt", "checkpoints/step_000006.ckpt", "checkpoints/last.ckpt",
+                        "plots/loss.png", "plots/lr.png", "plots/map.png", "config.yml"}) {
+    EXPECT_TRUE(fs::exists(fs::path(run) / f)) << f;
+  }
+  const auto ckpt = models::load_model_checkpoint((fs::path(run) / "checkpoints/last.ckpt").string());
+  EXPECT_EQ(nlohmann::json::parse(ckpt.extra_json)["step"], 6);
+  EXPECT_EQ(ckpt.model.meta.class_names.size(), 2u);
+}
+
+TEST_F(Trainer, ResumedRunReproducesTheUninterruptedLosses) {
+  const TrainConfig c = tiny_config(dir_);
+  const std::string full = (dir_ / "full").string();
+  run_training(c, {.run_dir = full}, log_);
+  // The state after step 3, as a run killed right after that checkpoint leaves it.
+  const std::string cut = (dir_ / "cut").string();
+  fs::create_directories(fs::path(cut) / "checkpoints");
+  fs::copy_file(fs::path(full) / "checkpoints/step_000003.ckpt", fs::path(cut) / "checkpoints/last.ckpt");
+  fs::copy_file(fs::path(full) / "metrics.jsonl", fs::path(cut) / "metrics.jsonl");
+  const TrainResult r = run_training(c, {.run_dir = cut, .resume = true}, log_);
+  EXPECT_EQ(r.steps, 6);
+  const auto a = losses(full), b = losses(cut);
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), 6u) << "lines after the checkpoint are dropped, then logged again";
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(a[i], b[i]) << "step " << i + 1;
+}
+
+TEST_F(Trainer, TooFewImagesForOneUpdateIsAConfigError) {
+  TrainConfig c = tiny_config(dir_);
+  c.train.batch_size = 64;
+  EXPECT_THROW(run_training(c, {.run_dir = (dir_ / "run").string()}, log_), core::ConfigError);
+}
+
+TEST_F(Trainer, UnwritableRunDirectoryFailsBeforeTraining) {
+  const TrainConfig c = tiny_config(dir_);
+  const fs::path blocker = dir_ / "file";
+  std::ofstream(blocker) << "x";
+  EXPECT_THROW(run_training(c, {.run_dir = (blocker / "run").string()}, log_), core::IoError);
+}
+
+}  // namespace
+}  // namespace train

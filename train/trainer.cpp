@@ -1,0 +1,426 @@
+#include "train/trainer.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "core/error.h"
+#include "data/dataset_spec.h"
+#include "data/loader.h"
+#include "data/shapes_writer.h"
+#include "models/cfg_reader.h"
+#include "models/detection_loss.h"
+#include "models/yolov3.h"
+#include "ops/binary.h"
+#include "train/optimizer.h"
+#include "train/plot.h"
+#include "train/run_dir.h"
+#include "train/schedule.h"
+
+namespace train {
+
+using core::Tensor;
+using nlohmann::json;
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+void on_sigint(int) { g_interrupted = true; }
+
+// Sets the objectness bias of every head's output conv (a prior of
+// sigmoid(b) for "object here", e.g. -4 so early training is not swamped
+// by the many negative cells).
+void init_objectness_bias(const models::Model& model, double bias) {
+  if (bias == 0) return;
+  const auto& layers = model.network->def().layers;
+  const auto convs = model.network->darknet_conv_tensors();
+  for (std::size_t i = 1; i < layers.size(); ++i) {
+    const auto* y = std::get_if<models::YoloLayer>(&layers[i].spec);
+    if (!y) continue;
+    for (const auto& c : convs) {
+      if (c.layer_index != static_cast<int>(i) - 1 || c.scales.defined()) continue;
+      float* b = c.biases.mutable_data<float>();
+      for (std::size_t a = 0; a < y->mask.size(); ++a) b[a * (5 + y->classes) + 4] = static_cast<float>(bias);
+    }
+  }
+}
+
+data::LoaderConfig loader_config(const TrainConfig& c, bool augment) {
+  data::LoaderConfig l;
+  l.batch_size = c.train.batch_size;
+  l.workers = c.data.workers;
+  l.max_boxes = c.data.max_boxes;
+  l.seed = c.train.seed;
+  l.augment = augment;
+  l.augment_config = c.data.augment;
+  l.augment_config.resize.letterbox = c.input.resize == "letterbox";
+  l.augment_config.normalize.mean_std = c.input.mean_std;
+  for (int k = 0; k < 3; ++k) {
+    l.augment_config.normalize.mean[k] = c.input.mean[k];
+    l.augment_config.normalize.std[k] = c.input.std[k];
+  }
+  if (!l.augment_config.multiscale.enabled) l.augment_config.multiscale.size = c.model.input_size;
+  return l;
+}
+
+// Exponential moving average of the parameters, with the usual warm-up of
+// the decay so the average does not start at the random initialisation.
+class Ema {
+ public:
+  Ema(const std::vector<models::NamedTensor>& params, double decay) : decay_(decay) {
+    for (const auto& [name, p] : params) {
+      names_.push_back("ema." + name);
+      shadow_.push_back(p.clone());
+    }
+  }
+  void update(const std::vector<models::NamedTensor>& params, std::int64_t updates) {
+    const double d = std::min(decay_, (1.0 + static_cast<double>(updates)) / (10.0 + static_cast<double>(updates)));
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      float* s = shadow_[i].mutable_data<float>();
+      const float* w = params[i].second.data<float>();
+      for (std::int64_t k = 0; k < shadow_[i].numel(); ++k) s[k] = static_cast<float>(d * s[k] + (1 - d) * w[k]);
+    }
+  }
+  // Swaps the averaged and the live weights (call twice to swap back).
+  void swap_into(const std::vector<models::NamedTensor>& params) {
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      Tensor live = params[i].second.clone();
+      params[i].second.copy_(shadow_[i]);
+      shadow_[i].copy_(live);
+    }
+  }
+  std::vector<models::NamedTensor> state() const {
+    std::vector<models::NamedTensor> out;
+    for (std::size_t i = 0; i < names_.size(); ++i) out.emplace_back(names_[i], shadow_[i]);
+    return out;
+  }
+  void load(const models::Checkpoint& c) {
+    for (std::size_t i = 0; i < names_.size(); ++i) shadow_[i].copy_(c.get(names_[i]));
+  }
+
+ private:
+  double decay_;
+  std::vector<std::string> names_;
+  std::vector<Tensor> shadow_;
+};
+
+std::string format_duration(double seconds) {
+  const auto s = static_cast<long>(seconds);
+  return s >= 3600 ? fmt::format("{}h{:02d}m", s / 3600, (s / 60) % 60) : fmt::format("{}m{:02d}s", s / 60, s % 60);
+}
+
+std::int64_t count_parameters(const models::Model& m) {
+  std::int64_t n = 0;
+  for (const auto& [name, p] : m.network->named_parameters()) n += p.numel();
+  return n;
+}
+
+// Per-head mean of the loss parts over a batch: [N,4] -> 4 values.
+std::array<double, 4> mean_parts(const Tensor& parts) {
+  std::array<double, 4> out{};
+  const auto v = parts.to_double_vector();
+  const std::int64_t n = parts.size(0);
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (int k = 0; k < 4; ++k) out[k] += v[i * 4 + k] / static_cast<double>(n);
+  }
+  return out;
+}
+
+}  // namespace
+
+data::Dataset load_train_dataset(const TrainConfig& config, const std::string& spec, std::ostream& out) {
+  const ShapesConfig& s = config.data.shapes;
+  namespace fs = std::filesystem;
+  if (s.generate && !fs::exists(fs::path(config.data.cache_dir) / "classes.txt")) {
+    out << fmt::format("generating the synthetic shapes data set into {} ({} images, seed {})\n",
+                       config.data.cache_dir, s.images, s.seed);
+    data::ShapesOptions o;
+    o.out = config.data.cache_dir;
+    o.images = s.images;
+    o.classes = s.classes;
+    o.size = s.size;
+    o.seed = s.seed;
+    data::write_shapes_dataset(o, out);
+  }
+  return data::read_dataset(spec, data::ReadOptions{}, "val");
+}
+
+models::Model build_model(const TrainConfig& c, const std::vector<std::string>& class_names) {
+  models::ModelMeta meta;
+  meta.class_names = class_names;
+  meta.bn_style = models::parse_bn_style(c.model.bn_style);
+  meta.resize = c.input.resize;
+  meta.mean_std = c.input.mean_std;
+  meta.mean = c.input.mean;
+  meta.std = c.input.std;
+  meta.input_size = c.model.input_size;
+  const models::NetworkOptions options{meta.bn_style, c.model.bn_momentum, 1e-5, c.train.seed};
+  if (!c.model.cfg.empty()) {
+    models::NetworkDef def = models::read_network_cfg(c.model.cfg);
+    return models::make_model(def, {}, meta, options);
+  }
+  models::YoloV3Options o;
+  o.num_classes = static_cast<int>(class_names.size());
+  o.anchors = c.model.anchors;
+  o.masks = c.model.masks;
+  o.input_size = c.model.input_size;
+  o.width = c.model.width;
+  o.ignore_thresh = static_cast<float>(c.model.ignore_thresh);
+  models::GeneratedNetwork g = models::yolov3(o);
+  models::Model m = models::make_model(g.def, g.names, meta, options);
+  init_objectness_bias(m, c.model.objectness_bias);
+  return m;
+}
+
+TrainResult run_training(const TrainConfig& config, const TrainOptions& options, std::ostream& out) {
+  const auto& tc = config.train;
+  if (tc.batch_size <= 0 || tc.subdivisions <= 0) {
+    throw core::ConfigError(fmt::format("train.batch_size ({}) and train.subdivisions ({}) must be positive",
+                                        tc.batch_size, tc.subdivisions));
+  }
+  const RunDir run(options.run_dir);
+  if (!options.config_yaml.empty()) run.write_config(options.config_yaml);
+  const int threads = tc.threads > 0 ? tc.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  omp_set_num_threads(threads);
+
+  // Data.
+  const data::Dataset train_set = load_train_dataset(config, config.data.train, out);
+  std::optional<data::Dataset> val_set;
+  if (!config.data.val.empty()) val_set = load_train_dataset(config, config.data.val, out);
+  data::Loader loader(train_set, loader_config(config, true));
+  const std::int64_t steps_per_epoch = loader.batches_per_epoch() / tc.subdivisions;
+  if (steps_per_epoch <= 0) {
+    throw core::ConfigError(fmt::format("train: {} training images give no full update of batch_size {} x "
+                                        "subdivisions {}",
+                                        train_set.images.size(), tc.batch_size, tc.subdivisions));
+  }
+  const std::int64_t total_steps = tc.max_steps > 0 ? tc.max_steps : tc.epochs * steps_per_epoch;
+
+  // Model, optimizer, EMA.
+  models::Model model = build_model(config, train_set.classes);
+  const auto params = model.network->named_parameters();
+  const auto buffers = model.network->named_buffers();
+  auto optimizer = make_optimizer(config.optimizer, params);
+  std::optional<Ema> ema;
+  if (tc.ema) ema.emplace(params, tc.ema_decay);
+
+  std::int64_t step = 0;
+  double best = -1;
+  if (options.resume) {
+    const auto ckpt = models::load_model_checkpoint(run.last_checkpoint());
+    models::restore_state(model, ckpt.file);
+    optimizer->load_state(ckpt.file);
+    if (ema) ema->load(ckpt.file);
+    const json extra = json::parse(ckpt.extra_json);
+    step = extra.at("step").get<std::int64_t>();
+    best = extra.value("best", -1.0);
+    run.truncate_metrics_after(step);
+    out << fmt::format("resumed from {} at step {}\n", run.last_checkpoint(), step);
+  } else if (!config.pretrain_weights.empty()) {
+    const auto s = models::load_weights_into(model, config.pretrain_weights);
+    out << fmt::format("pretrain_weights {}: {} ({} of {} conv layers filled)\n", config.pretrain_weights, s.format,
+                       s.layers_filled, s.conv_layers);
+  }
+
+  out << fmt::format(
+      "train: {} images ({} classes){}, {} steps of {} x {} images ({} per epoch), model {} parameters, {} threads, "
+      "run dir {}\n",
+      train_set.images.size(), train_set.classes.size(),
+      val_set ? fmt::format(", val: {} images", val_set->images.size()) : std::string(), total_steps,
+      tc.batch_size, tc.subdivisions, steps_per_epoch, count_parameters(model), threads, options.run_dir);
+
+  auto save = [&](bool is_best) {
+    json extra = {{"step", step}, {"epoch", step / steps_per_epoch}, {"best", best}};
+    auto state = optimizer->state();
+    if (ema) {
+      for (auto& e : ema->state()) state.push_back(e);
+    }
+    models::save_model_checkpoint(run.checkpoint_path(step), model, state, extra.dump());
+    run.publish_checkpoint(step, is_best, config.checkpoint.keep_last);
+  };
+
+  std::vector<std::pair<double, double>> loss_curve, lr_curve, map_curve;
+  for (const auto& j : run.read_metrics()) {
+    if (j.contains("loss")) loss_curve.emplace_back(j["step"], j["loss"]);
+    if (j.contains("lr")) lr_curve.emplace_back(j["step"], j["lr"]);
+    if (j.contains("eval")) map_curve.emplace_back(j["step"], j["eval"].value(config.eval.metric == "coco" ? "AP" : "mAP_area", 0.0));
+  }
+  auto refresh_plots = [&] {
+    write_line_plot(run.plot_path("loss.png"), {loss_curve});
+    write_line_plot(run.plot_path("lr.png"), {lr_curve});
+    write_line_plot(run.plot_path("map.png"), {map_curve});
+  };
+
+  TrainResult result;
+  auto evaluate = [&](std::int64_t at_step) {
+    if (!options.evaluate || !val_set) return;
+    if (ema) ema->swap_into(params);
+    model.network->set_training(false);
+    const auto t0 = std::chrono::steady_clock::now();
+    json metrics = options.evaluate(model, *val_set, config);
+    model.network->set_training(true);
+    if (ema) ema->swap_into(params);
+    const std::string key = config.eval.metric == "coco" ? "AP" : "mAP_11point";
+    const double score = metrics.value(key, 0.0);
+    out << fmt::format("eval at step {}: mAP_11point {:.4f} mAP_area {:.4f} ({:.1f} s)\n", at_step,
+                       metrics.value("mAP_11point", metrics.value("AP", 0.0)), metrics.value("mAP_area", 0.0),
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    run.append_metrics({{"step", at_step}, {"epoch", at_step / steps_per_epoch}, {"eval", metrics}});
+    map_curve.emplace_back(static_cast<double>(at_step),
+                           metrics.value(config.eval.metric == "coco" ? "AP" : "mAP_area", 0.0));
+    const bool is_best = score > best;
+    if (is_best) best = score;
+    save(is_best);
+    result.last_eval = metrics;
+  };
+
+  g_interrupted = false;
+  const auto previous_handler = std::signal(SIGINT, on_sigint);
+  model.network->set_training(true);
+  const bool tty = options.progress_bar && ::isatty(STDOUT_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  auto last_log = start;
+  std::int64_t images_since_log = 0, started_at = step, loaded_epoch = -1;
+  double smoothed = -1;
+  int bad_in_row = 0;
+  std::vector<Tensor> buffer_backup(buffers.size());
+
+  while (step < total_steps) {
+    const std::int64_t epoch = step / steps_per_epoch;
+    if (epoch != loaded_epoch) {
+      loader.start_epoch(epoch, (step % steps_per_epoch) * tc.subdivisions);
+      loaded_epoch = epoch;
+    }
+    // Running statistics are snapshot so a non-finite batch cannot poison them.
+    for (std::size_t i = 0; i < buffers.size(); ++i) buffer_backup[i] = buffers[i].second.clone();
+
+    double loss_value = 0;
+    std::vector<std::array<double, 4>> heads;
+    std::string bad_reason;
+    for (int sub = 0; sub < tc.subdivisions && bad_reason.empty(); ++sub) {
+      std::optional<data::Batch> batch = loader.next();
+      if (!batch) throw core::Error(fmt::format("train: the loader ran out of batches in epoch {}", epoch));
+      core::Tape tape;
+      const auto fwd = model.network->forward(tape, batch->images);
+      const models::DetectionTargets targets{batch->gt_box, batch->gt_label, batch->gt_score};
+      const auto loss = models::detection_loss(tape, *model.network, fwd.heads, batch->size, batch->size, targets,
+                                               {config.model.use_label_smooth, config.model.scale_x_y});
+      const double v = loss.loss.item();
+      if (heads.empty()) heads.assign(loss.head_parts.size(), {});
+      for (std::size_t h = 0; h < loss.head_parts.size(); ++h) {
+        const auto p = mean_parts(loss.head_parts[h]);
+        for (int k = 0; k < 4; ++k) heads[h][k] += p[k] / tc.subdivisions;
+        if (!std::isfinite(p[0] + p[1] + p[2] + p[3]) && bad_reason.empty()) {
+          std::string images;
+          for (std::size_t i : batch->indices) images += " " + train_set.images[i].path;
+          bad_reason = fmt::format("non-finite loss in head {} (stride {}); images:{}", h,
+                                   model.network->yolo_strides(batch->size, batch->size)[h], images);
+        }
+      }
+      if (!std::isfinite(v)) {
+        if (bad_reason.empty()) bad_reason = "non-finite loss";
+        break;
+      }
+      tape.backward(ops::mul_scalar(tape, loss.loss, 1.0 / tc.subdivisions));
+      loss_value += v / tc.subdivisions;
+      images_since_log += batch->images.size(0);
+    }
+    if (bad_reason.empty()) {
+      const double norm = clip_grad_norm(params, tc.clip_grad_norm);
+      if (!std::isfinite(norm)) bad_reason = "non-finite gradient norm";
+    }
+
+    ++step;
+    if (!bad_reason.empty()) {
+      for (std::size_t i = 0; i < buffers.size(); ++i) buffers[i].second.copy_(buffer_backup[i]);
+      model.network->zero_grad();
+      out << fmt::format("\nwarning: step {} skipped: {}\n", step, bad_reason);
+      if (++bad_in_row > tc.max_bad_steps) {
+        save(false);
+        throw core::Error(fmt::format("train: {} non-finite steps in a row (last: {}); stopped at step {}, weights "
+                                      "of the last good step saved to {}",
+                                      bad_in_row, bad_reason, step, run.last_checkpoint()));
+      }
+      continue;
+    }
+    bad_in_row = 0;
+
+    const double lr = config.optimizer.lr * lr_factor(config.schedule, step, steps_per_epoch, total_steps);
+    std::vector<bool> frozen(params.size(), false);
+    const bool freezing = !tc.freeze.empty() && (tc.freeze_epochs == 0 || epoch < tc.freeze_epochs);
+    for (std::size_t i = 0; freezing && i < params.size(); ++i) {
+      for (const auto& prefix : tc.freeze) frozen[i] = frozen[i] || params[i].first.starts_with(prefix);
+    }
+    optimizer->step(lr, frozen);
+    if (ema) ema->update(params, step);
+    model.network->zero_grad();
+
+    smoothed = smoothed < 0 ? loss_value : 0.9 * smoothed + 0.1 * loss_value;
+    result.last_loss = loss_value;
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    const double eta = elapsed / static_cast<double>(step - started_at) * static_cast<double>(total_steps - step);
+    if (tty) {
+      const int filled = static_cast<int>(30.0 * static_cast<double>(step) / static_cast<double>(total_steps));
+      out << fmt::format("\repoch {} step {}/{} [{}{}] loss {:.3f} lr {:.2e} ETA {}   ", epoch + 1, step, total_steps,
+                         std::string(filled, '='), std::string(30 - filled, ' '), smoothed, lr, format_duration(eta))
+          << std::flush;
+    }
+    if (step % config.log.interval == 0 || step == total_steps) {
+      const double secs = std::chrono::duration<double>(now - last_log).count();
+      const double ips = secs > 0 ? static_cast<double>(images_since_log) / secs : 0;
+      json line = {{"step", step}, {"epoch", epoch}, {"loss", loss_value}, {"lr", lr}, {"images_per_s", ips}};
+      const auto strides = model.network->yolo_strides(config.model.input_size, config.model.input_size);
+      json per_head = json::object();
+      for (std::size_t h = 0; h < heads.size(); ++h) {
+        const auto& p = heads[h];
+        per_head[std::to_string(strides[h])] = {
+            {"total", p[0] + p[1] + p[2] + p[3]}, {"xy", p[0]}, {"wh", p[1]}, {"objectness", p[2]}, {"class", p[3]}};
+      }
+      line["loss_heads"] = per_head;
+      run.append_metrics(line);
+      loss_curve.emplace_back(static_cast<double>(step), loss_value);
+      lr_curve.emplace_back(static_cast<double>(step), lr);
+      if (!tty) {
+        out << fmt::format("epoch {} step {}/{} loss {:.4f} (smoothed {:.4f}) lr {:.3e} {:.1f} images/s ETA {}\n",
+                           epoch + 1, step, total_steps, loss_value, smoothed, lr, ips, format_duration(eta));
+      }
+      images_since_log = 0;
+      last_log = now;
+    }
+    if (step % config.log.plot_interval == 0) refresh_plots();
+
+    const bool epoch_end = step % steps_per_epoch == 0;
+    const bool eval_now = epoch_end && config.eval.interval > 0 && (step / steps_per_epoch) % config.eval.interval == 0;
+    if (step == total_steps) {
+      if (tty) out << "\n";
+      evaluate(step);
+      if (!result.last_eval.is_object()) save(false);
+    } else if (eval_now) {
+      evaluate(step);
+    } else if (step % config.checkpoint.interval == 0) {
+      save(false);
+    }
+    if (g_interrupted) {
+      save(false);
+      out << fmt::format("\ninterrupted: checkpoint written at step {} ({})\n", step, run.last_checkpoint());
+      result.interrupted = true;
+      break;
+    }
+  }
+  std::signal(SIGINT, previous_handler);
+  refresh_plots();
+  result.steps = step;
+  return result;
+}
+
+}  // namespace train

@@ -1,0 +1,51 @@
+// The training loop: data, forward, the yolo_loss heads, backward, gradient
+// accumulation over subdivisions, clipping, optimizer and schedule steps,
+// logging to the run directory, checkpoints, periodic evaluation, resume.
+// Reads top-down in trainer.cpp's run_training().
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "data/dataset.h"
+#include "models/model_file.h"
+#include "train/config.h"
+
+namespace train {
+
+// Scores a model on a data set; returns the metrics.json object of the
+// evaluation issue (VOC: mAP_11point, mAP_area, ...; COCO: AP, AP50, ...).
+using EvaluateFn = std::function<nlohmann::json(const models::Model&, const data::Dataset&, const TrainConfig&)>;
+
+struct TrainOptions {
+  std::string run_dir;       // created if missing
+  bool resume = false;       // continue from run_dir/checkpoints/last.ckpt
+  std::string config_yaml;   // the merged config, written to run_dir/config.yml
+  EvaluateFn evaluate;       // periodic and final evaluation; none = skip
+  bool progress_bar = true;  // redraw one console line per step (on a terminal)
+};
+
+struct TrainResult {
+  std::int64_t steps = 0;          // optimizer updates done in total
+  double last_loss = 0;
+  nlohmann::json last_eval;        // null when no evaluation ran
+  bool interrupted = false;        // stopped by Ctrl-C (a checkpoint was written)
+};
+
+// Throws core::ConfigError for unusable settings, core::IoError for an
+// unwritable run directory or unreadable data, and core::Error after too many
+// non-finite steps in a row (a checkpoint of the last good state is written
+// first). Progress and warnings go to `out`.
+TrainResult run_training(const TrainConfig& config, const TrainOptions& options, std::ostream& out);
+
+// Reads and, when the config asks for the built-in shapes data set and it is
+// absent, first generates it. Used by training, eval and detect.
+data::Dataset load_train_dataset(const TrainConfig& config, const std::string& spec, std::ostream& out);
+
+// The model a config describes, freshly initialised (before any weights).
+models::Model build_model(const TrainConfig& config, const std::vector<std::string>& class_names);
+
+}  // namespace train
