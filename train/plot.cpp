@@ -8,6 +8,7 @@
 #include "core/atomic_file.h"
 #include "data/draw.h"
 #include "data/image.h"
+#include "train/run_dir.h"
 
 namespace train {
 
@@ -58,6 +59,20 @@ void write_line_plot(const std::string& path, const Series& series, int width, i
     data::draw_text(img, right - 40, bottom + 8, fmt::format("{:.0f}", x_max), axis, 1);
   }
   core::write_file_atomic(path, data::encode_png(img));
+}
+
+void plot_run(const std::string& run_dir, const std::string& map_key) {
+  const RunDir run(run_dir);
+  Series loss, lr, map;
+  for (const auto& j : run.read_metrics()) {
+    const double step = j.value("step", 0.0);
+    if (j.contains("loss")) loss.points.emplace_back(step, j["loss"].get<double>());
+    if (j.contains("lr")) lr.points.emplace_back(step, j["lr"].get<double>());
+    if (j.contains("eval")) map.points.emplace_back(step, j["eval"].value(map_key, 0.0));
+  }
+  write_line_plot(run.plot_path("loss.png"), loss);
+  write_line_plot(run.plot_path("lr.png"), lr);
+  write_line_plot(run.plot_path("map.png"), map);
 }
 
 }  // namespace train

@@ -16,4 +16,8 @@ struct Series {
 // labels) and writes it atomically. An empty series gives an empty frame.
 void write_line_plot(const std::string& path, const Series& series, int width = 480, int height = 300);
 
+// Redraws run_dir/plots/{loss,lr,map}.png from run_dir/metrics.jsonl; `map_key`
+// picks the evaluation number plotted ("mAP_area" for VOC, "AP" for COCO).
+void plot_run(const std::string& run_dir, const std::string& map_key);
+
 }  // namespace train

@@ -248,17 +248,8 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     run.publish_checkpoint(step, is_best, config.checkpoint.keep_last);
   };
 
-  std::vector<std::pair<double, double>> loss_curve, lr_curve, map_curve;
-  for (const auto& j : run.read_metrics()) {
-    if (j.contains("loss")) loss_curve.emplace_back(j["step"], j["loss"]);
-    if (j.contains("lr")) lr_curve.emplace_back(j["step"], j["lr"]);
-    if (j.contains("eval")) map_curve.emplace_back(j["step"], j["eval"].value(config.eval.metric == "coco" ? "AP" : "mAP_area", 0.0));
-  }
-  auto refresh_plots = [&] {
-    write_line_plot(run.plot_path("loss.png"), {loss_curve});
-    write_line_plot(run.plot_path("lr.png"), {lr_curve});
-    write_line_plot(run.plot_path("map.png"), {map_curve});
-  };
+  const std::string map_key = config.eval.metric == "coco" ? "AP" : "mAP_area";
+  auto refresh_plots = [&] { plot_run(options.run_dir, map_key); };
 
   TrainResult result;
   auto evaluate = [&](std::int64_t at_step) {
@@ -275,8 +266,6 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
                        metrics.value("mAP_11point", metrics.value("AP", 0.0)), metrics.value("mAP_area", 0.0),
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     run.append_metrics({{"step", at_step}, {"epoch", at_step / steps_per_epoch}, {"eval", metrics}});
-    map_curve.emplace_back(static_cast<double>(at_step),
-                           metrics.value(config.eval.metric == "coco" ? "AP" : "mAP_area", 0.0));
     const bool is_best = score > best;
     if (is_best) best = score;
     save(is_best);
@@ -388,8 +377,6 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
       }
       line["loss_heads"] = per_head;
       run.append_metrics(line);
-      loss_curve.emplace_back(static_cast<double>(step), loss_value);
-      lr_curve.emplace_back(static_cast<double>(step), lr);
       if (!tty) {
         out << fmt::format("epoch {} step {}/{} loss {:.4f} (smoothed {:.4f}) lr {:.3e} {:.1f} images/s ETA {}\n",
                            epoch + 1, step, total_steps, loss_value, smoothed, lr, ips, format_duration(eta));
