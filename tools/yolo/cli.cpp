@@ -7,11 +7,14 @@
 #include "core/error.h"
 #include "tools/yolo/anchors_command.h"
 #include "tools/yolo/conformance_command.h"
+#include "tools/yolo/convert_command.h"
 #include "tools/yolo/data_command.h"
 #include "tools/yolo/demo_command.h"
 #include "tools/yolo/eval_command.h"
+#include "tools/yolo/forward_command.h"
 #include "tools/yolo/make_shapes_command.h"
 #include "tools/yolo/op_command.h"
+#include "tools/yolo/summary_command.h"
 
 namespace yolo {
 
@@ -80,6 +83,34 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   eval->add_option("--split", eval_args.split, "Split of --config's data set (model-running form)");
   eval->add_option("--save-detections", eval_args.save_detections, "Write the model's detections (model-running form)");
 
+  ForwardArgs forward_args;
+  CLI::App* forward = app.add_subcommand(
+      "forward",
+      "Run a network once (eval mode, Darknet batch norm) and dump DIR/input.npy and DIR/head_K.npy (the raw input "
+      "of the K-th [yolo] section, K from 0, before any activation)");
+  forward->add_option("--cfg", forward_args.cfg, "Darknet .cfg")->required();
+  forward->add_option("--weights", forward_args.weights, "Darknet .weights or native checkpoint (told apart by magic)");
+  forward->add_option("--image", forward_args.image, "Image, letterboxed as Darknet does to the cfg's size or --size");
+  forward->add_option("--input", forward_args.input, "[N,3,H,W] float32 .npy used as is; the network takes its HxW");
+  forward->add_option("--size", forward_args.size, "Square input size for --image (multiple of 32)")
+      ->check(CLI::PositiveNumber);
+  forward->add_option("--dump", forward_args.dump, "Output directory")->required();
+  forward->add_flag("--all-layers", forward_args.all_layers,
+                    "Also write DIR/layer_NNN_<type>.npy for every layer; a [yolo] layer's file is what Darknet's "
+                    "yolo layer outputs (logistic on x, y, objectness, classes; w, h raw)");
+
+  ConvertArgs convert_args;
+  CLI::App* convert = app.add_subcommand("convert", "Convert between Darknet .weights and native checkpoints");
+  convert->add_option("--cfg", convert_args.cfg, "Darknet .cfg describing the network")->required();
+  convert->add_option("--weights", convert_args.weights, "Darknet .weights to read (writes a checkpoint)");
+  convert->add_option("--checkpoint", convert_args.checkpoint, "Native checkpoint to read (writes .weights)");
+  convert->add_option("--out", convert_args.out, "Output file")->required();
+
+  SummaryArgs summary_args;
+  CLI::App* summary = app.add_subcommand("summary", "Layers, output shapes, parameters and FLOPs of a network");
+  summary->add_option("--cfg", summary_args.cfg, "Darknet .cfg")->required();
+  summary->add_option("--size", summary_args.size, "Square input size (default: the cfg's)")->check(CLI::PositiveNumber);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -95,6 +126,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     else if (data_cmd->parsed()) run_data_command(data_args, out);
     else if (anchors->parsed()) run_anchors_command(anchors_args, out);
     else if (shapes->parsed()) run_make_shapes_command(shapes_args, out);
+    else if (forward->parsed()) run_forward_command(forward_args, out);
+    else if (convert->parsed()) run_convert_command(convert_args, out);
+    else if (summary->parsed()) run_summary_command(summary_args, out);
     return 0;
   } catch (const std::exception& e) {
     // Library errors already name the op, file or key at fault.

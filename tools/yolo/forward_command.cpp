@@ -1,0 +1,115 @@
+#include "tools/yolo/forward_command.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <variant>
+
+#include "core/error.h"
+#include "core/npy.h"
+#include "core/tape.h"
+#include "data/image.h"
+#include "models/letterbox.h"
+#include "tools/yolo/cfg_model.h"
+
+namespace yolo {
+
+namespace {
+
+using core::Tensor;
+
+// Darknet's yolo layer copies its input and applies the logistic in place to
+// tx, ty (channels 0 and 1 of each anchor slot) and to objectness and every
+// class score (channels 4 onwards); tw, th stay raw (darknet_compat §3).
+Tensor darknet_yolo_output(const Tensor& raw, const models::YoloLayer& yolo) {
+  Tensor out = raw.clone();
+  const std::int64_t N = out.size(0), C = out.size(1), plane = out.size(2) * out.size(3);
+  const std::int64_t per_anchor = 5 + yolo.classes;
+  float* p = out.mutable_data<float>();
+  for (std::int64_t n = 0; n < N; ++n) {
+    for (std::int64_t c = 0; c < C; ++c) {
+      const std::int64_t k = c % per_anchor;
+      if (k == 2 || k == 3) continue;
+      float* x = p + (n * C + c) * plane;
+      for (std::int64_t i = 0; i < plane; ++i) x[i] = static_cast<float>(1.0 / (1.0 + std::exp(-double(x[i]))));
+    }
+  }
+  return out;
+}
+
+Tensor read_network_input(const ForwardArgs& args, const models::NetworkDef& def) {
+  if (!args.input.empty()) {
+    if (args.size != 0) {
+      throw core::ConfigError("--size applies to --image only; --input X.npy is used as is and sets the size");
+    }
+    const Tensor x = core::read_npy(args.input);
+    if (x.dim() != 4 || x.dtype() != core::DType::f32 || x.size(1) != def.net.channels) {
+      throw core::ShapeError(fmt::format("--input {}: expected float32 [N,{},H,W], got {}", args.input,
+                                         def.net.channels, x.describe()));
+    }
+    check_input_size(def, static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), "--input " + args.input);
+    return x;
+  }
+  const int height = args.size ? args.size : def.net.height;
+  const int width = args.size ? args.size : def.net.width;
+  check_input_size(def, height, width, args.size ? fmt::format("--size {}", args.size) : def.source);
+  if (def.net.channels != 3) {
+    throw core::ConfigError(fmt::format("--image needs a 3-channel network; {} has channels={}", def.source,
+                                        def.net.channels));
+  }
+  const data::Image im = data::load_image(args.image);
+  const Tensor planar = models::darknet_planar_image(im.width, im.height, im.pixels.data());
+  return models::darknet_letterbox(planar, width, height).view({1, 3, height, width});
+}
+
+}  // namespace
+
+void run_forward_command(const ForwardArgs& args, std::ostream& out) {
+  if (args.cfg.empty()) throw core::ConfigError("forward: --cfg FILE.cfg is required");
+  if (args.image.empty() == args.input.empty()) {
+    throw core::ConfigError("forward: give exactly one of --image IMG and --input X.npy");
+  }
+  if (args.dump.empty()) throw core::ConfigError("forward: --dump DIR is required");
+
+  const models::Model model = model_from_cfg(args.cfg);
+  const models::NetworkDef& def = model.network->def();
+  if (!args.weights.empty()) {
+    const models::WeightsLoadSummary w = models::load_weights_into(model, args.weights);
+    if (w.format == "darknet") {
+      out << fmt::format("weights: {} (Darknet, {} of {} conv layers filled)\n", args.weights, w.layers_filled,
+                         w.conv_layers);
+    } else {
+      out << fmt::format("weights: {} (checkpoint)\n", args.weights);
+    }
+  } else {
+    out << "weights: none (fresh initialisation)\n";
+  }
+
+  const Tensor x = read_network_input(args, def);
+  core::Tape tape(core::Tape::Mode::inference);
+  const models::DarknetNetwork::Output result = model.network->forward(tape, x, args.all_layers);
+
+  std::filesystem::create_directories(args.dump);
+  const std::filesystem::path dir(args.dump);
+  core::write_npy((dir / "input.npy").string(), x);
+  out << fmt::format("input: {}\n", x.describe());
+  const std::vector<int> strides =
+      model.network->yolo_strides(static_cast<int>(x.size(2)), static_cast<int>(x.size(3)));
+  for (std::size_t k = 0; k < result.heads.size(); ++k) {
+    core::write_npy((dir / fmt::format("head_{}.npy", k)).string(), result.heads[k]);
+    out << fmt::format("head_{}: {} (stride {})\n", k, result.heads[k].describe(), strides[k]);
+  }
+  if (args.all_layers) {
+    for (std::size_t i = 0; i < result.layers.size(); ++i) {
+      const models::LayerSpec& spec = def.layers[i].spec;
+      const auto* yolo = std::get_if<models::YoloLayer>(&spec);
+      const Tensor t = yolo ? darknet_yolo_output(result.layers[i], *yolo) : result.layers[i];
+      core::write_npy((dir / fmt::format("layer_{:03}_{}.npy", i, models::layer_type_name(spec))).string(), t);
+    }
+    out << fmt::format("layers: {} files layer_NNN_<type>.npy\n", result.layers.size());
+  }
+  out << fmt::format("wrote {}\n", args.dump);
+}
+
+}  // namespace yolo
