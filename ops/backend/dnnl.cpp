@@ -12,6 +12,7 @@
 #include <any>
 #include <array>
 #include <compare>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -50,10 +51,58 @@ struct CacheEntry {
   CacheEntry(dnnl::primitive p, std::any d) : primitive(std::move(p)), pd(std::move(d)) {}
   dnnl::primitive primitive;
   std::any pd;  // the typed primitive_desc, e.g. convolution_forward::primitive_desc
-  // Reorder buffers of this primitive by argument, reused across calls: a
-  // fresh multi-megabyte buffer per call costs its page faults every time.
-  mutable std::unordered_map<int, memory> scratch;
-  mutable std::mutex run_mutex;  // held while scratch is in use
+};
+
+// Reorder buffers shared by every primitive. A fresh multi-megabyte buffer
+// per call pays its page faults every time; a buffer per primitive would
+// grow with every shape (multi-scale training). Calls run one at a time, so
+// a few buffers per size class serve all of them. A buffer is reused for a
+// request of at least half its size, and at most kMaxCached bytes stay idle.
+class ScratchPool {
+ public:
+  struct Buffer {
+    void* data;
+    std::size_t capacity;
+  };
+  ScratchPool() = default;
+  ScratchPool(const ScratchPool&) = delete;
+  ScratchPool& operator=(const ScratchPool&) = delete;
+  ~ScratchPool() {
+    for (auto& [cap, p] : free_) std::free(p);
+  }
+
+  Buffer acquire(std::size_t bytes) {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = free_.lower_bound(bytes);
+      if (it != free_.end() && it->first / 2 <= bytes) {
+        const Buffer b{it->second, it->first};
+        cached_ -= it->first;
+        free_.erase(it);
+        return b;
+      }
+    }
+    const std::size_t capacity = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, capacity);
+    if (p == nullptr) throw core::BackendError(fmt::format("oneDNN seam: out of memory for a {}-byte buffer", bytes));
+    return {p, capacity};
+  }
+
+  void release(const Buffer& b) {
+    std::lock_guard lock(mutex_);
+    if (cached_ + b.capacity > kMaxCached) {
+      std::free(b.data);
+      return;
+    }
+    free_.emplace(b.capacity, b.data);
+    cached_ += b.capacity;
+  }
+
+ private:
+  static constexpr std::size_t kMaxCached = std::size_t{1} << 30;
+  std::mutex mutex_;
+  std::multimap<std::size_t, void*> free_;
+  std::size_t cached_ = 0;
 };
 
 // Owns the engine, the stream and the cache. One instance lives in this
@@ -83,12 +132,15 @@ class DnnlContext {
     return cache_.size();
   }
 
+  ScratchPool& scratch() { return scratch_; }
+
  private:
   dnnl::engine engine_;
   dnnl::stream stream_;
   // Recursive: creating a backward primitive looks up its forward hint.
   std::recursive_mutex mutex_;
   std::map<PrimitiveKey, CacheEntry> cache_;
+  ScratchPool scratch_;
 };
 
 DnnlContext& context() {
@@ -130,7 +182,12 @@ void* ptr(const Tensor& t) { return const_cast<void*>(t.raw_data()); }
 // plain layout and the layout the primitive chose, then runs it.
 class Exec {
  public:
-  explicit Exec(const CacheEntry& entry) : ctx_(context()), entry_(entry), lock_(entry.run_mutex) {}
+  Exec() : ctx_(context()) {}
+  Exec(const Exec&) = delete;
+  Exec& operator=(const Exec&) = delete;
+  ~Exec() {
+    for (const auto& b : held_) ctx_.scratch().release(b);
+  }
 
   void input(int arg, const memory::desc& want, const Tensor& t) { input(arg, want, t, plain_md(t.shape())); }
   void input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user) {
@@ -139,7 +196,7 @@ class Exec {
       args_[arg] = user_mem;
       return;
     }
-    memory mem = scratch(arg, want);
+    memory mem = scratch(want);
     dnnl::reorder(user_mem, mem).execute(ctx_.stream(), user_mem, mem);
     args_[arg] = mem;
   }
@@ -151,15 +208,15 @@ class Exec {
       args_[arg] = user_mem;
       return;
     }
-    memory mem = scratch(arg, want);
+    memory mem = scratch(want);
     args_[arg] = mem;
     copy_back_.emplace_back(mem, user_mem);
   }
 
-  memory scratch(int arg, const memory::desc& want) {
-    memory& m = entry_.scratch[arg];
-    if (!m || m.get_desc() != want) m = memory(want, ctx_.engine());
-    return m;
+  // A buffer in the primitive's layout, returned to the pool with the Exec.
+  memory scratch(const memory::desc& want) {
+    held_.push_back(ctx_.scratch().acquire(want.get_size()));
+    return memory(want, ctx_.engine(), held_.back().data);
   }
 
   // A buffer only the primitive reads or writes (workspace), at a given address.
@@ -173,8 +230,7 @@ class Exec {
 
  private:
   DnnlContext& ctx_;
-  const CacheEntry& entry_;
-  std::lock_guard<std::mutex> lock_;
+  std::vector<ScratchPool::Buffer> held_;
   std::unordered_map<int, memory> args_;
   std::vector<std::pair<memory, memory>> copy_back_;
 };
@@ -314,7 +370,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     const auto& e = conv_forward_entry(x.shape(), w.shape(), b.defined(), spec, training, post);
     const auto& pd = pd_of<dnnl::convolution_forward>(e);
     Tensor y = Tensor::empty(conv_out_shape(x.shape(), w.shape(), spec), core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
     ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(w.shape(), spec.groups)));
     if (b.defined()) ex.input(DNNL_ARG_BIAS, pd.bias_desc(), b);
@@ -338,7 +394,7 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
         });
     const auto& pd = pd_of<dnnl::convolution_backward_data>(e);
     Tensor dx = Tensor::empty(x_shape, core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
     ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(ws, spec.groups)));
     ex.output(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), dx);
@@ -364,7 +420,7 @@ ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const
     const auto& pd = pd_of<dnnl::convolution_backward_weights>(e);
     ConvWeightGrads g;
     g.dw = Tensor::empty(w_shape, core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
     ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
     ex.output(DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc(), g.dw, plain_md(conv_weight_dims(w_shape, spec.groups)));
@@ -384,7 +440,7 @@ BatchNormStats batch_norm_forward_training(const Tensor& x, const Tensor& weight
     const std::int64_t c = x.shape()[1];
     BatchNormStats s{Tensor::empty(x.shape(), core::DType::f32), Tensor::empty({c}, core::DType::f32),
                      Tensor::empty({c}, core::DType::f32)};
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
     ex.input(DNNL_ARG_SCALE, plain_md({c}), weight);
     ex.input(DNNL_ARG_SHIFT, plain_md({c}), bias);
@@ -403,7 +459,7 @@ Tensor batch_norm_forward_inference(const Tensor& x, const Tensor& weight, const
     const auto& pd = pd_of<dnnl::batch_normalization_forward>(e);
     const std::int64_t c = x.shape()[1];
     Tensor y = Tensor::empty(x.shape(), core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
     ex.input(DNNL_ARG_SCALE, plain_md({c}), weight);
     ex.input(DNNL_ARG_SHIFT, plain_md({c}), bias);
@@ -430,7 +486,7 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
     const std::int64_t c = xs[1];
     BatchNormGrads g{Tensor::empty(xs, core::DType::f32), Tensor::empty({c}, core::DType::f32),
                      Tensor::empty({c}, core::DType::f32)};
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
     ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
     ex.input(DNNL_ARG_MEAN, pd.mean_desc(), mean);
@@ -451,7 +507,7 @@ Tensor leaky_relu_forward(const Tensor& x, double slope) {
   return guarded("leaky_relu", [&] {
     const auto& e = leaky_forward_entry(x.numel(), slope, true);
     Tensor y = Tensor::empty(x.shape(), core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_SRC, flat_md(x.numel()), x, flat_md(x.numel()));
     ex.output(DNNL_ARG_DST, flat_md(x.numel()), y, flat_md(x.numel()));
     ex.run(e.primitive);
@@ -470,7 +526,7 @@ Tensor leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope) {
           return dnnl::eltwise_backward::primitive_desc(d, context().engine(), hint);
         });
     Tensor dx = Tensor::empty(x.shape(), core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_SRC, flat_md(n), x, flat_md(n));
     ex.input(DNNL_ARG_DIFF_DST, flat_md(n), dy, flat_md(n));
     ex.output(DNNL_ARG_DIFF_SRC, flat_md(n), dx, flat_md(n));
@@ -488,7 +544,7 @@ Tensor add_forward(const Tensor& a, const Tensor& b) {
           return dnnl::binary::primitive_desc(d, context().engine());
         });
     Tensor y = Tensor::empty(a.shape(), core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_SRC_0, flat_md(n), a, flat_md(n));
     ex.input(DNNL_ARG_SRC_1, flat_md(n), b, flat_md(n));
     ex.output(DNNL_ARG_DST, flat_md(n), y, flat_md(n));
@@ -515,7 +571,7 @@ Tensor concat_forward(const std::vector<Tensor>& xs, int axis) {
           return dnnl::concat::primitive_desc(plain_md(ys), axis, srcs, context().engine());
         });
     Tensor y = Tensor::empty(ys, core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     for (std::size_t i = 0; i < xs.size(); ++i) {
       ex.input(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), plain_md(in_shapes[i]), xs[i]);
     }
@@ -532,7 +588,7 @@ Tensor upsample_nearest_forward(const Tensor& x, std::int64_t factor) {
   return guarded("upsample_nearest2d", [&] {
     const auto& e = resample_forward_entry(x.shape(), factor, true);
     Tensor y = Tensor::empty(upsampled(x.shape(), factor), core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_SRC, plain_md(x.shape()), x);
     ex.output(DNNL_ARG_DST, plain_md(y.shape()), y);
     ex.run(e.primitive);
@@ -551,7 +607,7 @@ Tensor upsample_nearest_backward(const Tensor& dy, std::int64_t factor) {
           return dnnl::resampling_backward::primitive_desc(d, context().engine(), hint);
         });
     Tensor dx = Tensor::empty(xs, core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_DIFF_DST, plain_md(ds), dy);
     ex.output(DNNL_ARG_DIFF_SRC, plain_md(xs), dx);
     ex.run(e.primitive);
@@ -565,7 +621,7 @@ PoolResult maxpool_forward(const Tensor& x, const PoolSpec& spec, bool training)
     const auto& pd = pd_of<dnnl::pooling_forward>(e);
     PoolResult r;
     r.y = Tensor::empty(pool_out_shape(x.shape(), spec), core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
     ex.output(DNNL_ARG_DST, pd.dst_desc(), r.y);
     if (training) {
@@ -591,7 +647,7 @@ Tensor maxpool_backward(const Tensor& dy, const Tensor& workspace, const Shape& 
         });
     const auto& pd = pd_of<dnnl::pooling_backward>(e);
     Tensor dx = Tensor::empty(x_shape, core::DType::f32);
-    Exec ex(e);
+    Exec ex;
     ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
     ex.raw(DNNL_ARG_WORKSPACE, pd.workspace_desc(), ptr(workspace));
     ex.output(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), dx);
