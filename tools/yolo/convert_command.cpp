@@ -73,6 +73,11 @@ void run_convert_command(const ConvertArgs& args, std::ostream& out) {
     return;
   }
 
+  if (models::looks_like_darknet_weights(core::read_file(args.checkpoint))) {
+    throw core::ConfigError(fmt::format(
+        "convert: {} is a Darknet weights file, not a checkpoint; use --weights {} --out OUT.ckpt", args.checkpoint,
+        args.checkpoint));
+  }
   const models::LoadedCheckpoint ckpt = models::load_model_checkpoint(args.checkpoint);
   const std::vector<models::DarknetConvTensors> tensors = ckpt.model.network->darknet_conv_tensors();
   check_same_conv_layers(model.network->darknet_conv_tensors(), tensors, args);

@@ -74,6 +74,8 @@ void run_forward_command(const ForwardArgs& args, std::ostream& out) {
 
   const models::Model model = model_from_cfg(args.cfg);
   const models::NetworkDef& def = model.network->def();
+  // The input first: a wrong size fails before the weights are read.
+  const Tensor x = read_network_input(args, def);
   if (!args.weights.empty()) {
     const models::WeightsLoadSummary w = models::load_weights_into(model, args.weights);
     if (w.format == "darknet") {
@@ -86,7 +88,6 @@ void run_forward_command(const ForwardArgs& args, std::ostream& out) {
     out << "weights: none (fresh initialisation)\n";
   }
 
-  const Tensor x = read_network_input(args, def);
   core::Tape tape(core::Tape::Mode::inference);
   const models::DarknetNetwork::Output result = model.network->forward(tape, x, args.all_layers);
 
