@@ -109,6 +109,10 @@ TEST(EvalCommand, RefusesWhatItCannotDo) {
   model.weights = "yolov3.weights";
   model.dataset = "voc:/tmp";
   std::ostringstream out, err;
+  // The model-running form runs (tests/tools/eval_model_command_test.cpp);
+  // here its weights file is missing.
+  EXPECT_THROW(run_eval_command(model, out, err), core::IoError);
+  model.dataset.clear();
   EXPECT_THROW(run_eval_command(model, out, err), core::ConfigError);
   EvalArgs no_dets;
   no_dets.dataset = "voc:/tmp";

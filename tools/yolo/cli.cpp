@@ -10,6 +10,7 @@
 #include "tools/yolo/convert_command.h"
 #include "tools/yolo/data_command.h"
 #include "tools/yolo/demo_command.h"
+#include "tools/yolo/detect_command.h"
 #include "tools/yolo/eval_command.h"
 #include "tools/yolo/forward_command.h"
 #include "tools/yolo/make_shapes_command.h"
@@ -82,6 +83,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   eval->add_option("--weights", eval_args.weights, "Model weights (model-running form)");
   eval->add_option("--split", eval_args.split, "Split of --config's data set (model-running form)");
   eval->add_option("--save-detections", eval_args.save_detections, "Write the model's detections (model-running form)");
+  eval->add_option("--batch", eval_args.batch, "Images per forward pass (model-running form)")->check(CLI::Range(1, 1024));
+  eval->add_option("--size", eval_args.size, "Network input size, a multiple of 32 (model-running form; default: the model's)")->check(CLI::Range(32, 4096));
 
   ForwardArgs forward_args;
   CLI::App* forward = app.add_subcommand(
@@ -111,6 +114,22 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   summary->add_option("--cfg", summary_args.cfg, "Darknet .cfg")->required();
   summary->add_option("--size", summary_args.size, "Square input size (default: the cfg's)")->check(CLI::PositiveNumber);
 
+  DetectArgs detect_args;
+  CLI::App* detect = app.add_subcommand("detect", "Detect objects in images: PNGs with labelled boxes and a COCO results JSON");
+  detect->add_option("--weights", detect_args.weights, "Darknet .weights or native checkpoint (told apart by magic)")->required();
+  detect->add_option("--cfg", detect_args.cfg, "Darknet .cfg (optional when --weights is a checkpoint)");
+  detect->add_option("--config", detect_args.config, "Training config describing the model");
+  detect->add_option("--image", detect_args.image, "One image");
+  detect->add_option("--images", detect_args.images, "A folder of images or a list file (one path per line)");
+  detect->add_option("--thresh", detect_args.thresh, "Objectness and class-probability threshold");
+  detect->add_option("--nms", detect_args.nms, "NMS IoU threshold (class-wise, Darknet's do_nms_sort)");
+  detect->add_option("--names", detect_args.names, "Class names, one per line (default: the checkpoint's)");
+  detect->add_option("--out", detect_args.out, "Output PNG (with --image)");
+  detect->add_option("--out-dir", detect_args.out_dir, "Output folder: one PNG per image, named after it");
+  detect->add_option("--json", detect_args.json, "Write detections as COCO results records with category names");
+  detect->add_option("--size", detect_args.size, "Network input size, a multiple of 32 (default: the model's)")->check(CLI::Range(32, 4096));
+  detect->add_option("--batch", detect_args.batch, "Images per forward pass")->check(CLI::Range(1, 1024));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -122,6 +141,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (op->parsed()) run_op_command(op_args, out);
     else if (demo->parsed()) run_demo(demo_args, out);
     else if (eval->parsed()) run_eval_command(eval_args, out, err);
+    else if (detect->parsed()) run_detect_command(detect_args, out, err);
     else if (conformance->parsed()) return run_conformance_command(conformance_args, out);
     else if (data_cmd->parsed()) run_data_command(data_args, out);
     else if (anchors->parsed()) run_anchors_command(anchors_args, out);

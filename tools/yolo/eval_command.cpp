@@ -8,9 +8,11 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "data/dataset_spec.h"
+#include "tools/yolo/inference_model.h"
 #include "train/eval/coco_ground_truth.h"
 #include "train/eval/detections_io.h"
 #include "train/eval/eval_datasets.h"
+#include "train/eval/evaluate_model.h"
 #include "train/eval/metrics_json.h"
 
 namespace yolo {
@@ -122,16 +124,68 @@ void eval_coco(const EvalArgs& args, const data::DatasetSpec& spec, std::ostream
   write_metrics(args.out, train::coco_metrics_json(metrics, counts, args.per_category), out);
 }
 
+// "\reval [=======>      ] 12/20" on one terminal line, finished with a newline.
+void print_progress(std::ostream& err, std::size_t done, std::size_t total) {
+  constexpr std::size_t kWidth = 30;
+  const std::size_t filled = total == 0 ? kWidth : done * kWidth / total;
+  fmt::print(err, "\reval [{}{}] {}/{}", std::string(filled, '='), std::string(kWidth - filled, ' '), done, total);
+  if (done == total) fmt::print(err, "\n");
+  err.flush();
+}
+
+void eval_model(const EvalArgs& args, std::ostream& out, std::ostream& err) {
+  if (!args.detections.empty()) {
+    throw ConfigError("--detections scores an existing results file; it cannot be combined with --weights");
+  }
+  if (!args.config.empty()) {
+    throw ConfigError("--config needs the training config loader, which this build does not have yet; use --cfg "
+                      "FILE.cfg --dataset SPEC, or a checkpoint with --dataset SPEC");
+  }
+  if (!args.split.empty()) throw ConfigError("--split chooses a split of --config's data set; with --dataset put the split in the SPEC");
+  if (args.dataset.empty()) throw ConfigError("--dataset SPEC is required with --cfg/--weights (or use --config)");
+  if (!args.classes.empty()) throw ConfigError("--classes applies to scoring a results file; the data set names its classes");
+  const data::DatasetSpec spec = data::parse_dataset_spec(args.dataset);
+  const train::EvalMetric metric = spec.format == data::DatasetFormat::coco ? train::EvalMetric::coco : train::EvalMetric::voc;
+  if (args.voc_iou_strict && metric == train::EvalMetric::coco) throw ConfigError("--voc-iou-strict applies to VOC-style data sets only");
+
+  const models::Model model = load_inference_model({args.weights, args.cfg}, out);
+  // VOC specs without a split are evaluated on `test`, as in the results-file form.
+  const data::Dataset ds = data::read_dataset(args.dataset, data::ReadOptions{}, "test");
+  for (const data::SkippedFile& s : ds.skipped) fmt::print(err, "warning: skipped {}: {}\n", s.path, s.reason);
+
+  train::ModelEvalOptions options;
+  options.metric = metric;
+  options.voc_iou_strict = args.voc_iou_strict;
+  options.per_category = args.per_category;
+  options.batch_size = args.batch;
+  options.input_size = args.size;
+  options.progress = [&err](std::size_t done, std::size_t total) { print_progress(err, done, total); };
+  fmt::print(out, "{}: {} images, {} classes\n", args.dataset, ds.images.size(), ds.classes.size());
+  const train::ModelEvalResult r = train::evaluate_model(model, ds, options);
+  fmt::print(out, "{} detections (score > {}, NMS {}, at most {} per image)\n", r.detections.size(),
+             options.score_thresh, options.nms_iou, options.max_dets);
+  if (r.voc) {
+    train::VocOptions vo;
+    vo.strict_iou = args.voc_iou_strict;
+    print_voc_table(*r.voc, vo, out);
+  } else {
+    print_coco_table(*r.coco, args.per_category, out);
+  }
+  if (!args.save_detections.empty()) {
+    train::write_detections(args.save_detections, r.detections, r.keys);
+    fmt::print(out, "detections written to {}\n", args.save_detections);
+  }
+  write_metrics(args.out, r.metrics_json, out);
+}
+
 }  // namespace
 
 void run_eval_command(const EvalArgs& args, std::ostream& out, std::ostream& err) {
   const bool model_form = !args.cfg.empty() || !args.config.empty() || !args.weights.empty() ||
                           !args.save_detections.empty() || !args.split.empty();
   if (model_form) {
-    // Honest refusal: the model issue has not landed in this build.
-    throw ConfigError("running a model (--cfg/--config, --weights, --save-detections, --split) is not available in "
-                      "this build yet: it needs the YOLOv3 model. Score a results file instead: yolo eval --dataset "
-                      "SPEC --detections dets.json");
+    eval_model(args, out, err);
+    return;
   }
   if (args.dataset.empty()) throw ConfigError("--dataset SPEC is required (voc:DIR[:SPLIT] or coco:ANNOTATIONS.json)");
   if (args.detections.empty()) throw ConfigError("--detections dets.json is required (COCO results format)");

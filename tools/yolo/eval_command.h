@@ -3,6 +3,11 @@
 // writes metrics.json. The results-file form needs no model:
 //   yolo eval --dataset voc:DIR[:SPLIT] | coco:ANNOTATIONS.json --detections dets.json
 //             [--classes a,b,...] [--out metrics.json] [--voc-iou-strict] [--per-category]
+// The model-running form detects on every image of the data set first
+// (train/eval/evaluate_model.h; score threshold 0.005, NMS 0.45, 100 per image):
+//   yolo eval (--cfg FILE.cfg --dataset SPEC | --config FILE.yml [--split val]) --weights W
+//             [--save-detections dets.json] [--out metrics.json] [--batch B] [--size S]
+// (--cfg may be left out when W is a native checkpoint, which describes its network.)
 #pragma once
 
 #include <ostream>
@@ -17,8 +22,10 @@ struct EvalArgs {
   std::string out;           // metrics.json, optional
   bool voc_iou_strict = false;
   bool per_category = false;
-  // The model-running form; accepted so that it can be refused clearly.
+  // The model-running form.
   std::string cfg, config, weights, split, save_detections;
+  int batch = 8;  // images per forward pass
+  int size = 0;   // network input; 0 = the model's own
 };
 
 // Throws core::Error subclasses naming the file, flag or value at fault.

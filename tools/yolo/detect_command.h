@@ -1,0 +1,38 @@
+// `yolo detect --weights W [--cfg C | --config Y] (--image IMG | --images DIR|LIST)
+//              [--thresh 0.5] [--nms 0.45] [--names FILE] (--out OUT.png | --out-dir D)
+//              [--json OUT.json] [--size S] [--batch B]`
+// Runs a detector on images in batches and draws its boxes: Darknet's
+// letterbox (or the model's stretch), decoding, do_nms_sort with --nms, and
+// every class probability above --thresh. Pictures are PNGs with each box in
+// its class colour and "class:score" (the built-in font has digits only; the
+// class legend is printed). --json writes COCO results records
+// {"image_id": file stem, "category": name, "bbox": [x, y, w, h], "score"}
+// in original-image pixels. --cfg is optional when W is a native checkpoint.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+namespace yolo {
+
+struct DetectArgs {
+  std::string weights;   // Darknet .weights or a native checkpoint
+  std::string cfg;       // Darknet .cfg (needed with Darknet .weights)
+  std::string config;    // training config (YAML)
+  std::string image;     // one image
+  std::string images;    // a folder of images or a list file (one path per line)
+  float thresh = 0.5f;
+  float nms = 0.45f;
+  std::string names;     // one class name per line; overrides the checkpoint's names
+  std::string out;       // OUT.png, with --image only
+  std::string out_dir;   // one PNG per image, named after the image's stem
+  std::string json;      // results file
+  int size = 0;          // network input; 0 = the model's own
+  int batch = 8;         // images per forward pass
+};
+
+// Throws core::ConfigError for missing or conflicting flags and whatever the
+// model, image and file code throw (core::IoError naming the file).
+void run_detect_command(const DetectArgs& args, std::ostream& out, std::ostream& err);
+
+}  // namespace yolo

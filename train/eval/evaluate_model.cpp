@@ -1,0 +1,104 @@
+#include "train/eval/evaluate_model.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "data/image.h"
+#include "models/detect/detector.h"
+#include "models/letterbox.h"
+#include "train/eval/eval_datasets.h"
+
+namespace train {
+
+EvalMetric parse_eval_metric(const std::string& name) {
+  if (name == "voc") return EvalMetric::voc;
+  if (name == "coco") return EvalMetric::coco;
+  throw core::ConfigError(fmt::format("eval.metric '{}': expected voc or coco", name));
+}
+
+ModelEvalOptions model_eval_options(const EvalConfig& config) {
+  ModelEvalOptions o;
+  o.metric = parse_eval_metric(config.metric);
+  o.score_thresh = config.score_thresh;
+  o.nms_iou = config.nms_iou;
+  o.max_dets = config.max_dets;
+  o.voc_iou_strict = config.voc_iou_strict;
+  return o;
+}
+
+namespace {
+
+void check_options(const ModelEvalOptions& o) {
+  if (!(o.score_thresh >= 0 && o.score_thresh < 1)) {
+    throw core::ConfigError(fmt::format("eval: score_thresh {} must be in [0, 1)", o.score_thresh));
+  }
+  if (!(o.nms_iou >= 0 && o.nms_iou <= 1)) throw core::ConfigError(fmt::format("eval: nms_iou {} must be in [0, 1]", o.nms_iou));
+  if (o.max_dets < 0) throw core::ConfigError(fmt::format("eval: max_dets {} must not be negative", o.max_dets));
+  if (o.batch_size < 1) throw core::ConfigError(fmt::format("eval: batch size {} must be at least 1", o.batch_size));
+  if (o.input_size < 0 || o.input_size % 32 != 0) {
+    throw core::ConfigError(fmt::format("eval: input size {} must be a multiple of 32", o.input_size));
+  }
+}
+
+std::vector<Detection> run_detector(const models::Model& model, const data::Dataset& ds, const ModelEvalOptions& o) {
+  models::DetectOptions detect = models::default_detect_options(model);
+  if (o.input_size > 0) detect.net_width = detect.net_height = o.input_size;
+  detect.thresh = static_cast<float>(o.score_thresh);
+  detect.nms_iou = static_cast<float>(o.nms_iou);
+  detect.max_dets = o.max_dets;
+
+  std::vector<Detection> detections;
+  const std::size_t total = ds.images.size(), batch = static_cast<std::size_t>(o.batch_size);
+  for (std::size_t start = 0; start < total; start += batch) {
+    const std::size_t end = std::min(total, start + batch);
+    std::vector<core::Tensor> images;
+    for (std::size_t i = start; i < end; ++i) {
+      const data::Image im = data::load_image(ds.images[i].path);
+      images.push_back(models::darknet_planar_image(im.width, im.height, im.pixels.data()));
+    }
+    const auto per_image = models::detect_batch(model, images, detect);
+    for (std::size_t b = 0; b < per_image.size(); ++b) {
+      for (const models::ImageDetection& d : per_image[b]) {
+        detections.push_back({start + b, d.label, d.x1, d.y1, double(d.x2) - d.x1, double(d.y2) - d.y1, d.score});
+      }
+    }
+    if (o.progress) o.progress(end, total);
+  }
+  return detections;
+}
+
+}  // namespace
+
+ModelEvalResult evaluate_model(const models::Model& model, const data::Dataset& ds, const ModelEvalOptions& options) {
+  check_options(options);
+  const std::vector<models::YoloLayer> layers = model.network->yolo_layers();
+  const int classes = layers.empty() ? 0 : layers.front().classes;
+  if (static_cast<std::size_t>(classes) != ds.classes.size()) {
+    throw core::ConfigError(fmt::format("eval: the model predicts {} classes, data set {} has {}", classes, ds.spec,
+                                        ds.classes.size()));
+  }
+  ModelEvalResult r;
+  r.metric = options.metric;
+  r.detections = run_detector(model, ds, options);
+  r.counts = {ds.images.size(), r.detections.size(), 0};
+  if (options.metric == EvalMetric::voc) {
+    const VocGroundTruth gt = voc_ground_truth(ds);
+    VocOptions vo;
+    vo.strict_iou = options.voc_iou_strict;
+    r.voc = evaluate_voc(gt, r.detections, vo);
+    r.keys = voc_detection_keys(gt);
+    r.metrics_json = voc_metrics_json(*r.voc, r.counts);
+    r.primary = r.voc->map_area.value_or(-1.0);
+  } else {
+    const CocoGroundTruth gt = coco_ground_truth(ds);
+    r.coco = evaluate_coco(gt, r.detections);
+    r.keys = coco_detection_keys(gt);
+    r.metrics_json = coco_metrics_json(*r.coco, r.counts, options.per_category);
+    r.primary = r.coco->stats[0];
+  }
+  return r;
+}
+
+}  // namespace train
