@@ -37,13 +37,38 @@ double read_raw(const void* p, std::int64_t i, DType dtype) {
 }
 }  // namespace
 
-Storage::Storage(std::size_t bytes) : bytes_(bytes) {
+namespace {
+void* aligned_bytes(std::size_t bytes) {
   const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
-  data_ = std::aligned_alloc(kAlignment, rounded);
-  if (data_ == nullptr) throw std::bad_alloc();
+  void* p = std::aligned_alloc(kAlignment, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+}  // namespace
+
+Storage::Storage(std::size_t bytes) : data_(aligned_bytes(bytes)), bytes_(bytes) {}
+
+Storage::Storage(std::size_t bytes, std::shared_ptr<const PhysicalLayout> physical)
+    : bytes_(bytes), physical_(std::move(physical)), pending_(physical_ != nullptr) {
+  if (!pending_) data_ = aligned_bytes(bytes);
 }
 
 Storage::~Storage() { std::free(data_); }
+
+void Storage::materialize() const {
+  std::lock_guard lock(mutex_);
+  if (!pending_.load(std::memory_order_relaxed)) return;  // another thread got here first
+  if (data_ == nullptr) data_ = aligned_bytes(bytes_);
+  physical_->materialize(data_);
+  physical_.reset();
+  pending_.store(false, std::memory_order_release);
+}
+
+std::shared_ptr<const PhysicalLayout> Storage::physical() const {
+  if (!pending_.load(std::memory_order_acquire)) return nullptr;
+  std::lock_guard lock(mutex_);
+  return physical_;
+}
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, DType dtype)
     : storage_(std::move(storage)), shape_(std::move(shape)), dtype_(dtype),
@@ -55,6 +80,11 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   }
   const auto bytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
   return Tensor(std::make_shared<Storage>(bytes), shape, dtype);
+}
+
+Tensor Tensor::from_physical(const Shape& shape, DType dtype, std::shared_ptr<const PhysicalLayout> physical) {
+  const auto bytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
+  return Tensor(std::make_shared<Storage>(bytes, std::move(physical)), shape, dtype);
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype) {

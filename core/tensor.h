@@ -4,38 +4,62 @@
 // makes a deep copy. Views are only reshapes of a contiguous buffer (no
 // strides). Each storage carries a version counter that every write through
 // mutable_data() bumps, so the tape can detect tensors changed after it saved
-// them. This file knows nothing about ops or backends.
+// them. A storage may instead start out holding its values in a backend's
+// physical layout (core/physical_layout.h); the plain buffer is filled on the
+// first access to its bytes, so every reader here sees row-major values. This
+// file knows nothing about ops or backends.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/physical_layout.h"
 #include "core/shape.h"
 
 namespace core {
 
-// One 64-byte aligned allocation plus its version counter.
+// One 64-byte aligned allocation plus its version counter, and possibly a
+// physical copy of the values that the plain buffer has not received yet.
 class Storage {
  public:
   explicit Storage(std::size_t bytes);
+  // Values held only in `physical`; the plain buffer is allocated and filled
+  // on the first data() call, which then drops the physical copy.
+  Storage(std::size_t bytes, std::shared_ptr<const PhysicalLayout> physical);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
-  void* data() const { return data_; }
+  // The plain row-major bytes, materialized first when needed.
+  void* data() const {
+    if (pending_.load(std::memory_order_acquire)) materialize();
+    return data_;
+  }
   std::size_t bytes() const { return bytes_; }
   std::uint64_t version() const { return version_; }
   void bump_version() { ++version_; }
+  // The physical copy while the plain buffer is not yet filled, else null.
+  // Does not materialize: this is how the backend that made the copy reads it.
+  std::shared_ptr<const PhysicalLayout> physical() const;
 
  private:
-  void* data_ = nullptr;
+  void materialize() const;
+
+  // Filled lazily for a storage created from a physical layout; guarded by
+  // mutex_ until pending_ turns false.
+  mutable void* data_ = nullptr;
   std::size_t bytes_ = 0;
   std::uint64_t version_ = 0;
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<const PhysicalLayout> physical_;
+  mutable std::atomic<bool> pending_{false};
 };
 
 class Tensor;
@@ -66,6 +90,9 @@ class Tensor {
                       double stddev = 1.0);
   static Tensor uniform(const Shape& shape, DType dtype, std::mt19937_64& rng, double low = 0.0,
                         double high = 1.0);
+  // A tensor whose values live in a backend's physical layout until its
+  // bytes are first accessed (see core/physical_layout.h).
+  static Tensor from_physical(const Shape& shape, DType dtype, std::shared_ptr<const PhysicalLayout> physical);
 
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }
@@ -99,6 +126,11 @@ class Tensor {
   bool shares_storage(const Tensor& other) const { return storage_ == other.storage_; }
   std::uint64_t version() const;
   const std::shared_ptr<Storage>& storage() const { return storage_; }
+  // The storage's physical copy, or null once the plain bytes are current
+  // (for the backend that created it; everyone else reads data()).
+  std::shared_ptr<const PhysicalLayout> physical_layout() const {
+    return storage_ ? storage_->physical() : nullptr;
+  }
 
   // Autograd. A tensor that requires grad and was not produced by a recorded
   // op is a leaf; backward accumulates into its grad.

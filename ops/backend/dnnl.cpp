@@ -1,7 +1,11 @@
 // The oneDNN seam (see dnnl.h). Conventions inside this file:
-// - user tensors are plain row-major float32; a primitive that prefers
-//   another layout (the convolution, created with format_tag::any) gets a
-//   reorder on the way in and out, done by Exec;
+// - activations stay in the layout the convolution chose (format_tag::any,
+//   usually nChw16c): an op's output is a tensor whose values live in a
+//   BlockedValues buffer, and the next op builds its primitive for that
+//   layout, so a chain of ops runs without reorders. The row-major bytes are
+//   written only when code outside the seam reads the tensor (core::Storage
+//   calls BlockedValues::materialize). Weights, biases and statistics stay
+//   plain; Exec reorders whatever differs from what a primitive wants;
 // - every primitive is created once per key and kept in DnnlContext's cache
 //   beside its primitive_desc, which backward creation needs as a hint;
 // - elementwise ops see tensors as 1-D so one primitive serves every rank.
@@ -16,6 +20,7 @@
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -34,6 +39,10 @@ using dt = memory::data_type;
 enum class PrimKind : std::uint8_t { conv, batch_norm, eltwise, binary_add, concat, resample, pool };
 enum class Prop : std::uint8_t { fwd_training, fwd_inference, bwd, bwd_data, bwd_weights };
 
+// The layouts an activation may stay in between ops. Each is a format tag, so
+// any primitive can be built for it with any dims; plain is row-major.
+enum class Layout : std::uint8_t { plain, nChw16c, nChw8c, nhwc };
+
 // Everything that distinguishes two primitives. Plain data, ordered, so the
 // cache is a std::map with no hashing to get wrong.
 struct PrimitiveKey {
@@ -44,6 +53,7 @@ struct PrimitiveKey {
   core::DType dtype = core::DType::f32;
   std::uint32_t flags = 0;
   double scalar = 0.0;  // leaky slope or batch-norm epsilon
+  Layout layout = Layout::plain;  // of the activations, for ops that follow their input's layout
   auto operator<=>(const PrimitiveKey&) const = default;
 };
 
@@ -58,6 +68,8 @@ struct CacheEntry {
 // grow with every shape (multi-scale training). Calls run one at a time, so
 // a few buffers per size class serve all of them. A buffer is reused for a
 // request of at least half its size, and at most kMaxCached bytes stay idle.
+// Activations kept in a blocked layout (BlockedValues) live in these buffers
+// too and return them from whichever thread drops the last tensor handle.
 class ScratchPool {
  public:
   struct Buffer {
@@ -132,7 +144,9 @@ class DnnlContext {
     return cache_.size();
   }
 
-  ScratchPool& scratch() { return scratch_; }
+  ScratchPool& scratch() { return *scratch_; }
+  // Shared, so a tensor holding a pooled buffer may outlive this context.
+  const std::shared_ptr<ScratchPool>& scratch_pool() const { return scratch_; }
 
  private:
   dnnl::engine engine_;
@@ -140,7 +154,7 @@ class DnnlContext {
   // Recursive: creating a backward primitive looks up its forward hint.
   std::recursive_mutex mutex_;
   std::map<PrimitiveKey, CacheEntry> cache_;
-  ScratchPool scratch_;
+  std::shared_ptr<ScratchPool> scratch_ = std::make_shared<ScratchPool>();
 };
 
 DnnlContext& context() {
@@ -176,10 +190,84 @@ Shape conv_weight_dims(const Shape& w, std::int64_t groups) {
   return {groups, w[0] / groups, w[1], w[2], w[3]};
 }
 
+// Plain bytes of t (materializing a blocked copy first: weights, statistics).
 void* ptr(const Tensor& t) { return const_cast<void*>(t.raw_data()); }
 
-// Binds tensors to a primitive's arguments, reordering between the user's
-// plain layout and the layout the primitive chose, then runs it.
+tag tag_of(Layout l, std::size_t rank) {
+  switch (l) {
+    case Layout::nChw16c: return tag::nChw16c;
+    case Layout::nChw8c: return tag::nChw8c;
+    case Layout::nhwc: return tag::nhwc;
+    case Layout::plain: break;
+  }
+  return plain_tag(rank);
+}
+
+memory::desc layout_md(const Shape& s, Layout l) { return {to_dims(s), dt::f32, tag_of(l, s.size())}; }
+
+// Which of our layouts md is, if any. A blocked layout counts only when the
+// channels fill whole blocks: padded lanes would have to stay zero through
+// every elementwise op (they feed the next convolution), so such tensors
+// (the 255-channel heads, the 3-channel input) go back to plain instead.
+std::optional<Layout> layout_of(const memory::desc& md, const Shape& s) {
+  if (md == plain_md(s)) return Layout::plain;
+  if (s.size() != 4) return std::nullopt;
+  for (Layout l : {Layout::nChw16c, Layout::nChw8c, Layout::nhwc}) {
+    const memory::desc want = layout_md(s, l);
+    if (md == want && want.get_size() == static_cast<std::size_t>(core::shape_numel(s)) * sizeof(float)) return l;
+  }
+  return std::nullopt;
+}
+
+// The values of one activation in a non-plain layout, in a pooled buffer.
+// core::Storage calls materialize() when code outside the seam first touches
+// the tensor's bytes; until then only the seam reads this buffer.
+class BlockedValues final : public core::PhysicalLayout {
+ public:
+  BlockedValues(Shape shape, Layout layout)
+      : shape_(std::move(shape)), layout_(layout), pool_(context().scratch_pool()),
+        buffer_(pool_->acquire(layout_md(shape_, layout_).get_size())) {}
+  ~BlockedValues() override { pool_->release(buffer_); }
+
+  void materialize(void* plain) const override {
+    try {
+      DnnlContext& ctx = context();
+      memory from = mem(), to(plain_md(shape_), ctx.engine(), plain);
+      dnnl::reorder(from, to).execute(ctx.stream(), from, to);
+      ctx.stream().wait();
+    } catch (const dnnl::error& e) {
+      throw core::BackendError(fmt::format("reorder to plain (oneDNN): {} (status {}) for float32 {}", e.what(),
+                                           static_cast<int>(e.status), core::shape_str(shape_)));
+    }
+  }
+
+  const Shape& shape() const { return shape_; }
+  Layout layout() const { return layout_; }
+  memory mem() const { return {layout_md(shape_, layout_), context().engine(), buffer_.data}; }
+
+ private:
+  Shape shape_;
+  Layout layout_;
+  std::shared_ptr<ScratchPool> pool_;
+  ScratchPool::Buffer buffer_;
+};
+
+// A tensor's values where they are now: plain, or in a BlockedValues buffer.
+struct Source {
+  memory mem;
+  Layout layout = Layout::plain;
+};
+
+// The same bytes seen as one flat vector: elementwise ops run on any layout
+// that way, since our layouts carry no padding.
+memory flat(const memory& m) {
+  return {flat_md(static_cast<std::int64_t>(m.get_desc().get_size() / sizeof(float))), context().engine(),
+          m.get_data_handle()};
+}
+
+// Binds tensors to a primitive's arguments, reordering whatever is not in
+// the layout the primitive wants, then runs it. Outputs are new tensors,
+// written in place when plain and kept in their layout otherwise.
 class Exec {
  public:
   Exec() : ctx_(context()) {}
@@ -189,27 +277,67 @@ class Exec {
     for (const auto& b : held_) ctx_.scratch().release(b);
   }
 
-  void input(int arg, const memory::desc& want, const Tensor& t) { input(arg, want, t, plain_md(t.shape())); }
-  void input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user) {
-    memory user_mem(user, ctx_.engine(), ptr(t));
-    if (want == user) {
-      args_[arg] = user_mem;
-      return;
+  // t's values without a reorder. A view of another shape shares the storage
+  // but not the layout's dims, so it reads the plain bytes.
+  Source read(const Tensor& t) {
+    if (auto p = t.physical_layout()) {
+      const auto* values = dynamic_cast<const BlockedValues*>(p.get());
+      if (values != nullptr && values->shape() == t.shape()) {
+        kept_.push_back(p);  // the buffer must outlive the run even if t is materialized meanwhile
+        return {values->mem(), values->layout()};
+      }
     }
-    memory mem = scratch(want);
-    dnnl::reorder(user_mem, mem).execute(ctx_.stream(), user_mem, mem);
-    args_[arg] = mem;
+    return {memory(plain_md(t.shape()), ctx_.engine(), ptr(t)), Layout::plain};
   }
 
+  // s itself when it is already in `want`, else a reorder of it into scratch.
+  memory convert(const Source& s, const memory::desc& want) {
+    if (s.mem.get_desc() == want) return s.mem;
+    memory from = s.mem, mem = scratch(want);
+    dnnl::reorder(from, mem).execute(ctx_.stream(), from, mem);
+    return mem;
+  }
+
+  void bind(int arg, memory m) { args_[arg] = std::move(m); }
+  const memory& arg(int a) const { return args_.at(a); }
+
+  void input(int arg, const memory::desc& want, const Tensor& t) { bind(arg, convert(read(t), want)); }
+  // t's plain bytes seen through `user` (grouped weights as 5-D, 1-D vectors).
+  void input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user) {
+    bind(arg, convert({memory(user, ctx_.engine(), ptr(t)), Layout::plain}, want));
+  }
+
+  // A new tensor of `shape` that the primitive writes in layout l.
+  Tensor output_in(int arg, const Shape& shape, Layout l) {
+    if (l == Layout::plain) {
+      Tensor t = Tensor::empty(shape, core::DType::f32);
+      bind(arg, memory(plain_md(shape), ctx_.engine(), t.mutable_raw_data()));
+      return t;
+    }
+    auto values = std::make_shared<BlockedValues>(shape, l);
+    bind(arg, values->mem());
+    return Tensor::from_physical(shape, core::DType::f32, std::move(values));
+  }
+
+  // An output whose layout the primitive chose (convolution): kept when it
+  // is one of ours, reordered to plain after the run otherwise.
+  Tensor output_chosen(int arg, const memory::desc& want, const Shape& shape) {
+    if (auto l = layout_of(want, shape)) return output_in(arg, shape, *l);
+    Tensor t = Tensor::empty(shape, core::DType::f32);
+    output(arg, want, t);
+    return t;
+  }
+
+  // Writes into an existing plain tensor (weight gradients, statistics).
   void output(int arg, const memory::desc& want, const Tensor& t) { output(arg, want, t, plain_md(t.shape())); }
   void output(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user) {
     memory user_mem(user, ctx_.engine(), t.mutable_raw_data());
     if (want == user) {
-      args_[arg] = user_mem;
+      bind(arg, user_mem);
       return;
     }
     memory mem = scratch(want);
-    args_[arg] = mem;
+    bind(arg, mem);
     copy_back_.emplace_back(mem, user_mem);
   }
 
@@ -220,7 +348,7 @@ class Exec {
   }
 
   // A buffer only the primitive reads or writes (workspace), at a given address.
-  void raw(int arg, const memory::desc& md, void* data) { args_[arg] = memory(md, ctx_.engine(), data); }
+  void raw(int arg, const memory::desc& md, void* data) { bind(arg, memory(md, ctx_.engine(), data)); }
 
   void run(const dnnl::primitive& p) {
     p.execute(ctx_.stream(), args_);
@@ -231,6 +359,7 @@ class Exec {
  private:
   DnnlContext& ctx_;
   std::vector<ScratchPool::Buffer> held_;
+  std::vector<std::shared_ptr<const core::PhysicalLayout>> kept_;
   std::unordered_map<int, memory> args_;
   std::vector<std::pair<memory, memory>> copy_back_;
 };
@@ -304,14 +433,14 @@ dnnl::normalization_flags bn_flags(bool global_stats) {
   return global_stats ? f | dnnl::normalization_flags::use_global_stats : f;
 }
 
-const CacheEntry& bn_forward_entry(const Shape& x, double eps, bool global_stats) {
+const CacheEntry& bn_forward_entry(const Shape& x, double eps, bool global_stats, Layout l) {
   // The training forward doubles as the hint for backward; inference with
   // given statistics uses forward_inference.
   const Prop prop = global_stats ? Prop::fwd_inference : Prop::fwd_training;
   return context().get<dnnl::batch_normalization_forward>(
-      {PrimKind::batch_norm, prop, {x}, {}, core::DType::f32, global_stats ? kGlobalStats : 0u, eps}, [&] {
+      {PrimKind::batch_norm, prop, {x}, {}, core::DType::f32, global_stats ? kGlobalStats : 0u, eps, l}, [&] {
         dnnl::batch_normalization_forward::desc d(
-            global_stats ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training, plain_md(x),
+            global_stats ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training, layout_md(x, l),
             static_cast<float>(eps), bn_flags(global_stats));
         return dnnl::batch_normalization_forward::primitive_desc(d, context().engine());
       });
@@ -334,14 +463,14 @@ Shape pool_out_shape(const Shape& x, const PoolSpec& s) {
   return {x[0], x[1], out(x[2]), out(x[3])};
 }
 
-const CacheEntry& pool_forward_entry(const Shape& x, const PoolSpec& s, bool training) {
+const CacheEntry& pool_forward_entry(const Shape& x, const PoolSpec& s, bool training, Layout l) {
   return context().get<dnnl::pooling_forward>(
       {PrimKind::pool, training ? Prop::fwd_training : Prop::fwd_inference, {x}, {s.stride, s.pad_begin, s.pad_end, 0,
-       s.kernel}},
+       s.kernel}, core::DType::f32, 0, 0.0, l},
       [&] {
         // pooling_max never selects padding: oneDNN skips out-of-range taps.
         dnnl::pooling_forward::desc d(training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
-                                      dnnl::algorithm::pooling_max, plain_md(x), plain_md(pool_out_shape(x, s)),
+                                      dnnl::algorithm::pooling_max, layout_md(x, l), layout_md(pool_out_shape(x, s), l),
                                       {s.stride, s.stride}, {s.kernel, s.kernel}, {s.pad_begin, s.pad_begin},
                                       {s.pad_end, s.pad_end});
         return dnnl::pooling_forward::primitive_desc(d, context().engine());
@@ -350,12 +479,14 @@ const CacheEntry& pool_forward_entry(const Shape& x, const PoolSpec& s, bool tra
 
 Shape upsampled(const Shape& x, std::int64_t f) { return {x[0], x[1], x[2] * f, x[3] * f}; }
 
-const CacheEntry& resample_forward_entry(const Shape& x, std::int64_t f, bool training) {
+const CacheEntry& resample_forward_entry(const Shape& x, std::int64_t f, bool training, Layout l) {
   return context().get<dnnl::resampling_forward>(
-      {PrimKind::resample, training ? Prop::fwd_training : Prop::fwd_inference, {x}, {0, 0, 0, 0, f}}, [&] {
+      {PrimKind::resample, training ? Prop::fwd_training : Prop::fwd_inference, {x}, {0, 0, 0, 0, f}, core::DType::f32,
+       0, 0.0, l},
+      [&] {
         dnnl::resampling_forward::desc d(
             training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
-            dnnl::algorithm::resampling_nearest, plain_md(x), plain_md(upsampled(x, f)));
+            dnnl::algorithm::resampling_nearest, layout_md(x, l), layout_md(upsampled(x, f), l));
         return dnnl::resampling_forward::primitive_desc(d, context().engine());
       });
 }
@@ -369,12 +500,11 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
   return guarded("conv2d", [&] {
     const auto& e = conv_forward_entry(x.shape(), w.shape(), b.defined(), spec, training, post);
     const auto& pd = pd_of<dnnl::convolution_forward>(e);
-    Tensor y = Tensor::empty(conv_out_shape(x.shape(), w.shape(), spec), core::DType::f32);
     Exec ex;
     ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
     ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(w.shape(), spec.groups)));
     if (b.defined()) ex.input(DNNL_ARG_BIAS, pd.bias_desc(), b);
-    ex.output(DNNL_ARG_DST, pd.dst_desc(), y);
+    Tensor y = ex.output_chosen(DNNL_ARG_DST, pd.dst_desc(), conv_out_shape(x.shape(), w.shape(), spec));
     ex.run(e.primitive);
     return y;
   }, x, w, b);
@@ -393,11 +523,10 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
           return dnnl::convolution_backward_data::primitive_desc(d, context().engine(), hint);
         });
     const auto& pd = pd_of<dnnl::convolution_backward_data>(e);
-    Tensor dx = Tensor::empty(x_shape, core::DType::f32);
     Exec ex;
     ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
     ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(ws, spec.groups)));
-    ex.output(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), dx);
+    Tensor dx = ex.output_chosen(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), x_shape);
     ex.run(e.primitive);
     return dx;
   }, dy, w);
@@ -435,16 +564,16 @@ ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const
 
 BatchNormStats batch_norm_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
   return guarded("batch_norm2d", [&] {
-    const auto& e = bn_forward_entry(x.shape(), eps, false);
+    Exec ex;
+    const Source src = ex.read(x);
+    const auto& e = bn_forward_entry(x.shape(), eps, false, src.layout);
     const auto& pd = pd_of<dnnl::batch_normalization_forward>(e);
     const std::int64_t c = x.shape()[1];
-    BatchNormStats s{Tensor::empty(x.shape(), core::DType::f32), Tensor::empty({c}, core::DType::f32),
-                     Tensor::empty({c}, core::DType::f32)};
-    Exec ex;
-    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    BatchNormStats s{Tensor(), Tensor::empty({c}, core::DType::f32), Tensor::empty({c}, core::DType::f32)};
+    ex.bind(DNNL_ARG_SRC, src.mem);
     ex.input(DNNL_ARG_SCALE, plain_md({c}), weight);
     ex.input(DNNL_ARG_SHIFT, plain_md({c}), bias);
-    ex.output(DNNL_ARG_DST, pd.dst_desc(), s.y);
+    s.y = ex.output_in(DNNL_ARG_DST, x.shape(), src.layout);
     ex.output(DNNL_ARG_MEAN, pd.mean_desc(), s.mean);
     ex.output(DNNL_ARG_VARIANCE, pd.variance_desc(), s.var);
     ex.run(e.primitive);
@@ -455,17 +584,17 @@ BatchNormStats batch_norm_forward_training(const Tensor& x, const Tensor& weight
 Tensor batch_norm_forward_inference(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
                                     const Tensor& var, double eps) {
   return guarded("batch_norm2d", [&] {
-    const auto& e = bn_forward_entry(x.shape(), eps, true);
+    Exec ex;
+    const Source src = ex.read(x);
+    const auto& e = bn_forward_entry(x.shape(), eps, true, src.layout);
     const auto& pd = pd_of<dnnl::batch_normalization_forward>(e);
     const std::int64_t c = x.shape()[1];
-    Tensor y = Tensor::empty(x.shape(), core::DType::f32);
-    Exec ex;
-    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    ex.bind(DNNL_ARG_SRC, src.mem);
     ex.input(DNNL_ARG_SCALE, plain_md({c}), weight);
     ex.input(DNNL_ARG_SHIFT, plain_md({c}), bias);
     ex.input(DNNL_ARG_MEAN, pd.mean_desc(), mean);
     ex.input(DNNL_ARG_VARIANCE, pd.variance_desc(), var);
-    ex.output(DNNL_ARG_DST, pd.dst_desc(), y);
+    Tensor y = ex.output_in(DNNL_ARG_DST, x.shape(), src.layout);
     ex.run(e.primitive);
     return y;
   }, x, weight, bias);
@@ -475,19 +604,21 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
                                    const Tensor& var, double eps, bool global_stats) {
   return guarded("batch_norm2d backward", [&] {
     const Shape& xs = x.shape();
+    Exec ex;
+    // dy follows x's layout: the primitive is built for one of them.
+    const Source src = ex.read(x);
+    const Layout l = src.layout;
     const auto& e = context().get<dnnl::batch_normalization_backward>(
-        {PrimKind::batch_norm, Prop::bwd, {xs}, {}, core::DType::f32, global_stats ? kGlobalStats : 0u, eps}, [&] {
-          const auto& hint = pd_of<dnnl::batch_normalization_forward>(bn_forward_entry(xs, eps, global_stats));
-          dnnl::batch_normalization_backward::desc d(dnnl::prop_kind::backward, plain_md(xs), plain_md(xs),
+        {PrimKind::batch_norm, Prop::bwd, {xs}, {}, core::DType::f32, global_stats ? kGlobalStats : 0u, eps, l}, [&] {
+          const auto& hint = pd_of<dnnl::batch_normalization_forward>(bn_forward_entry(xs, eps, global_stats, l));
+          dnnl::batch_normalization_backward::desc d(dnnl::prop_kind::backward, layout_md(xs, l), layout_md(xs, l),
                                                      static_cast<float>(eps), bn_flags(global_stats));
           return dnnl::batch_normalization_backward::primitive_desc(d, context().engine(), hint);
         });
     const auto& pd = pd_of<dnnl::batch_normalization_backward>(e);
     const std::int64_t c = xs[1];
-    BatchNormGrads g{Tensor::empty(xs, core::DType::f32), Tensor::empty({c}, core::DType::f32),
-                     Tensor::empty({c}, core::DType::f32)};
-    Exec ex;
-    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    BatchNormGrads g{Tensor(), Tensor::empty({c}, core::DType::f32), Tensor::empty({c}, core::DType::f32)};
+    ex.bind(DNNL_ARG_SRC, src.mem);
     ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
     ex.input(DNNL_ARG_MEAN, pd.mean_desc(), mean);
     ex.input(DNNL_ARG_VARIANCE, pd.variance_desc(), var);
@@ -495,7 +626,7 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
     // oneDNN 2.6 checks that a use_shift backward is given the shift too,
     // although no gradient depends on it; the weight stands in.
     ex.input(DNNL_ARG_SHIFT, plain_md({c}), weight);
-    ex.output(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), g.dx);
+    g.dx = ex.output_in(DNNL_ARG_DIFF_SRC, xs, l);
     ex.output(DNNL_ARG_DIFF_SCALE, plain_md({c}), g.dweight);
     ex.output(DNNL_ARG_DIFF_SHIFT, plain_md({c}), g.dbias);
     ex.run(e.primitive);
@@ -505,11 +636,12 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
 
 Tensor leaky_relu_forward(const Tensor& x, double slope) {
   return guarded("leaky_relu", [&] {
-    const auto& e = leaky_forward_entry(x.numel(), slope, true);
-    Tensor y = Tensor::empty(x.shape(), core::DType::f32);
     Exec ex;
-    ex.input(DNNL_ARG_SRC, flat_md(x.numel()), x, flat_md(x.numel()));
-    ex.output(DNNL_ARG_DST, flat_md(x.numel()), y, flat_md(x.numel()));
+    const Source src = ex.read(x);
+    const auto& e = leaky_forward_entry(x.numel(), slope, true);
+    const Tensor y = ex.output_in(DNNL_ARG_DST, x.shape(), src.layout);
+    ex.bind(DNNL_ARG_SRC, flat(src.mem));
+    ex.bind(DNNL_ARG_DST, flat(ex.arg(DNNL_ARG_DST)));
     ex.run(e.primitive);
     return y;
   }, x);
@@ -525,11 +657,14 @@ Tensor leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope) {
                                          static_cast<float>(slope), 0.0f);
           return dnnl::eltwise_backward::primitive_desc(d, context().engine(), hint);
         });
-    Tensor dx = Tensor::empty(x.shape(), core::DType::f32);
     Exec ex;
-    ex.input(DNNL_ARG_SRC, flat_md(n), x, flat_md(n));
-    ex.input(DNNL_ARG_DIFF_DST, flat_md(n), dy, flat_md(n));
-    ex.output(DNNL_ARG_DIFF_SRC, flat_md(n), dx, flat_md(n));
+    // Flat elementwise: x, dy and dx only need one common layout, x's.
+    const Source src = ex.read(x);
+    const memory diff = ex.convert(ex.read(dy), layout_md(x.shape(), src.layout));
+    const Tensor dx = ex.output_in(DNNL_ARG_DIFF_SRC, x.shape(), src.layout);
+    ex.bind(DNNL_ARG_SRC, flat(src.mem));
+    ex.bind(DNNL_ARG_DIFF_DST, flat(diff));
+    ex.bind(DNNL_ARG_DIFF_SRC, flat(ex.arg(DNNL_ARG_DIFF_SRC)));
     ex.run(e.primitive);
     return dx;
   }, x, dy);
@@ -543,11 +678,16 @@ Tensor add_forward(const Tensor& a, const Tensor& b) {
           dnnl::binary::desc d(dnnl::algorithm::binary_add, flat_md(n), flat_md(n), flat_md(n));
           return dnnl::binary::primitive_desc(d, context().engine());
         });
-    Tensor y = Tensor::empty(a.shape(), core::DType::f32);
     Exec ex;
-    ex.input(DNNL_ARG_SRC_0, flat_md(n), a, flat_md(n));
-    ex.input(DNNL_ARG_SRC_1, flat_md(n), b, flat_md(n));
-    ex.output(DNNL_ARG_DST, flat_md(n), y, flat_md(n));
+    // Flat elementwise in one common layout: a's, unless only b is blocked.
+    const Source sa = ex.read(a), sb = ex.read(b);
+    const Layout l = sa.layout != Layout::plain ? sa.layout : sb.layout;
+    const memory::desc want = layout_md(a.shape(), l);
+    const memory ma = ex.convert(sa, want), mb = ex.convert(sb, want);
+    const Tensor y = ex.output_in(DNNL_ARG_DST, a.shape(), l);
+    ex.bind(DNNL_ARG_SRC_0, flat(ma));
+    ex.bind(DNNL_ARG_SRC_1, flat(mb));
+    ex.bind(DNNL_ARG_DST, flat(ex.arg(DNNL_ARG_DST)));
     ex.run(e.primitive);
     return y;
   }, a, b);
@@ -564,18 +704,23 @@ Tensor concat_forward(const std::vector<Tensor>& xs, int axis) {
       in_shapes.push_back(x.shape());
       ys[axis] += x.shape()[axis];
     }
-    const auto& e = context().get<dnnl::concat>(
-        {PrimKind::concat, Prop::fwd_inference, in_shapes, {0, 0, 0, 0, axis}}, [&] {
-          std::vector<memory::desc> srcs;
-          for (const auto& s : in_shapes) srcs.push_back(plain_md(s));
-          return dnnl::concat::primitive_desc(plain_md(ys), axis, srcs, context().engine());
-        });
-    Tensor y = Tensor::empty(ys, core::DType::f32);
     Exec ex;
+    std::vector<Source> srcs;
+    for (const auto& x : xs) srcs.push_back(ex.read(x));
+    // One layout for all: the inputs' common one, else plain. Our layouts
+    // have whole channel blocks, so every input starts on a block boundary.
+    Layout l = srcs[0].layout;
+    for (const auto& src : srcs) l = src.layout == l ? l : Layout::plain;
+    const auto& e = context().get<dnnl::concat>(
+        {PrimKind::concat, Prop::fwd_inference, in_shapes, {0, 0, 0, 0, axis}, core::DType::f32, 0, 0.0, l}, [&] {
+          std::vector<memory::desc> mds;
+          for (const auto& s : in_shapes) mds.push_back(layout_md(s, l));
+          return dnnl::concat::primitive_desc(layout_md(ys, l), axis, mds, context().engine());
+        });
     for (std::size_t i = 0; i < xs.size(); ++i) {
-      ex.input(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), plain_md(in_shapes[i]), xs[i]);
+      ex.bind(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), ex.convert(srcs[i], layout_md(in_shapes[i], l)));
     }
-    ex.output(DNNL_ARG_DST, plain_md(ys), y);
+    Tensor y = ex.output_in(DNNL_ARG_DST, ys, l);
     ex.run(e.primitive);
     return y;
   } catch (const dnnl::error& e) {
@@ -586,11 +731,11 @@ Tensor concat_forward(const std::vector<Tensor>& xs, int axis) {
 
 Tensor upsample_nearest_forward(const Tensor& x, std::int64_t factor) {
   return guarded("upsample_nearest2d", [&] {
-    const auto& e = resample_forward_entry(x.shape(), factor, true);
-    Tensor y = Tensor::empty(upsampled(x.shape(), factor), core::DType::f32);
     Exec ex;
-    ex.input(DNNL_ARG_SRC, plain_md(x.shape()), x);
-    ex.output(DNNL_ARG_DST, plain_md(y.shape()), y);
+    const Source src = ex.read(x);
+    const auto& e = resample_forward_entry(x.shape(), factor, true, src.layout);
+    ex.bind(DNNL_ARG_SRC, src.mem);
+    Tensor y = ex.output_in(DNNL_ARG_DST, upsampled(x.shape(), factor), src.layout);
     ex.run(e.primitive);
     return y;
   }, x);
@@ -600,16 +745,17 @@ Tensor upsample_nearest_backward(const Tensor& dy, std::int64_t factor) {
   return guarded("upsample_nearest2d backward", [&] {
     const Shape& ds = dy.shape();
     const Shape xs = {ds[0], ds[1], ds[2] / factor, ds[3] / factor};
+    Exec ex;
+    const Source diff = ex.read(dy);
+    const Layout l = diff.layout;
     const auto& e = context().get<dnnl::resampling_backward>(
-        {PrimKind::resample, Prop::bwd, {xs}, {0, 0, 0, 0, factor}}, [&] {
-          const auto& hint = pd_of<dnnl::resampling_forward>(resample_forward_entry(xs, factor, true));
-          dnnl::resampling_backward::desc d(dnnl::algorithm::resampling_nearest, plain_md(xs), plain_md(ds));
+        {PrimKind::resample, Prop::bwd, {xs}, {0, 0, 0, 0, factor}, core::DType::f32, 0, 0.0, l}, [&] {
+          const auto& hint = pd_of<dnnl::resampling_forward>(resample_forward_entry(xs, factor, true, l));
+          dnnl::resampling_backward::desc d(dnnl::algorithm::resampling_nearest, layout_md(xs, l), layout_md(ds, l));
           return dnnl::resampling_backward::primitive_desc(d, context().engine(), hint);
         });
-    Tensor dx = Tensor::empty(xs, core::DType::f32);
-    Exec ex;
-    ex.input(DNNL_ARG_DIFF_DST, plain_md(ds), dy);
-    ex.output(DNNL_ARG_DIFF_SRC, plain_md(xs), dx);
+    ex.bind(DNNL_ARG_DIFF_DST, diff.mem);
+    Tensor dx = ex.output_in(DNNL_ARG_DIFF_SRC, xs, l);
     ex.run(e.primitive);
     return dx;
   }, dy);
@@ -617,18 +763,22 @@ Tensor upsample_nearest_backward(const Tensor& dy, std::int64_t factor) {
 
 PoolResult maxpool_forward(const Tensor& x, const PoolSpec& spec, bool training) {
   return guarded("maxpool2d", [&] {
-    const auto& e = pool_forward_entry(x.shape(), spec, training);
+    Exec ex;
+    const Source src = ex.read(x);
+    const auto& e = pool_forward_entry(x.shape(), spec, training, src.layout);
     const auto& pd = pd_of<dnnl::pooling_forward>(e);
     PoolResult r;
-    r.y = Tensor::empty(pool_out_shape(x.shape(), spec), core::DType::f32);
-    Exec ex;
-    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
-    ex.output(DNNL_ARG_DST, pd.dst_desc(), r.y);
+    ex.bind(DNNL_ARG_SRC, src.mem);
+    r.y = ex.output_in(DNNL_ARG_DST, pool_out_shape(x.shape(), spec), src.layout);
     if (training) {
+      // The workspace indexes dst in its layout, so backward must be built
+      // for the same one: its last word records which.
       const memory::desc ws = pd.workspace_desc();
       const auto words = static_cast<std::int64_t>((ws.get_size() + 3) / 4);
-      r.workspace = Tensor::empty({words}, core::DType::i32);
-      ex.raw(DNNL_ARG_WORKSPACE, ws, r.workspace.mutable_raw_data());
+      r.workspace = Tensor::empty({words + 1}, core::DType::i32);
+      auto* p = r.workspace.mutable_data<std::int32_t>();
+      p[words] = static_cast<std::int32_t>(src.layout);
+      ex.raw(DNNL_ARG_WORKSPACE, ws, p);
     }
     ex.run(e.primitive);
     return r;
@@ -637,20 +787,23 @@ PoolResult maxpool_forward(const Tensor& x, const PoolSpec& spec, bool training)
 
 Tensor maxpool_backward(const Tensor& dy, const Tensor& workspace, const Shape& x_shape, const PoolSpec& spec) {
   return guarded("maxpool2d backward", [&] {
+    const auto l = static_cast<Layout>(workspace.data<std::int32_t>()[workspace.numel() - 1]);
     const auto& e = context().get<dnnl::pooling_backward>(
-        {PrimKind::pool, Prop::bwd, {x_shape}, {spec.stride, spec.pad_begin, spec.pad_end, 0, spec.kernel}}, [&] {
-          const auto& hint = pd_of<dnnl::pooling_forward>(pool_forward_entry(x_shape, spec, true));
-          dnnl::pooling_backward::desc d(dnnl::algorithm::pooling_max, plain_md(x_shape), plain_md(dy.shape()),
-                                         {spec.stride, spec.stride}, {spec.kernel, spec.kernel},
-                                         {spec.pad_begin, spec.pad_begin}, {spec.pad_end, spec.pad_end});
+        {PrimKind::pool, Prop::bwd, {x_shape}, {spec.stride, spec.pad_begin, spec.pad_end, 0, spec.kernel},
+         core::DType::f32, 0, 0.0, l},
+        [&] {
+          const auto& hint = pd_of<dnnl::pooling_forward>(pool_forward_entry(x_shape, spec, true, l));
+          dnnl::pooling_backward::desc d(dnnl::algorithm::pooling_max, layout_md(x_shape, l),
+                                         layout_md(dy.shape(), l), {spec.stride, spec.stride},
+                                         {spec.kernel, spec.kernel}, {spec.pad_begin, spec.pad_begin},
+                                         {spec.pad_end, spec.pad_end});
           return dnnl::pooling_backward::primitive_desc(d, context().engine(), hint);
         });
     const auto& pd = pd_of<dnnl::pooling_backward>(e);
-    Tensor dx = Tensor::empty(x_shape, core::DType::f32);
     Exec ex;
     ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
     ex.raw(DNNL_ARG_WORKSPACE, pd.workspace_desc(), ptr(workspace));
-    ex.output(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), dx);
+    Tensor dx = ex.output_in(DNNL_ARG_DIFF_SRC, x_shape, l);
     ex.run(e.primitive);
     return dx;
   }, dy);
@@ -715,5 +868,17 @@ void PlainConvBench::backward() {
 }
 
 std::size_t cached_primitive_count() { return context().size(); }
+
+const char* layout_name(const Tensor& t) {
+  const auto p = t.physical_layout();
+  const auto* values = dynamic_cast<const BlockedValues*>(p.get());
+  switch (values != nullptr ? values->layout() : Layout::plain) {
+    case Layout::nChw16c: return "nChw16c";
+    case Layout::nChw8c: return "nChw8c";
+    case Layout::nhwc: return "nhwc";
+    case Layout::plain: break;
+  }
+  return "plain";
+}
 
 }  // namespace ops::backend

@@ -9,6 +9,13 @@
 // dnnl::error and rethrows core::BackendError naming the op, the shapes and
 // the oneDNN status.
 //
+// Outputs of the activation ops (conv, batch norm, leaky ReLU, add, concat,
+// upsample, pool, and their input gradients) keep the layout the convolution
+// chose, usually blocked nChw16c, inside the tensor's storage; an input in
+// such a layout is used as it is. The tensor still is a logical NCHW tensor:
+// the first read of its bytes outside this seam writes them row-major
+// (core/physical_layout.h), so callers never see the difference.
+//
 // What this is not: a validator. The op entry points in ops/ check shapes and
 // attributes; these functions trust their inputs (float32, contiguous NCHW).
 #pragma once
@@ -98,7 +105,8 @@ struct PoolSpec {
 struct PoolResult {
   Tensor y;
   // oneDNN's record of the selected indices, opaque bytes held in an int32
-  // tensor; defined only when training.
+  // tensor (its last word names the layout they index); defined only when
+  // training.
   Tensor workspace;
 };
 PoolResult maxpool_forward(const Tensor& x, const PoolSpec& spec, bool training);
@@ -128,5 +136,10 @@ class PlainConvBench {
 
 // How many primitives the seam's cache holds (tests check reuse with it).
 std::size_t cached_primitive_count();
+
+// The layout t's values sit in inside the seam without reading them:
+// "plain" (row-major bytes current), or a oneDNN tag such as "nChw16c"
+// (tests check that a chain of ops keeps the convolution's layout).
+const char* layout_name(const Tensor& t);
 
 }  // namespace ops::backend

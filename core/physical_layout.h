@@ -1,0 +1,27 @@
+// PhysicalLayout: the values of a storage kept somewhere other than its plain
+// row-major buffer.
+//
+// The oneDNN seam keeps float32 activations in the blocked layout the
+// convolution prefers, so consecutive ops skip a reorder to NCHW and back.
+// Such a storage starts with only its physical copy; the first access to its
+// bytes from outside the seam (data(), raw_data(), mutable_*) writes the
+// row-major values into the plain buffer and drops the physical copy, so a
+// later write cannot leave a stale copy behind. Core knows nothing about
+// what the layout is; the seam implements materialize().
+#pragma once
+
+namespace core {
+
+class PhysicalLayout {
+ public:
+  PhysicalLayout() = default;
+  PhysicalLayout(const PhysicalLayout&) = delete;
+  PhysicalLayout& operator=(const PhysicalLayout&) = delete;
+  virtual ~PhysicalLayout() = default;
+
+  // Writes the logical values, row-major, into `plain` (the storage's bytes).
+  // Called at most once per storage, under the storage's lock.
+  virtual void materialize(void* plain) const = 0;
+};
+
+}  // namespace core
