@@ -51,6 +51,7 @@ struct DataConfig {
   ShapesConfig shapes;
   int workers = 2;
   int max_boxes = 50;
+  int mixup_epochs = 0;               // mixup only in the first N epochs (0 = every epoch; PaddleDetection: 250)
   data::AugmentConfig augment;        // mixup, distort, expand, crop, flip, resize, multiscale
 };
 

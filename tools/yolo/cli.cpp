@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "tools/yolo/anchors_command.h"
+#include "tools/yolo/config_command.h"
 #include "tools/yolo/conformance_command.h"
 #include "tools/yolo/convert_command.h"
 #include "tools/yolo/data_command.h"
@@ -16,6 +17,7 @@
 #include "tools/yolo/make_shapes_command.h"
 #include "tools/yolo/op_command.h"
 #include "tools/yolo/summary_command.h"
+#include "tools/yolo/train_command.h"
 
 namespace yolo {
 
@@ -130,6 +132,26 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   detect->add_option("--size", detect_args.size, "Network input size, a multiple of 32 (default: the model's)")->check(CLI::Range(32, 4096));
   detect->add_option("--batch", detect_args.batch, "Images per forward pass")->check(CLI::Range(1, 1024));
 
+  ConfigArgs config_args;
+  CLI::App* config_cmd = app.add_subcommand("config", "Print a training config merged (--config) or every key's default (--defaults)");
+  config_cmd->add_option("--config", config_args.config, "Training config (.yml); prints the merged result");
+  config_cmd->add_option("-o,--override", config_args.overrides, "Override as KEY=VALUE, VALUE a YAML flow node (repeatable)")
+      ->allow_extra_args(false);
+  config_cmd->add_flag("--defaults", config_args.defaults, "List every key with its type, default and description");
+  config_cmd->add_flag("--markdown", config_args.markdown, "With --defaults: the Markdown reference (docs/config_keys.md)");
+
+  TrainCommandArgs train_args;
+  CLI::App* train_cmd = app.add_subcommand("train", "Train from a config into a run directory, or resume one");
+  train_cmd->add_option("--config", train_args.config, "Training config (.yml)");
+  train_cmd->add_option("-o,--override", train_args.overrides, "Override as KEY=VALUE, VALUE a YAML flow node (repeatable)")
+      ->allow_extra_args(false);
+  train_cmd->add_option("--run-dir", train_args.run_dir, "Run directory (default runs/<config name>)");
+  train_cmd->add_option("--resume", train_args.resume, "Resume the run in this directory from its last checkpoint");
+
+  std::string plot_dir;
+  CLI::App* plot = app.add_subcommand("plot", "Redraw a run directory's plots from its metrics.jsonl");
+  plot->add_option("dir", plot_dir, "Run directory")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -139,6 +161,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   const char* command = app.get_subcommands().front()->get_name().c_str();
   try {
     if (op->parsed()) run_op_command(op_args, out);
+    else if (train_cmd->parsed()) return run_train_command(train_args, out);
+    else if (plot->parsed()) run_plot_command(plot_dir, out);
+    else if (config_cmd->parsed()) run_config_command(config_args, out);
     else if (demo->parsed()) run_demo(demo_args, out);
     else if (eval->parsed()) run_eval_command(eval_args, out, err);
     else if (detect->parsed()) run_detect_command(detect_args, out, err);
