@@ -196,8 +196,15 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
   const data::Dataset train_set = load_train_dataset(config, config.data.train, out);
   std::optional<data::Dataset> val_set;
   if (!config.data.val.empty()) val_set = load_train_dataset(config, config.data.val, out);
-  data::Loader loader(train_set, loader_config(config, true));
-  const std::int64_t steps_per_epoch = loader.batches_per_epoch() / tc.subdivisions;
+  // Mixup only for the first data.mixup_epochs epochs (PaddleDetection's
+  // mixup_epoch); the loader is rebuilt without it when that epoch comes.
+  auto make_loader = [&](std::int64_t epoch) {
+    data::LoaderConfig lc = loader_config(config, true);
+    if (config.data.mixup_epochs > 0 && epoch >= config.data.mixup_epochs) lc.augment_config.mixup.enabled = false;
+    return std::make_unique<data::Loader>(train_set, lc);
+  };
+  auto loader = make_loader(0);
+  const std::int64_t steps_per_epoch = loader->batches_per_epoch() / tc.subdivisions;
   if (steps_per_epoch <= 0) {
     throw core::ConfigError(fmt::format("train: {} training images give no full update of batch_size {} x "
                                         "subdivisions {}",
@@ -286,7 +293,11 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
   while (step < total_steps) {
     const std::int64_t epoch = step / steps_per_epoch;
     if (epoch != loaded_epoch) {
-      loader.start_epoch(epoch, (step % steps_per_epoch) * tc.subdivisions);
+      if (config.data.mixup_epochs > 0 && epoch == config.data.mixup_epochs) loader = make_loader(epoch);
+      if (loaded_epoch < 0 && config.data.mixup_epochs > 0 && epoch > config.data.mixup_epochs) {
+        loader = make_loader(epoch);  // resumed past the mixup epochs
+      }
+      loader->start_epoch(epoch, (step % steps_per_epoch) * tc.subdivisions);
       loaded_epoch = epoch;
     }
     // Running statistics are snapshot so a non-finite batch cannot poison them.
@@ -296,7 +307,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     std::vector<std::array<double, 4>> heads;
     std::string bad_reason;
     for (int sub = 0; sub < tc.subdivisions && bad_reason.empty(); ++sub) {
-      std::optional<data::Batch> batch = loader.next();
+      std::optional<data::Batch> batch = loader->next();
       if (!batch) throw core::Error(fmt::format("train: the loader ran out of batches in epoch {}", epoch));
       core::Tape tape;
       const auto fwd = model.network->forward(tape, batch->images);
