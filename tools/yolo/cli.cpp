@@ -93,7 +93,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       "forward",
       "Run a network once (eval mode, Darknet batch norm) and dump DIR/input.npy and DIR/head_K.npy (the raw input "
       "of the K-th [yolo] section, K from 0, before any activation)");
-  forward->add_option("--cfg", forward_args.cfg, "Darknet .cfg")->required();
+  forward->add_option("--cfg", forward_args.cfg, "Darknet .cfg (Darknet's batch norm and letterbox)");
+  forward->add_option("--config", forward_args.config, "Training config (.yml) describing the model");
   forward->add_option("--weights", forward_args.weights, "Darknet .weights or native checkpoint (told apart by magic)");
   forward->add_option("--image", forward_args.image, "Image, letterboxed as Darknet does to the cfg's size or --size");
   forward->add_option("--input", forward_args.input, "[N,3,H,W] float32 .npy used as is; the network takes its HxW");
@@ -113,7 +114,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
 
   SummaryArgs summary_args;
   CLI::App* summary = app.add_subcommand("summary", "Layers, output shapes, parameters and FLOPs of a network");
-  summary->add_option("--cfg", summary_args.cfg, "Darknet .cfg")->required();
+  summary->add_option("--cfg", summary_args.cfg, "Darknet .cfg");
+  summary->add_option("--config", summary_args.config, "Training config (.yml) describing the model");
   summary->add_option("--size", summary_args.size, "Square input size (default: the cfg's)")->check(CLI::PositiveNumber);
 
   DetectArgs detect_args;

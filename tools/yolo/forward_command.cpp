@@ -10,7 +10,9 @@
 #include "core/npy.h"
 #include "core/tape.h"
 #include "data/image.h"
+#include "models/detect/preprocess.h"
 #include "models/letterbox.h"
+#include "tools/yolo/config_model.h"
 #include "tools/yolo/cfg_model.h"
 
 namespace yolo {
@@ -38,7 +40,8 @@ Tensor darknet_yolo_output(const Tensor& raw, const models::YoloLayer& yolo) {
   return out;
 }
 
-Tensor read_network_input(const ForwardArgs& args, const models::NetworkDef& def) {
+Tensor read_network_input(const ForwardArgs& args, const models::Model& model) {
+  const models::NetworkDef& def = model.network->def();
   if (!args.input.empty()) {
     if (args.size != 0) {
       throw core::ConfigError("--size applies to --image only; --input X.npy is used as is and sets the size");
@@ -60,22 +63,26 @@ Tensor read_network_input(const ForwardArgs& args, const models::NetworkDef& def
   }
   const data::Image im = data::load_image(args.image);
   const Tensor planar = models::darknet_planar_image(im.width, im.height, im.pixels.data());
-  return models::darknet_letterbox(planar, width, height).view({1, 3, height, width});
+  // A cfg's model letterboxes without normalisation: exactly Darknet's input.
+  return models::prepare_input(planar, model.meta, width, height).view({1, 3, height, width});
 }
 
 }  // namespace
 
 void run_forward_command(const ForwardArgs& args, std::ostream& out) {
-  if (args.cfg.empty()) throw core::ConfigError("forward: --cfg FILE.cfg is required");
+  if (args.cfg.empty() == args.config.empty()) {
+    throw core::ConfigError("forward: give exactly one of --cfg FILE.cfg and --config FILE.yml");
+  }
   if (args.image.empty() == args.input.empty()) {
     throw core::ConfigError("forward: give exactly one of --image IMG and --input X.npy");
   }
   if (args.dump.empty()) throw core::ConfigError("forward: --dump DIR is required");
 
-  const models::Model model = model_from_cfg(args.cfg);
+  const models::Model model =
+      args.config.empty() ? model_from_cfg(args.cfg) : model_from_config(args.config, args.weights, out);
   const models::NetworkDef& def = model.network->def();
   // The input first: a wrong size fails before the weights are read.
-  const Tensor x = read_network_input(args, def);
+  const Tensor x = read_network_input(args, model);
   if (!args.weights.empty()) {
     const models::WeightsLoadSummary w = models::load_weights_into(model, args.weights);
     if (w.format == "darknet") {

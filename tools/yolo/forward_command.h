@@ -1,5 +1,7 @@
-// `yolo forward (--cfg FILE.cfg) [--weights FILE] (--image IMG | --input X.npy)
-// [--size S] --dump DIR [--all-layers]`: runs a network once in eval mode and
+// `yolo forward (--cfg FILE.cfg | --config FILE.yml) [--weights FILE]
+// (--image IMG | --input X.npy) [--size S] --dump DIR [--all-layers]`: runs a
+// network once in eval mode (a cfg with Darknet's batch-norm formula, a
+// training config with its own style and input normalisation) and
 // writes what it saw and produced as .npy files, for comparison with Darknet
 // or any other implementation:
 //   DIR/input.npy            the network input [N,3,H,W] float32
@@ -19,8 +21,9 @@ namespace yolo {
 
 struct ForwardArgs {
   std::string cfg;
+  std::string config;   // training config (.yml), instead of --cfg
   std::string weights;  // Darknet .weights or a native checkpoint
-  std::string image;    // letterboxed to the cfg's size or --size
+  std::string image;    // resized (Darknet's letterbox for cfgs) to the model's size or --size
   std::string input;    // [N,3,H,W] float32 .npy, used as is
   int size = 0;         // 0: the cfg's width and height
   std::string dump;
