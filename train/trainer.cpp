@@ -390,7 +390,8 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
       run.append_metrics(line);
       if (!tty) {
         out << fmt::format("epoch {} step {}/{} loss {:.4f} (smoothed {:.4f}) lr {:.3e} {:.1f} images/s ETA {}\n",
-                           epoch + 1, step, total_steps, loss_value, smoothed, lr, ips, format_duration(eta));
+                           epoch + 1, step, total_steps, loss_value, smoothed, lr, ips, format_duration(eta))
+            << std::flush;
       }
       images_since_log = 0;
       last_log = now;

@@ -78,6 +78,21 @@ TEST_F(DetectCommand, OneImageAndAListWithNames) {
   }
 }
 
+TEST_F(DetectCommand, TrainingConfigForm) {
+  // The network from the config, names from the checkpoint.
+  const std::string image = path("shapes/voc/JPEGImages/000000.jpg");
+  ASSERT_EQ(run({"detect", "--weights", path("tiny.ckpt"), "--config", write_config(), "--image", image, "--thresh",
+                 "0.05", "--out", path("c.png"), "--json", path("c.json")}),
+            0)
+      << err_.str();
+  EXPECT_TRUE(fs::exists(path("c.png")));
+  EXPECT_NE(out_.str().find("1=rectangle"), std::string::npos) << out_.str();
+  EXPECT_TRUE(nlohmann::json::parse(core::read_file(path("c.json"))).is_array());
+  EXPECT_EQ(run({"detect", "--weights", path("tiny.ckpt"), "--config", write_config(), "--cfg", "x.cfg", "--image",
+                 image, "--out", path("c.png")}),
+            1);
+}
+
 TEST_F(DetectCommand, ClearErrors) {
   const std::string image = path("shapes/voc/JPEGImages/000000.jpg");
   // --out names one picture.

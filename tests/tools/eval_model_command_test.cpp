@@ -53,6 +53,22 @@ TEST_F(EvalModelCommand, CocoAnnotations) {
   EXPECT_EQ(m.at("num_images").get<int>(), 2);
 }
 
+TEST_F(EvalModelCommand, TrainingConfigForm) {
+  // --config names the model and the data set; --split picks data.val (default) or data.train.
+  const std::string config = write_config();
+  ASSERT_EQ(run({"eval", "--config", config, "--weights", path("tiny.ckpt"), "--out", path("val.json")}), 0) << err_.str();
+  EXPECT_EQ(nlohmann::json::parse(core::read_file(path("val.json"))).at("num_images").get<int>(), 2);
+  ASSERT_EQ(run({"eval", "--config", config, "--split", "train", "--weights", path("tiny.ckpt"), "--out",
+                 path("train.json")}),
+            0)
+      << err_.str();
+  const nlohmann::json m = nlohmann::json::parse(core::read_file(path("train.json")));
+  EXPECT_EQ(m.at("num_images").get<int>(), 16);
+  EXPECT_TRUE(m.contains("mAP_area"));
+  EXPECT_EQ(run({"eval", "--config", config, "--split", "test", "--weights", path("tiny.ckpt")}), 1);
+  EXPECT_NE(err_.str().find("--split"), std::string::npos) << err_.str();
+}
+
 TEST_F(EvalModelCommand, ClearErrors) {
   const std::string spec = "voc:" + path("shapes/voc") + ":val";
   EXPECT_EQ(run({"eval", "--weights", path("tiny.ckpt"), "--dataset", spec, "--detections", path("d.json")}), 1);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <sstream>
 
@@ -43,6 +44,14 @@ class InferenceFixture : public ::testing::Test {
     const models::Model model = models::make_model(g.def, g.names, meta, {.init_seed = 11});
     models::save_model_checkpoint(path("tiny.ckpt"), model);
   }
+  // A training config describing the same narrow model and data set.
+  std::string write_config() const {
+    const std::string file = path("tiny.yml");
+    std::ofstream(file) << "model:\n  width: 0.0625\n  input_size: 64\ndata:\n  train: voc:" << path("shapes/voc")
+                        << ":train\n  val: voc:" << path("shapes/voc") << ":val\n";
+    return file;
+  }
+
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   int run(std::vector<std::string> args) {

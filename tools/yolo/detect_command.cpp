@@ -16,6 +16,7 @@
 #include "models/detect/detector.h"
 #include "models/letterbox.h"
 #include "tools/yolo/cfg_model.h"
+#include "tools/yolo/config_model.h"
 #include "tools/yolo/inference_model.h"
 #include "train/eval/detections_io.h"
 
@@ -117,15 +118,21 @@ void draw_detections(data::Image& image, const std::vector<models::ImageDetectio
   }
 }
 
+// --config: the network the config trains, with the weights loaded by name
+// (checkpoint) or in Darknet's layer order.
+models::Model model_for_config(const DetectArgs& args, std::ostream& out) {
+  models::Model model = model_from_config(args.config, args.weights, out);
+  const models::WeightsLoadSummary w = models::load_weights_into(model, args.weights);
+  fmt::print(out, "model: {} with {} ({})\n", args.config, args.weights, w.format);
+  return model;
+}
+
 }  // namespace
 
 void run_detect_command(const DetectArgs& args, std::ostream& out, std::ostream& err) {
   check_args(args);
-  if (!args.config.empty()) {
-    throw ConfigError("detect: --config needs the training config loader, which this build does not have yet; use "
-                      "--cfg FILE.cfg or a checkpoint");
-  }
-  const models::Model model = load_inference_model({args.weights, args.cfg}, out);
+  const models::Model model = args.config.empty() ? load_inference_model({args.weights, args.cfg}, out)
+                                                 : model_for_config(args, out);
   const std::vector<models::YoloLayer> layers = model.network->yolo_layers();
   if (layers.empty()) throw ConfigError(fmt::format("detect: {} has no [yolo] layers", model.network->def().source));
   const std::vector<std::string> names = class_names(args, model, layers.front().classes, err);

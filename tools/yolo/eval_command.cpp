@@ -9,11 +9,13 @@
 #include "core/error.h"
 #include "data/dataset_spec.h"
 #include "tools/yolo/inference_model.h"
+#include "train/config_loader.h"
 #include "train/eval/coco_ground_truth.h"
 #include "train/eval/detections_io.h"
 #include "train/eval/eval_datasets.h"
 #include "train/eval/evaluate_model.h"
 #include "train/eval/metrics_json.h"
+#include "train/trainer.h"
 
 namespace yolo {
 
@@ -133,17 +135,32 @@ void print_progress(std::ostream& err, std::size_t done, std::size_t total) {
   err.flush();
 }
 
+void run_model_eval(const EvalArgs& args, const models::Model& model, const data::Dataset& ds,
+                    train::ModelEvalOptions options, std::ostream& out, std::ostream& err);
+
 void eval_model(const EvalArgs& args, std::ostream& out, std::ostream& err) {
   if (!args.detections.empty()) {
     throw ConfigError("--detections scores an existing results file; it cannot be combined with --weights");
   }
+  if (!args.classes.empty()) throw ConfigError("--classes applies to scoring a results file; the data set names its classes");
   if (!args.config.empty()) {
-    throw ConfigError("--config needs the training config loader, which this build does not have yet; use --cfg "
-                      "FILE.cfg --dataset SPEC, or a checkpoint with --dataset SPEC");
+    if (!args.cfg.empty() || !args.dataset.empty()) {
+      throw ConfigError("--config describes the model and the data set: leave out --cfg and --dataset");
+    }
+    if (args.voc_iou_strict) throw ConfigError("--voc-iou-strict: with --config set eval.voc_iou_strict in the config");
+    const train::TrainConfig config = train::load_config(args.config);
+    const std::string split = args.split.empty() ? "val" : args.split;
+    if (split != "val" && split != "train") throw ConfigError(fmt::format("--split '{}': expected val or train", split));
+    const std::string& spec = split == "val" ? config.data.val : config.data.train;
+    if (spec.empty()) throw ConfigError(fmt::format("{}: data.{} is empty", args.config, split));
+    const data::Dataset ds = train::load_train_dataset(config, spec, out);
+    const models::Model model = load_config_model(config, args.weights, ds.classes, out);
+    train::ModelEvalOptions options = train::model_eval_options(config.eval);
+    run_model_eval(args, model, ds, options, out, err);
+    return;
   }
   if (!args.split.empty()) throw ConfigError("--split chooses a split of --config's data set; with --dataset put the split in the SPEC");
   if (args.dataset.empty()) throw ConfigError("--dataset SPEC is required with --cfg/--weights (or use --config)");
-  if (!args.classes.empty()) throw ConfigError("--classes applies to scoring a results file; the data set names its classes");
   const data::DatasetSpec spec = data::parse_dataset_spec(args.dataset);
   const train::EvalMetric metric = spec.format == data::DatasetFormat::coco ? train::EvalMetric::coco : train::EvalMetric::voc;
   if (args.voc_iou_strict && metric == train::EvalMetric::coco) throw ConfigError("--voc-iou-strict applies to VOC-style data sets only");
@@ -151,22 +168,27 @@ void eval_model(const EvalArgs& args, std::ostream& out, std::ostream& err) {
   const models::Model model = load_inference_model({args.weights, args.cfg}, out);
   // VOC specs without a split are evaluated on `test`, as in the results-file form.
   const data::Dataset ds = data::read_dataset(args.dataset, data::ReadOptions{}, "test");
-  for (const data::SkippedFile& s : ds.skipped) fmt::print(err, "warning: skipped {}: {}\n", s.path, s.reason);
-
   train::ModelEvalOptions options;
   options.metric = metric;
   options.voc_iou_strict = args.voc_iou_strict;
+  run_model_eval(args, model, ds, options, out, err);
+}
+
+// Detects on every image of `ds`, prints the table, writes what was asked.
+void run_model_eval(const EvalArgs& args, const models::Model& model, const data::Dataset& ds,
+                    train::ModelEvalOptions options, std::ostream& out, std::ostream& err) {
+  for (const data::SkippedFile& s : ds.skipped) fmt::print(err, "warning: skipped {}: {}\n", s.path, s.reason);
   options.per_category = args.per_category;
   options.batch_size = args.batch;
   options.input_size = args.size;
   options.progress = [&err](std::size_t done, std::size_t total) { print_progress(err, done, total); };
-  fmt::print(out, "{}: {} images, {} classes\n", args.dataset, ds.images.size(), ds.classes.size());
+  fmt::print(out, "{}: {} images, {} classes\n", ds.spec, ds.images.size(), ds.classes.size());
   const train::ModelEvalResult r = train::evaluate_model(model, ds, options);
   fmt::print(out, "{} detections (score > {}, NMS {}, at most {} per image)\n", r.detections.size(),
              options.score_thresh, options.nms_iou, options.max_dets);
   if (r.voc) {
     train::VocOptions vo;
-    vo.strict_iou = args.voc_iou_strict;
+    vo.strict_iou = options.voc_iou_strict;
     print_voc_table(*r.voc, vo, out);
   } else {
     print_coco_table(*r.coco, args.per_category, out);

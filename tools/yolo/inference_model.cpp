@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "models/checkpoint.h"
 #include "tools/yolo/cfg_model.h"
+#include "train/trainer.h"
 
 namespace yolo {
 
@@ -18,6 +19,30 @@ bool is_checkpoint_file(const std::string& path) {
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<std::size_t>(in.gcount()));
   return models::is_checkpoint(head);
+}
+
+namespace {
+
+void report_darknet_fill(const std::string& weights, const models::WeightsLoadSummary& w, std::ostream& log) {
+  if (w.layers_filled < w.conv_layers) {
+    fmt::print(log, "warning: {} fills only {} of {} conv layers; the rest keep their random initialisation\n",
+               weights, w.layers_filled, w.conv_layers);
+  }
+}
+
+}  // namespace
+
+models::Model load_config_model(const train::TrainConfig& config, const std::string& weights,
+                                const std::vector<std::string>& class_names, std::ostream& log) {
+  if (weights.empty()) throw core::ConfigError("--weights FILE is required (Darknet .weights or a checkpoint)");
+  models::Model model = train::build_model(config, class_names);
+  model.network->set_training(false);
+  const models::WeightsLoadSummary w = models::load_weights_into(model, weights);
+  fmt::print(log, "model: {} with {} ({}, {} classes, input {})\n",
+             config.model.cfg.empty() ? fmt::format("built-in YOLOv3 (width {})", config.model.width) : config.model.cfg,
+             weights, w.format, class_names.size(), model.meta.input_size);
+  if (w.format == "darknet") report_darknet_fill(weights, w, log);
+  return model;
 }
 
 models::Model load_inference_model(const ModelSource& source, std::ostream& log) {
@@ -47,10 +72,7 @@ models::Model load_inference_model(const ModelSource& source, std::ostream& log)
   const models::WeightsLoadSummary w = models::load_weights_into(model, source.weights);
   fmt::print(log, "model: {} with {} (Darknet, {} of {} conv layers filled)\n", source.cfg, source.weights,
              w.layers_filled, w.conv_layers);
-  if (w.layers_filled < w.conv_layers) {
-    fmt::print(log, "warning: {} fills only {} of {} conv layers; the rest keep their random initialisation\n",
-               source.weights, w.layers_filled, w.conv_layers);
-  }
+  report_darknet_fill(source.weights, w, log);
   return model;
 }
 

@@ -1,12 +1,15 @@
 // The model that `yolo detect` and model-mode `yolo eval` run: from a native
-// checkpoint alone (it describes its network), or from a Darknet .cfg with
-// Darknet .weights or a checkpoint of the same layers.
+// checkpoint alone (it describes its network), from a Darknet .cfg with
+// Darknet .weights or a checkpoint of the same layers, or from a training
+// config (the network it trains) with either kind of weights.
 #pragma once
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "models/model_file.h"
+#include "train/config.h"
 
 namespace yolo {
 
@@ -22,6 +25,13 @@ struct ModelSource {
 // Darknet .weights come without a cfg, and whatever the cfg reader and the
 // weights loaders throw (core::IoError naming the file).
 models::Model load_inference_model(const ModelSource& source, std::ostream& log);
+
+// The network `config` describes (train::build_model) with `class_names`,
+// its input settings, and the weights of `weights` loaded by name
+// (checkpoint) or in Darknet's layer order (.weights); in eval mode. Throws
+// as load_inference_model.
+models::Model load_config_model(const train::TrainConfig& config, const std::string& weights,
+                                const std::vector<std::string>& class_names, std::ostream& log);
 
 // Whether the file starts with the native checkpoint magic. Throws
 // core::IoError naming the path when it cannot be read.
