@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "data/coco_reader.h"
 #include "data/darknet_reader.h"
+#include "data/text.h"
 #include "data/voc_reader.h"
 
 namespace data {
@@ -15,36 +16,6 @@ namespace data {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string> split_on(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    const auto pos = s.find(sep, start);
-    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
-    if (pos == std::string::npos) return out;
-    start = pos + 1;
-  }
-}
-
-// The year folders of a VOC spec: the folder itself, or its VOC* children.
-std::vector<std::string> voc_year_dirs(const std::string& dir) {
-  if (fs::exists(fs::path(dir) / "Annotations")) return {dir};
-  std::vector<std::string> years;
-  if (fs::is_directory(dir)) {
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      if (entry.path().filename().string().rfind("VOC", 0) == 0 && fs::exists(entry.path() / "Annotations")) {
-        years.push_back(entry.path().string());
-      }
-    }
-  }
-  std::sort(years.begin(), years.end());
-  if (years.empty()) {
-    throw core::IoError(fmt::format("{}: neither a VOC year folder (with Annotations/) nor a VOCdevkit folder "
-                                    "holding such folders", dir));
-  }
-  return years;
-}
 
 Dataset read_voc_spec(const DatasetSpec& spec, const ReadOptions& options, const std::string& default_split) {
   const auto years = voc_year_dirs(spec.path);
@@ -76,6 +47,25 @@ std::string coco_default_image_dir(const std::string& json_path) {
 }
 
 }  // namespace
+
+std::vector<std::string> voc_year_dirs(const std::string& dir) {
+  if (fs::exists(fs::path(dir) / "Annotations")) return {dir};
+  std::vector<std::string> years;
+  if (fs::is_directory(dir)) {
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (entry.path().filename().string().rfind("VOC", 0) == 0 && fs::exists(entry.path() / "Annotations")) {
+        years.push_back(entry.path().string());
+      }
+    }
+  }
+  std::sort(years.begin(), years.end());
+  if (years.empty()) {
+    throw core::IoError(fmt::format("{}: neither a VOC year folder (with Annotations/) nor a VOCdevkit folder "
+                                    "holding such folders", dir));
+  }
+  return years;
+}
+
 
 DatasetSpec parse_dataset_spec(const std::string& text) {
   const auto colon = text.find(':');

@@ -24,6 +24,11 @@ struct DatasetSpec {
 // Throws core::ConfigError quoting the spec when it does not fit the forms above.
 DatasetSpec parse_dataset_spec(const std::string& text);
 
+// The year folders a `voc:DIR` spec reads: DIR itself when it holds
+// Annotations/, else its VOC* children that do, sorted. Throws core::IoError
+// naming DIR when there are none.
+std::vector<std::string> voc_year_dirs(const std::string& dir);
+
 // Reads the data set. voc_default_split is used when a VOC spec names no
 // split; empty means "trainval" where every year has it, else "train".
 // COCO's image folder defaults to the one named after the annotation file

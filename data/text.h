@@ -17,4 +17,7 @@ std::optional<double> parse_number(std::string_view s);
 // Splits on runs of whitespace.
 std::vector<std::string> split_whitespace(std::string_view s);
 
+// Splits on every `sep`, keeping empty fields ("a::b" -> "a", "", "b").
+std::vector<std::string> split_on(const std::string& s, char sep);
+
 }  // namespace data

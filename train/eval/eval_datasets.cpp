@@ -8,46 +8,13 @@
 
 #include "core/error.h"
 #include "data/class_names.h"
+#include "data/dataset_spec.h"
+#include "data/text.h"
 #include "data/voc_reader.h"
 
 namespace train {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-std::vector<std::string> split_on(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    const auto pos = s.find(sep, start);
-    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
-    if (pos == std::string::npos) return out;
-    start = pos + 1;
-  }
-}
-
-// The year folders of DIR, as data::read_dataset finds them for `voc:DIR`
-// (that function has no way to pass --classes, so the lookup is repeated here).
-std::vector<std::string> voc_year_dirs(const std::string& dir) {
-  if (fs::exists(fs::path(dir) / "Annotations")) return {dir};
-  std::vector<std::string> years;
-  if (fs::is_directory(dir)) {
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      if (entry.path().filename().string().rfind("VOC", 0) == 0 && fs::exists(entry.path() / "Annotations")) {
-        years.push_back(entry.path().string());
-      }
-    }
-  }
-  std::sort(years.begin(), years.end());
-  if (years.empty()) {
-    throw core::IoError(fmt::format("{}: neither a VOC year folder (with Annotations/) nor a VOCdevkit folder "
-                                    "holding such folders", dir));
-  }
-  return years;
-}
-
-}  // namespace
 
 VocGroundTruth voc_ground_truth(const data::Dataset& ds) {
   VocGroundTruth gt;
@@ -90,7 +57,7 @@ CocoGroundTruth coco_ground_truth(const data::Dataset& ds) {
 
 VocEvalSet load_voc_eval_set(const std::string& dir, const std::string& split,
                              const std::vector<std::string>& classes) {
-  const auto years = voc_year_dirs(dir);
+  const auto years = data::voc_year_dirs(dir);
   VocEvalSet set;
   std::vector<std::string> names;
   const fs::path in_dir = fs::path(dir) / "classes.txt", in_year = fs::path(years.front()) / "classes.txt";
@@ -106,7 +73,7 @@ VocEvalSet load_voc_eval_set(const std::string& dir, const std::string& split,
     set.classes_from = "the 20 VOC classes";
   }
   std::vector<data::VocPart> parts;
-  for (const auto& y : years) parts.push_back({y, split_on(split, '+')});
+  for (const auto& y : years) parts.push_back({y, data::split_on(split, '+')});
   data::ReadOptions options;
   options.keep_empty_images = true;
   options.check_images = false;  // VOC XML carries the image size
