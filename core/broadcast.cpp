@@ -115,6 +115,12 @@ Tensor sum_axes(const Tensor& x, std::span<const int> axes, bool keepdim) {
 }
 
 Tensor add_same_shape(const Tensor& a, const Tensor& b) {
+  check_same_shape("add_same_shape", a, b);
+  check_same_dtype("add_same_shape", a, b);
+  // Both still in a backend's layout (gradients at a fan-out): let it add there.
+  if (const auto pa = a.physical_layout(), pb = b.physical_layout(); pa && pb) {
+    if (auto sum = pa->sum_with(*pb, a.shape())) return Tensor::from_physical(a.shape(), a.dtype(), std::move(sum));
+  }
   Tensor out = a.clone();
   add_inplace(out, b);
   return out;

@@ -10,6 +10,10 @@
 // what the layout is; the seam implements materialize().
 #pragma once
 
+#include <memory>
+
+#include "core/shape.h"
+
 namespace core {
 
 class PhysicalLayout {
@@ -22,6 +26,15 @@ class PhysicalLayout {
   // Writes the logical values, row-major, into `plain` (the storage's bytes).
   // Called at most once per storage, under the storage's lock.
   virtual void materialize(void* plain) const = 0;
+
+  // this + other elementwise as a new physical copy, both holding the values
+  // of tensors of `shape`; null when this layout cannot add them (the caller
+  // then adds plain values). Gradients meeting at a fan-out are summed this
+  // way without leaving the backend's layout.
+  virtual std::shared_ptr<const PhysicalLayout> sum_with(const PhysicalLayout& /*other*/,
+                                                         const Shape& /*shape*/) const {
+    return nullptr;
+  }
 };
 
 }  // namespace core

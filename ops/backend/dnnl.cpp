@@ -241,6 +241,11 @@ class BlockedValues final : public core::PhysicalLayout {
     }
   }
 
+  // Adds in place of the plain bytes when other is a copy of the same
+  // shape and layout (defined beside the add primitive below).
+  std::shared_ptr<const core::PhysicalLayout> sum_with(const core::PhysicalLayout& other,
+                                                       const Shape& shape) const override;
+
   const Shape& shape() const { return shape_; }
   Layout layout() const { return layout_; }
   memory mem() const { return {layout_md(shape_, layout_), context().engine(), buffer_.data}; }
@@ -458,6 +463,30 @@ const CacheEntry& leaky_forward_entry(std::int64_t n, double slope, bool trainin
       });
 }
 
+// a + b on n floats: any of our layouts, seen flat.
+const CacheEntry& add_entry(std::int64_t n) {
+  return context().get<dnnl::binary>({PrimKind::binary_add, Prop::fwd_inference, {{n}}}, [&] {
+    dnnl::binary::desc d(dnnl::algorithm::binary_add, flat_md(n), flat_md(n), flat_md(n));
+    return dnnl::binary::primitive_desc(d, context().engine());
+  });
+}
+
+std::shared_ptr<const core::PhysicalLayout> BlockedValues::sum_with(const core::PhysicalLayout& other,
+                                                                    const Shape& shape) const {
+  const auto* b = dynamic_cast<const BlockedValues*>(&other);
+  if (b == nullptr || shape != shape_ || b->shape_ != shape_ || b->layout_ != layout_) return nullptr;
+  return guarded("gradient sum", [&] {
+    auto out = std::make_shared<BlockedValues>(shape_, layout_);
+    const std::int64_t n = core::shape_numel(shape_);
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC_0, flat(mem())}, {DNNL_ARG_SRC_1, flat(b->mem())}, {DNNL_ARG_DST, flat(out->mem())}};
+    DnnlContext& ctx = context();
+    add_entry(n).primitive.execute(ctx.stream(), args);
+    ctx.stream().wait();
+    return std::shared_ptr<const core::PhysicalLayout>(std::move(out));
+  });
+}
+
 Shape pool_out_shape(const Shape& x, const PoolSpec& s) {
   auto out = [&](std::int64_t in) { return (in + s.pad_begin + s.pad_end - s.kernel) / s.stride + 1; };
   return {x[0], x[1], out(x[2]), out(x[3])};
@@ -672,12 +701,7 @@ Tensor leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope) {
 
 Tensor add_forward(const Tensor& a, const Tensor& b) {
   return guarded("add", [&] {
-    const std::int64_t n = a.numel();
-    const auto& e = context().get<dnnl::binary>(
-        {PrimKind::binary_add, Prop::fwd_inference, {{n}}}, [&] {
-          dnnl::binary::desc d(dnnl::algorithm::binary_add, flat_md(n), flat_md(n), flat_md(n));
-          return dnnl::binary::primitive_desc(d, context().engine());
-        });
+    const auto& e = add_entry(a.numel());
     Exec ex;
     // Flat elementwise in one common layout: a's, unless only b is blocked.
     const Source sa = ex.read(a), sb = ex.read(b);

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/broadcast.h"
 #include "core/error.h"
 #include "core/physical_layout.h"
 #include "core/tape.h"
@@ -105,6 +106,16 @@ TEST(PhysicalLayout, ConcurrentReadersMaterializeOnce) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(wrong, 0);
+}
+
+// A layout that cannot add (the default) leaves the sum to plain values.
+TEST(PhysicalLayout, SumOfTwoCopiesFallsBackToPlainValues) {
+  std::atomic<int> calls = 0;
+  const Tensor a = physical_tensor({3}, &calls, 1.0f), b = physical_tensor({3}, &calls, 2.0f);
+  const Tensor s = add_same_shape(a, b);
+  EXPECT_EQ(s.to_double_vector(), (std::vector<double>{3.0, 4.0, 5.0}));
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(a.to_double_vector(), (std::vector<double>{1.0, 1.5, 2.0}));
 }
 
 TEST(PhysicalLayout, TapeSavedTensorStillCaughtWhenWrittenAfterRecording) {

@@ -6,6 +6,7 @@
 // plain and blocked inputs. Plus views and writes of a blocked tensor.
 #include <string>
 
+#include "core/broadcast.h"
 #include "core/error.h"
 #include "ops/backend/dnnl.h"
 #include "ops/batch_norm2d.h"
@@ -145,6 +146,32 @@ TEST(LayoutChain, WriteAfterBlockedOutputIsSeenByTheNextOp) {
   EXPECT_EQ(out[0], 123.0);
   EXPECT_EQ(out[1], 123.0);
   EXPECT_EQ(out[8], 123.0);  // next row of the 8-wide upsampled plane
+}
+
+// Gradients meeting at a fan-out (a residual block's input feeds the
+// shortcut and the next convolution) are summed in the blocked layout.
+TEST(LayoutChain, FanOutGradientsSumInTheBlockedLayout) {
+  const Tensor a = blocked_conv_output();
+  Tape tape;
+  const Tensor b = leaky_relu(tape, a, {0.1});
+  const Tensor sum = core::add_same_shape(a, b);
+  if (std::string(backend::layout_name(a)) == "plain") GTEST_SKIP() << "oneDNN chose a plain layout";
+  EXPECT_STREQ(backend::layout_name(sum), backend::layout_name(a));
+  const auto va = a.to_double_vector(), vb = b.to_double_vector(), vs = sum.to_double_vector();
+  for (std::size_t i = 0; i < vs.size(); ++i) EXPECT_FLOAT_EQ(vs[i], va[i] + vb[i]);
+}
+
+// h feeds both the shortcut add and the leaky ReLU, so its two gradients
+// (both blocked) meet at the fan-out; everything against float64.
+TEST(LayoutChain, ResidualFanOutMatchesFloat64) {
+  const std::vector<Tensor> in = {rand64({2, 16, 5, 5}, 1), rand64({16, 16, 3, 3}, 2, -0.3, 0.3),
+                                  rand64({16, 16, 3, 3}, 3, -0.3, 0.3)};
+  expect_f32_matches_f64(
+      [](Tape& t, const std::vector<Tensor>& v) {
+        const Tensor h = conv2d(t, v[0], v[1], {}, {.pad = 1});
+        return conv2d(t, add(t, h, leaky_relu(t, h, {0.1})), v[2], {}, {.pad = 1});
+      },
+      in, {true, true, true}, 1e-4);
 }
 
 }  // namespace
