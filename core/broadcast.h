@@ -21,7 +21,8 @@ Tensor sum_to_shape(const Tensor& g, const Shape& shape);
 // reduced axes stay with size 1. Accumulates in double.
 Tensor sum_axes(const Tensor& x, std::span<const int> axes, bool keepdim);
 
-// a + b for equal shapes and dtypes, into a new tensor.
+// a + b for equal shapes and dtypes, into a new tensor. When both carry the
+// same backend layout (core/physical_layout.h) the sum stays in it.
 Tensor add_same_shape(const Tensor& a, const Tensor& b);
 // a += b in place for equal shapes and dtypes.
 void add_inplace(const Tensor& a, const Tensor& b);
