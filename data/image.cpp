@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 
 #include "core/atomic_file.h"
@@ -65,21 +66,49 @@ void append_to_string(void* context, void* data, int size) {
   static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<std::size_t>(size));
 }
 
+// Rejects a declared size above kMaxImagePixels; stb would otherwise
+// allocate whatever the header declares before finding the data short.
+void check_pixel_count(int w, int h, const std::string& name) {
+  if (std::int64_t(w) * h > kMaxImagePixels) {
+    throw IoError(fmt::format("{}: image is {}x{}, more than the {} pixels this program accepts", name, w, h,
+                              kMaxImagePixels));
+  }
+}
+
+bool fits_in_int(const std::string& bytes) { return bytes.size() <= std::size_t(std::numeric_limits<int>::max()); }
+
 }  // namespace
 
-Image load_image(const std::string& path) {
-  const std::string bytes = read_image_bytes(path);
+ImageSize decode_image_size(const std::string& bytes, const std::string& name) {
+  if (bytes.empty()) throw IoError(fmt::format("{}: image file is empty (0 bytes)", name));
+  int w = 0, h = 0, channels = 0;
+  if (!fits_in_int(bytes) || !stbi_info_from_memory(as_uc(bytes), static_cast<int>(bytes.size()), &w, &h, &channels)) {
+    throw IoError(fmt::format("{}: not a readable image ({}, {} bytes)", name, stbi_failure_reason(), bytes.size()));
+  }
+  check_pixel_count(w, h, name);
+  return {w, h};
+}
+
+Image decode_image(const std::string& bytes, const std::string& name) {
+  if (bytes.empty()) throw IoError(fmt::format("{}: image file is empty (0 bytes)", name));
+  if (!fits_in_int(bytes)) throw IoError(fmt::format("{}: cannot decode image ({} bytes is too large)", name, bytes.size()));
+  int header_w = 0, header_h = 0, header_channels = 0;
+  if (stbi_info_from_memory(as_uc(bytes), static_cast<int>(bytes.size()), &header_w, &header_h, &header_channels)) {
+    check_pixel_count(header_w, header_h, name);
+  }
   int w = 0, h = 0, channels = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
       stbi_load_from_memory(as_uc(bytes), static_cast<int>(bytes.size()), &w, &h, &channels, 3), stbi_image_free);
   if (!decoded) {
-    throw IoError(fmt::format("{}: cannot decode image ({}, {} bytes)", path, stbi_failure_reason(), bytes.size()));
+    throw IoError(fmt::format("{}: cannot decode image ({}, {} bytes)", name, stbi_failure_reason(), bytes.size()));
   }
   Image image(w, h);
   const stbi_uc* src = decoded.get();
   for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = src[i];
   return image;
 }
+
+Image load_image(const std::string& path) { return decode_image(read_image_bytes(path), path); }
 
 ImageSize read_image_size(const std::string& path) {
   std::error_code ec;
@@ -92,12 +121,7 @@ ImageSize read_image_size(const std::string& path) {
   std::string bytes(kPrefix, '\0');
   in.read(bytes.data(), static_cast<std::streamsize>(kPrefix));
   bytes.resize(static_cast<std::size_t>(in.gcount()));
-  if (bytes.empty()) throw IoError(fmt::format("{}: image file is empty (0 bytes)", path));
-  int w = 0, h = 0, channels = 0;
-  if (!stbi_info_from_memory(as_uc(bytes), static_cast<int>(bytes.size()), &w, &h, &channels)) {
-    throw IoError(fmt::format("{}: not a readable image ({}, {} bytes)", path, stbi_failure_reason(), bytes.size()));
-  }
-  return {w, h};
+  return decode_image_size(bytes, path);
 }
 
 std::string encode_png(const Image& image) {

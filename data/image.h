@@ -27,13 +27,20 @@ struct ImageSize {
   int height = 0;
 };
 
+// Images with more pixels than this are rejected before decoding: a header
+// can declare any size, and a data set image never needs gigabytes.
+inline constexpr std::int64_t kMaxImagePixels = std::int64_t(1) << 26;  // 8192 x 8192
+
 // Decodes an image file to RGB. Throws core::IoError naming the path and the
-// problem for a missing, empty, truncated or undecodable file.
+// problem for a missing, empty, truncated, undecodable or too large file.
 Image load_image(const std::string& path);
+// The same from the file's bytes; `name` stands for the file in messages.
+Image decode_image(const std::string& bytes, const std::string& name);
 
 // Reads only the header. Same errors as load_image, except that damage past
 // the header goes unnoticed.
 ImageSize read_image_size(const std::string& path);
+ImageSize decode_image_size(const std::string& bytes, const std::string& name);
 
 // Encodes to PNG or JPEG bytes (values rounded and clamped to 0..255).
 // Deterministic: the same image gives the same bytes.

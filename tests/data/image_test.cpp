@@ -56,3 +56,15 @@ TEST(Image, MissingEmptyCorruptAndTruncatedFilesAreErrorsNamingTheFile) {
 }
 
 }  // namespace
+
+// A header may declare any size, and stb allocates it
+// before noticing the pixel data is missing.
+TEST(Image, HugeDeclaredSizeIsRejectedBeforeDecoding) {
+  const std::string header_only = "P6\n10000 10000\n255\n" + std::string(30, '\x10');
+  expect_error<core::IoError>([&] { data::decode_image(header_only, "huge.ppm"); },
+                              {"huge.ppm", "10000x10000", "more than the 67108864 pixels"});
+  expect_error<core::IoError>([&] { data::decode_image_size(header_only, "huge.ppm"); }, {"huge.ppm", "10000x10000"});
+  const data::Image small = data::decode_image("P6\n2 1\n255\n" + std::string(6, '\x20'), "small.ppm");
+  EXPECT_EQ(small.width, 2);
+  EXPECT_EQ(small.pixels[0], 32.0f);
+}
