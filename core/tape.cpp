@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <unordered_map>
+
 #include "core/broadcast.h"
 #include "core/error.h"
 
@@ -30,8 +32,20 @@ bool Tape::record(std::string op, std::vector<Tensor> inputs, std::vector<Tensor
     const auto v = s.version();
     node.saved.push_back({std::move(s), v});
   }
+  if (profile_) {
+    const auto now = std::chrono::steady_clock::now();
+    auto& entry = profile_->ops[node.op];
+    entry.forward_s += std::chrono::duration<double>(now - profile_mark_).count();
+    ++entry.calls;
+    profile_mark_ = now;
+  }
   nodes_.push_back(std::move(node));
   return true;
+}
+
+void Tape::set_profile(OpProfile* profile) {
+  profile_ = profile;
+  profile_mark_ = std::chrono::steady_clock::now();
 }
 
 void accumulate_grad(const Tensor& t, const Tensor& g) {
@@ -70,11 +84,45 @@ void Tape::backward(const Tensor& output, const Tensor& grad_output, BackwardOpt
                                     output.describe()));
   }
   accumulate_grad(output, grad_output);
-  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) run_node(*it, options.retain_graph);
+  // With the hook: the first node (in recording order) that reads a leaf is
+  // the last to add to its gradient.
+  std::unordered_map<const AutogradMeta*, std::size_t> first_reader;
+  if (options.on_leaf_grad_final) {
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      for (const auto& in : nodes_[i].inputs) {
+        if (in.defined() && in.requires_grad() && in.is_leaf()) first_reader.try_emplace(&in.autograd_meta(), i);
+      }
+    }
+  }
+  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
+    if (!profile_) {
+      run_node(*it, options.retain_graph);
+    } else {
+      const auto begin = std::chrono::steady_clock::now();
+      const std::string op = it->op;
+      run_node(*it, options.retain_graph);
+      profile_->ops[op].backward_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    }
+    if (options.on_leaf_grad_final) report_final_leaves(*it, static_cast<std::size_t>(nodes_.rend() - it - 1),
+                                                        first_reader, options.on_leaf_grad_final);
+  }
   if (!options.retain_graph) {
     nodes_.clear();
   }
   if (!output.is_leaf()) output.reset_grad();
+}
+
+void Tape::report_final_leaves(const Node& node, std::size_t index,
+                               std::unordered_map<const AutogradMeta*, std::size_t>& first_reader,
+                               const std::function<void(const Tensor&)>& hook) {
+  for (const auto& in : node.inputs) {
+    if (!in.defined() || !in.requires_grad() || !in.is_leaf()) continue;
+    const auto found = first_reader.find(&in.autograd_meta());
+    if (found != first_reader.end() && found->second == index) {
+      first_reader.erase(found);
+      hook(in);
+    }
+  }
 }
 
 void Tape::run_node(Node& node, bool retain_graph) {

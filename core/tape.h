@@ -8,9 +8,12 @@
 // records nothing, so model code is the same in training and evaluation.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/tensor.h"
@@ -32,6 +35,25 @@ using BackwardFn = std::function<std::vector<Tensor>(const BackwardContext&)>;
 struct BackwardOptions {
   // Keep saved tensors and nodes so backward can run again (tests, gradcheck).
   bool retain_graph = false;
+  // Called once for each leaf as soon as no node left to run can add to its
+  // gradient (data-parallel training starts sending it then). Leaves that
+  // no recorded node reads are not reported.
+  std::function<void(const Tensor& leaf)> on_leaf_grad_final;
+};
+
+// Seconds spent per op kind while a tape records and replays, for
+// `yolo bench --profile`. A recorded op is charged the time since the
+// previous recorded op (or since the profile was attached): the forward of a
+// network is a sequence of recorded ops, so that gap is the op's own kernel
+// plus any untaped glue before it. Backward time is measured per node
+// exactly, gradient accumulation included.
+struct OpProfile {
+  struct Entry {
+    double forward_s = 0;
+    double backward_s = 0;
+    std::int64_t calls = 0;
+  };
+  std::map<std::string, Entry> ops;
 };
 
 class Tape {
@@ -63,6 +85,10 @@ class Tape {
   void clear() { nodes_.clear(); }
   std::size_t size() const { return nodes_.size(); }
 
+  // Starts charging time to `profile` (nullptr stops). The clock for the
+  // first op's forward starts now.
+  void set_profile(OpProfile* profile);
+
  private:
   struct SavedTensor {
     Tensor tensor;
@@ -77,9 +103,16 @@ class Tape {
   };
 
   void run_node(Node& node, bool retain_graph);
+  // Calls hook for each leaf input of node (at `index`) that no earlier
+  // node reads; those leaves' gradients are complete.
+  static void report_final_leaves(const Node& node, std::size_t index,
+                                  std::unordered_map<const AutogradMeta*, std::size_t>& first_reader,
+                                  const std::function<void(const Tensor&)>& hook);
 
   Mode mode_;
   std::vector<Node> nodes_;
+  OpProfile* profile_ = nullptr;
+  std::chrono::steady_clock::time_point profile_mark_;
 };
 
 // Adds g into t's grad: leaves own their grad buffer and accumulate in place

@@ -153,5 +153,27 @@ TEST(Tape, SmallMlpTrainsToLowLoss) {
   EXPECT_LT(last, 1e-2);
 }
 
+TEST(Tape, ProfileChargesEachOpKind) {
+  Tensor x = leaf({3}, {1, 2, 3});
+  Tape tape;
+  OpProfile profile;
+  tape.set_profile(&profile);
+  Tensor y = ops::sum(tape, ops::mul(tape, ops::exp(tape, x), ops::exp(tape, x)));
+  tape.backward(y);
+  ASSERT_EQ(profile.ops.size(), 3u);
+  EXPECT_EQ(profile.ops.at("exp").calls, 2);
+  EXPECT_EQ(profile.ops.at("mul").calls, 1);
+  EXPECT_EQ(profile.ops.at("sum").calls, 1);
+  for (const auto& [op, e] : profile.ops) {
+    EXPECT_GE(e.forward_s, 0) << op;
+    EXPECT_GT(e.backward_s, 0) << op;  // every node ran backward
+  }
+  // Detached, the tape charges nothing more.
+  tape.set_profile(nullptr);
+  Tensor z = ops::sum(tape, ops::exp(tape, x));
+  tape.backward(z);
+  EXPECT_EQ(profile.ops.at("exp").calls, 2);
+}
+
 }  // namespace
 }  // namespace core

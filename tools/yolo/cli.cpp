@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "tools/yolo/anchors_command.h"
+#include "tools/yolo/bench_command.h"
 #include "tools/yolo/config_command.h"
 #include "tools/yolo/conformance_command.h"
 #include "tools/yolo/convert_command.h"
@@ -150,6 +151,24 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   train_cmd->add_option("--run-dir", train_args.run_dir, "Run directory (default runs/<config name>)");
   train_cmd->add_option("--resume", train_args.resume, "Resume the run in this directory from its last checkpoint");
 
+  BenchArgs bench_args;
+  CLI::App* bench = app.add_subcommand("bench", "Time a training step or a forward pass on random inputs (no data loader)");
+  bench->add_option("mode", bench_args.mode, "train or forward")->required()->check(CLI::IsMember({"train", "forward"}));
+  bench->add_option("--cfg", bench_args.cfg, "Darknet .cfg");
+  bench->add_option("--config", bench_args.config, "Training config (.yml) describing the model");
+  bench->add_option("--size", bench_args.size, "Square input size, a multiple of 32 (default: the cfg's or config's)")
+      ->check(CLI::Range(32, 4096));
+  bench->add_option("--batch", bench_args.batch, "Images per step (default: the cfg's batch/subdivisions or the "
+                    "config's train.batch_size)")->check(CLI::Range(1, 4096));
+  bench->add_option("--threads", bench_args.threads, "Compute threads (default: every core)")->check(CLI::Range(1, 1024));
+  bench->add_option("--steps", bench_args.steps, "Measured steps after 2 warm-ups")->check(CLI::Range(1, 100000));
+  bench->add_option("--precision", bench_args.precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
+  bench->add_option("--loss", bench_args.loss, "train: squares (sum over heads of mean(head^2)) or yolo")
+      ->check(CLI::IsMember({"squares", "yolo"}));
+  bench->add_flag("--profile", bench_args.profile, "Print time per op kind, forward and backward (to stderr)");
+  bench->add_flag("--json", bench_args.json, "End stdout with one JSON object of the results");
+  bench->add_option("--write-cfg", bench_args.write_cfg, "Also write the network as a Darknet .cfg (for bench/torch_peer.py)");
+
   std::string plot_dir;
   CLI::App* plot = app.add_subcommand("plot", "Redraw a run directory's plots from its metrics.jsonl");
   plot->add_option("dir", plot_dir, "Run directory")->required();
@@ -176,6 +195,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     else if (forward->parsed()) run_forward_command(forward_args, out);
     else if (convert->parsed()) run_convert_command(convert_args, out);
     else if (summary->parsed()) run_summary_command(summary_args, out);
+    else if (bench->parsed()) run_bench_command(bench_args, out, err);
     return 0;
   } catch (const std::exception& e) {
     // Library errors already name the op, file or key at fault.

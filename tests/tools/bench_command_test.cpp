@@ -1,0 +1,201 @@
+// `yolo bench` in-process on a small two-head cfg: the JSON contract, the
+// profile, the written cfg and the errors for bad flags.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "models/cfg_reader.h"
+#include "models/network_summary.h"
+#include "tools/yolo/cli.h"
+
+namespace yolo {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kCfg = R"([net]
+width=64
+height=64
+channels=3
+batch=4
+subdivisions=2
+
+[convolutional]
+batch_normalize=1
+filters=8
+size=3
+stride=2
+pad=1
+activation=leaky
+
+[convolutional]
+batch_normalize=1
+filters=8
+size=3
+stride=1
+pad=1
+activation=leaky
+
+[shortcut]
+from=-2
+activation=linear
+
+[convolutional]
+filters=14
+size=1
+stride=1
+pad=1
+activation=linear
+
+[yolo]
+mask=0,1
+anchors=10,13,16,30,33,23
+classes=2
+num=3
+
+[route]
+layers=-3
+
+[upsample]
+stride=2
+
+[convolutional]
+filters=14
+size=1
+stride=1
+pad=1
+activation=linear
+
+[yolo]
+mask=1,2
+anchors=10,13,16,30,33,23
+classes=2
+num=3
+)";
+
+class BenchCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("bench_command_test_" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+    std::ofstream(path("net.cfg")) << kCfg;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  int run(std::vector<std::string> args) {
+    args.insert(args.begin(), "yolo");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    out_.str("");
+    err_.str("");
+    return run_cli(static_cast<int>(argv.size()), argv.data(), out_, err_);
+  }
+  nlohmann::json last_json_line() const {
+    std::istringstream lines(out_.str());
+    std::string line, last;
+    while (std::getline(lines, line)) {
+      if (!line.empty()) last = line;
+    }
+    return nlohmann::json::parse(last);
+  }
+  std::string path(const std::string& rel) const { return (dir_ / rel).string(); }
+
+  fs::path dir_;
+  std::ostringstream out_, err_;
+};
+
+TEST_F(BenchCommand, TrainReportsTheJsonContract) {
+  ASSERT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--steps", "3", "--threads", "1", "--json"}), 0)
+      << err_.str();
+  const auto j = last_json_line();
+  // Size and batch come from the cfg: 64 x 64, batch / subdivisions = 2.
+  EXPECT_EQ(j.at("size"), 64);
+  EXPECT_EQ(j.at("batch"), 2);
+  EXPECT_EQ(j.at("threads"), 1);
+  EXPECT_EQ(j.at("step_s").size(), 3u);
+  const double median = j.at("median_step_s");
+  EXPECT_NEAR(j.at("images_per_s").get<double>(), 2 / median, 1e-9 * (2 / median));
+  const double flop = static_cast<double>(models::summarize_network(models::read_network_cfg(path("net.cfg")), 64, 64).flops);
+  EXPECT_NEAR(j.at("gflops_per_s").get<double>(), 3 * flop / 1e9 * 2 / median, 1e-6 * j.at("gflops_per_s").get<double>());
+  EXPECT_GT(j.at("sgemm_gflops_per_s").get<double>(), 0);
+  EXPECT_NEAR(j.at("peak_fraction").get<double>(),
+              j.at("gflops_per_s").get<double>() / j.at("sgemm_gflops_per_s").get<double>(), 1e-12);
+  EXPECT_GT(j.at("peak_rss_mb").get<double>(), 1);
+  EXPECT_GT(j.at("first_step_s").get<double>(), 0);
+  EXPECT_EQ(j.at("loss"), "squares");
+}
+
+TEST_F(BenchCommand, SizeBatchAndLossFlagsApply) {
+  ASSERT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--size", "96", "--batch", "3", "--steps", "1",
+                 "--threads", "1", "--loss", "yolo", "--json"}),
+            0)
+      << err_.str();
+  const auto j = last_json_line();
+  EXPECT_EQ(j.at("size"), 96);
+  EXPECT_EQ(j.at("batch"), 3);
+  EXPECT_EQ(j.at("loss"), "yolo");
+}
+
+TEST_F(BenchCommand, ForwardHasNoLossAndCountsOneForward) {
+  ASSERT_EQ(run({"bench", "forward", "--cfg", path("net.cfg"), "--batch", "1", "--steps", "2", "--threads", "1",
+                 "--json"}),
+            0)
+      << err_.str();
+  const auto j = last_json_line();
+  EXPECT_FALSE(j.contains("loss"));
+  const double flop = static_cast<double>(models::summarize_network(models::read_network_cfg(path("net.cfg")), 64, 64).flops);
+  EXPECT_NEAR(j.at("gflops_per_s").get<double>(), flop / 1e9 * j.at("images_per_s").get<double>(),
+              1e-6 * j.at("gflops_per_s").get<double>());
+}
+
+TEST_F(BenchCommand, ProfileNamesTheNetworksOps) {
+  ASSERT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--steps", "1", "--threads", "1", "--profile"}), 0)
+      << err_.str();
+  // Per step: 4 convolutions, 2 batch norms and leaky ReLUs, one upsample.
+  const std::string log = err_.str();
+  for (const char* op : {"conv2d", "batch_norm2d", "leaky_relu", "upsample_nearest2d", "add"}) {
+    EXPECT_NE(log.find(op), std::string::npos) << op << " missing from\n" << log;
+  }
+  std::istringstream lines(log);
+  std::string line;
+  int conv_calls = -1;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string name;
+    int calls = 0;
+    if (fields >> name >> calls && name == "conv2d") conv_calls = calls;
+  }
+  EXPECT_EQ(conv_calls, 4) << log;
+}
+
+TEST_F(BenchCommand, WrittenCfgDescribesTheSameNetwork) {
+  ASSERT_EQ(run({"bench", "forward", "--cfg", path("net.cfg"), "--steps", "1", "--threads", "1", "--write-cfg",
+                 path("copy.cfg")}),
+            0)
+      << err_.str();
+  const auto a = models::summarize_network(models::read_network_cfg(path("net.cfg")), 64, 64);
+  const auto b = models::summarize_network(models::read_network_cfg(path("copy.cfg")), 64, 64);
+  EXPECT_EQ(a.flops, b.flops);
+  EXPECT_EQ(a.parameters, b.parameters);
+  EXPECT_EQ(a.layers.size(), b.layers.size());
+}
+
+TEST_F(BenchCommand, BadFlagsAreNamed) {
+  EXPECT_EQ(run({"bench", "train", "--steps", "1"}), 1);
+  EXPECT_NE(err_.str().find("exactly one of --cfg"), std::string::npos) << err_.str();
+  EXPECT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--size", "80"}), 1);
+  EXPECT_NE(err_.str().find("--size 80"), std::string::npos) << err_.str();
+  EXPECT_EQ(run({"bench", "train", "--cfg", path("missing.cfg")}), 1);
+  EXPECT_NE(err_.str().find("missing.cfg"), std::string::npos) << err_.str();
+  EXPECT_NE(run({"bench", "sideways", "--cfg", path("net.cfg")}), 0);
+  // bf16 is refused with a reason, never emulated.
+  EXPECT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--precision", "bf16"}), 1);
+  EXPECT_NE(err_.str().find("bf16"), std::string::npos) << err_.str();
+}
+
+}  // namespace
+}  // namespace yolo

@@ -1,0 +1,211 @@
+#include "tools/yolo/bench_command.h"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <random>
+#include <thread>
+#include <variant>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/tape.h"
+#include "models/cfg_writer.h"
+#include "models/detection_loss.h"
+#include "models/network_summary.h"
+#include "ops/binary.h"
+#include "ops/reduce.h"
+#include "tools/yolo/cfg_model.h"
+#include "tools/yolo/config_model.h"
+#include "tools/yolo/machine_peak.h"
+#include "train/config_loader.h"
+#include "train/optimizer.h"
+
+namespace yolo {
+
+namespace {
+
+using core::Tensor;
+using Clock = std::chrono::steady_clock;
+
+void check_args(const BenchArgs& a) {
+  if (a.mode != "train" && a.mode != "forward") {
+    throw core::ConfigError(fmt::format("bench: mode must be train or forward, got '{}'", a.mode));
+  }
+  if (a.cfg.empty() == a.config.empty()) {
+    throw core::ConfigError("bench: give exactly one of --cfg FILE.cfg and --config FILE.yml");
+  }
+  if (a.precision != "fp32" && a.precision != "bf16") {
+    throw core::ConfigError(fmt::format("bench: --precision must be fp32 or bf16, got '{}'", a.precision));
+  }
+  if (a.loss != "squares" && a.loss != "yolo") {
+    throw core::ConfigError(fmt::format("bench: --loss must be squares or yolo, got '{}'", a.loss));
+  }
+  if (a.steps < 1) throw core::ConfigError(fmt::format("bench: --steps must be at least 1, got {}", a.steps));
+  if (a.precision == "bf16") {
+    // Emulated bf16 would be slower than fp32 and prove nothing.
+    if (dnnl::get_effective_cpu_isa() < dnnl::cpu_isa::avx512_core_bf16) {
+      throw core::ConfigError("bench: --precision bf16 needs a CPU with AVX512-BF16, which this one lacks");
+    }
+    throw core::ConfigError("bench: --precision bf16 is not implemented yet; use fp32");
+  }
+}
+
+// Eight boxes per image spread over the frame, so every head gets targets.
+models::DetectionTargets synthetic_targets(int batch, int classes) {
+  constexpr int boxes_per_image = 8;
+  std::vector<double> boxes, scores;
+  std::vector<std::int32_t> labels;
+  for (int n = 0; n < batch; ++n) {
+    for (int b = 0; b < boxes_per_image; ++b) {
+      boxes.insert(boxes.end(), {0.1 + 0.1 * b, 0.5, 0.05 + 0.03 * b, 0.08 + 0.02 * b});
+      labels.push_back(b % classes);
+      scores.push_back(1.0);
+    }
+  }
+  return {Tensor::from_vector({batch, boxes_per_image, 4}, boxes, core::DType::f32),
+          Tensor::from_ints({batch, boxes_per_image}, labels),
+          Tensor::from_vector({batch, boxes_per_image}, scores, core::DType::f32)};
+}
+
+int yolo_classes(const models::NetworkDef& def) {
+  for (const auto& l : def.layers) {
+    if (const auto* y = std::get_if<models::YoloLayer>(&l.spec)) return y->classes;
+  }
+  throw core::ConfigError(fmt::format("bench: {} has no [yolo] layer", def.source));
+}
+
+// loss = sum over heads of mean(head^2): a loss with the detector's
+// gradient shapes and none of its cost, as the PyTorch peer uses.
+Tensor squares_loss(core::Tape& tape, const std::vector<Tensor>& heads) {
+  Tensor total;
+  for (const auto& h : heads) {
+    const Tensor m = ops::mean(tape, ops::mul(tape, h, h));
+    total = total.defined() ? ops::add(tape, total, m) : m;
+  }
+  return total;
+}
+
+void print_profile(const core::OpProfile& profile, int steps, std::ostream& log) {
+  std::vector<std::pair<std::string, core::OpProfile::Entry>> rows(profile.ops.begin(), profile.ops.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return a.second.forward_s + a.second.backward_s > b.second.forward_s + b.second.backward_s;
+  });
+  double total = 0;
+  for (const auto& r : rows) total += r.second.forward_s + r.second.backward_s;
+  log << fmt::format("{:<22} {:>7} {:>12} {:>12} {:>7}\n", "op (per step)", "calls", "forward ms", "backward ms",
+                     "share");
+  for (const auto& [op, e] : rows) {
+    log << fmt::format("{:<22} {:>7} {:>12.2f} {:>12.2f} {:>6.1f}%\n", op, e.calls / steps,
+                       1e3 * e.forward_s / steps, 1e3 * e.backward_s / steps,
+                       100.0 * (e.forward_s + e.backward_s) / std::max(total, 1e-12));
+  }
+}
+
+}  // namespace
+
+void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& log) {
+  check_args(args);
+  const int threads = args.threads > 0 ? args.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  omp_set_num_threads(threads);
+
+  int size = args.size, batch = args.batch;
+  std::optional<models::Model> model;
+  if (!args.cfg.empty()) {
+    model = model_from_cfg(args.cfg);
+    const auto& net = model->network->def().net;
+    if (size == 0) size = net.width;
+    if (batch == 0) batch = std::max(1, net.batch / std::max(1, net.subdivisions));
+  } else {
+    const train::TrainConfig config = train::load_config(args.config);
+    model = model_from_config(args.config, "", log);
+    if (size == 0) size = config.model.input_size;
+    if (batch == 0) batch = config.train.batch_size;
+  }
+  const models::NetworkDef& def = model->network->def();
+  check_input_size(def, size, size, fmt::format("--size {}", size));
+  if (batch < 1) throw core::ConfigError(fmt::format("bench: --batch must be at least 1, got {}", batch));
+  if (!args.write_cfg.empty()) {
+    core::write_file_atomic(args.write_cfg, models::network_def_to_cfg(def));
+    log << "bench: wrote the network to " << args.write_cfg << "\n";
+  }
+
+  const double sgemm = measure_sgemm_gflops();
+  const double gflop_per_image = static_cast<double>(models::summarize_network(def, size, size).flops) / 1e9;
+  const bool train = args.mode == "train";
+  log << fmt::format("bench {}: {} at {}x{}, batch {}, {} threads, fp32, loss {}; sgemm peak {:.1f} GFLOP/s\n",
+                     args.mode, def.source, size, size, batch, threads, train ? args.loss : "none", sgemm);
+
+  std::mt19937_64 rng(0);
+  const Tensor x = Tensor::uniform({batch, def.net.channels, size, size}, core::DType::f32, rng);
+  const models::DetectionTargets targets = synthetic_targets(batch, yolo_classes(def));
+  model->network->set_training(train);
+  train::OptimizerConfig sgd;  // SGD, momentum 0.9, weight decay 5e-4 on every parameter, as the peer
+  sgd.type = "sgd";
+  sgd.decay_bias_and_bn = true;
+  const auto optimizer = train::make_optimizer(sgd, model->network->named_parameters());
+
+  constexpr int warmups = 2;
+  core::OpProfile profile;
+  std::vector<double> seconds;
+  double first_step_s = 0;
+  for (int s = 0; s < warmups + args.steps; ++s) {
+    const bool measured = s >= warmups;
+    const auto t0 = Clock::now();
+    core::Tape tape(train ? core::Tape::Mode::record : core::Tape::Mode::inference);
+    if (measured && args.profile) tape.set_profile(&profile);
+    const auto fwd = model->network->forward(tape, x);
+    if (train) {
+      const Tensor loss = args.loss == "squares"
+                              ? squares_loss(tape, fwd.heads)
+                              : models::detection_loss(tape, *model->network, fwd.heads, size, size, targets).loss;
+      tape.backward(loss);
+      optimizer->step(sgd.lr);
+      model->network->zero_grad();
+    } else {
+      for (const auto& h : fwd.heads) (void)h.data<float>();  // heads in plain layout, as a caller reads them
+    }
+    const double step_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (s == 0) first_step_s = step_s;
+    if (measured) seconds.push_back(step_s);
+  }
+  std::vector<double> sorted = seconds;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  const double images_per_s = batch / median;
+  const double gflops = (train ? 3.0 : 1.0) * gflop_per_image * images_per_s;
+  const double rss = peak_rss_mib();
+
+  if (args.profile) print_profile(profile, args.steps, log);
+  log << fmt::format("{}: median step {:.4f} s over {} steps (first step {:.3f} s), {:.2f} images/s, {:.1f} GFLOP/s "
+                     "({:.0f}% of sgemm; {:.3f} GFLOP per image{}), peak RSS {:.0f} MiB\n",
+                     args.mode, median, args.steps, first_step_s, images_per_s, gflops, 100.0 * gflops / sgemm,
+                     gflop_per_image, train ? ", a step counted as 3 x forward" : "", rss);
+  if (args.json) {
+    nlohmann::json j;
+    j["mode"] = args.mode;
+    j["network"] = def.source;
+    j["size"] = size;
+    j["batch"] = batch;
+    j["threads"] = threads;
+    j["precision"] = args.precision;
+    if (train) j["loss"] = args.loss;
+    j["steps"] = args.steps;
+    j["step_s"] = seconds;
+    j["median_step_s"] = median;
+    j["images_per_s"] = images_per_s;
+    j["gflop_per_image"] = gflop_per_image;
+    j["gflops_per_s"] = gflops;
+    j["sgemm_gflops_per_s"] = sgemm;
+    j["peak_fraction"] = gflops / sgemm;
+    j["peak_rss_mb"] = rss;
+    j["first_step_s"] = first_step_s;
+    out << j.dump() << "\n";
+  }
+}
+
+}  // namespace yolo

@@ -1,0 +1,34 @@
+// `yolo bench train|forward (--cfg FILE.cfg | --config FILE.yml) [--size S]
+// [--batch B] [--threads N] [--steps N] [--precision fp32|bf16]
+// [--loss squares|yolo] [--profile] [--json] [--write-cfg FILE.cfg]`: the speed of a training step
+// or an inference forward of a network on random inputs, without a data
+// loader. images_per_s is batch / the median step time over --steps steps
+// after two warm-ups. Human-readable output goes to `log` (stderr); --json
+// writes one JSON object as the last line of `out` (stdout).
+#pragma once
+
+#include <ostream>
+#include <string>
+
+namespace yolo {
+
+struct BenchArgs {
+  std::string mode;    // train | forward
+  std::string cfg;     // Darknet .cfg, or
+  std::string config;  // a training config (.yml)
+  int size = 0;        // square input; 0: the cfg's width x height or the config's model.input_size
+  int batch = 0;       // 0: the cfg's batch / subdivisions or the config's train.batch_size
+  int threads = 0;     // 0: every core
+  int steps = 5;       // measured steps after the warm-ups
+  std::string precision = "fp32";
+  std::string loss = "squares";  // squares: sum over heads of mean(head^2); yolo: the three yolo_loss heads
+  bool profile = false;          // time per op kind, forward and backward, from the tape
+  bool json = false;
+  std::string write_cfg;         // also write the network as a Darknet .cfg (for the PyTorch peer)
+};
+
+// Throws core::ConfigError for bad flags (naming the flag), for bf16 on a CPU
+// without AVX512-BF16, and what the cfg reader or the config loader throws.
+void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& log);
+
+}  // namespace yolo
