@@ -1,22 +1,48 @@
 #include "train/run_dir.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/fault_injection.h"
 
 namespace train {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A writer killed mid-write leaves NAME.tmp.PID behind (core/atomic_file);
+// once that process is gone, nothing will ever rename it, so it only takes
+// disk space. Files of a live process are left alone.
+void remove_orphaned_temporaries(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const auto at = name.rfind(".tmp.");
+    if (at == std::string::npos) continue;
+    const std::string pid_text = name.substr(at + 5);
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    const long pid = std::strtol(pid_text.c_str(), nullptr, 10);
+    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
+      std::error_code ignored;
+      fs::remove(it->path(), ignored);
+    }
+  }
+}
+
+}  // namespace
 
 RunDir::RunDir(std::string root) : root_(std::move(root)) {
   std::error_code ec;
@@ -27,6 +53,7 @@ RunDir::RunDir(std::string root) : root_(std::move(root)) {
   // A probe write now, rather than a failure at the first checkpoint hours later.
   core::write_file_atomic((fs::path(root_) / "checkpoints" / ".write_probe").string(), "ok");
   fs::remove(fs::path(root_) / "checkpoints" / ".write_probe", ec);
+  remove_orphaned_temporaries(fs::path(root_) / "checkpoints");
 }
 
 std::string RunDir::checkpoint_path(std::int64_t step) const {
@@ -52,6 +79,7 @@ void RunDir::append_metrics(const nlohmann::json& line) const {
   if (n != static_cast<ssize_t>(text.size())) {
     throw core::IoError(fmt::format("cannot append to {}: {}", path, std::strerror(err)));
   }
+  core::fault_point(line.contains("eval") ? "metrics.eval_appended" : "metrics.step_appended");
 }
 
 std::vector<nlohmann::json> RunDir::read_metrics() const {
@@ -75,26 +103,49 @@ void RunDir::truncate_metrics_after(std::int64_t step) const {
 }
 
 void RunDir::publish_checkpoint(std::int64_t step, bool best, int keep_last) const {
+  core::fault_point("checkpoint.before_publish");
   const fs::path dir = fs::path(root_) / "checkpoints";
   const fs::path src = checkpoint_path(step);
+  // std::filesystem's errors become IoErrors that say which step of the
+  // publication failed; the previous last.ckpt stays in place until the
+  // final rename, which either happens whole or not at all.
+  auto fail = [&](const std::string& what, const fs::path& path, const std::error_code& ec) {
+    throw core::IoError(fmt::format("checkpoint of step {}: cannot {} {}: {}", step, what, path.string(), ec.message()));
+  };
   auto link_to = [&](const fs::path& target) {
     const fs::path tmp = target.string() + ".tmp";
     std::error_code ec;
     fs::remove(tmp, ec);
     fs::create_hard_link(src, tmp, ec);
-    if (ec) fs::copy_file(src, tmp, fs::copy_options::overwrite_existing);
-    fs::rename(tmp, target);
+    if (ec) {
+      ec.clear();
+      fs::copy_file(src, tmp, fs::copy_options::overwrite_existing, ec);
+      if (ec) {
+        std::error_code ignored;
+        fs::remove(tmp, ignored);
+        fail(fmt::format("copy {} to", src.string()), tmp, ec);
+      }
+    }
+    fs::rename(tmp, target, ec);
+    if (ec) {
+      std::error_code ignored;
+      fs::remove(tmp, ignored);
+      fail(fmt::format("rename {} to", tmp.string()), target, ec);
+    }
   };
   link_to(last_checkpoint());
   if (best) link_to(best_checkpoint());
+  core::fault_point("checkpoint.before_prune");
   std::vector<fs::path> steps;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (name.starts_with("step_") && name.ends_with(".ckpt")) steps.push_back(e.path());
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.starts_with("step_") && name.ends_with(".ckpt")) steps.push_back(it->path());
   }
+  if (ec) fail("list", dir, ec);
   std::sort(steps.begin(), steps.end());
   for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(keep_last, 1)) < steps.size(); ++i) {
-    fs::remove(steps[i]);
+    if (!fs::remove(steps[i], ec) && ec) fail("remove the old checkpoint", steps[i], ec);
   }
 }
 

@@ -11,9 +11,11 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <thread>
 
 #include "core/error.h"
+#include "core/fault_injection.h"
 #include "data/dataset_spec.h"
 #include "data/loader.h"
 #include "data/shapes_writer.h"
@@ -122,6 +124,12 @@ std::int64_t count_parameters(const models::Model& m) {
   std::int64_t n = 0;
   for (const auto& [name, p] : m.network->named_parameters()) n += p.numel();
   return n;
+}
+
+// TrainOptions::nan_at_step: one NaN in the first image stands for a
+// corrupt input; the step must be skipped like any other non-finite one.
+void poison_with_nan(const Tensor& images) {
+  images.mutable_data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
 }
 
 // Per-head mean of the loss parts over a batch: [N,4] -> 4 values.
@@ -309,6 +317,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     for (int sub = 0; sub < tc.subdivisions && bad_reason.empty(); ++sub) {
       std::optional<data::Batch> batch = loader->next();
       if (!batch) throw core::Error(fmt::format("train: the loader ran out of batches in epoch {}", epoch));
+      if (sub == 0 && step + 1 == options.nan_at_step) poison_with_nan(batch->images);
       core::Tape tape;
       const auto fwd = model.network->forward(tape, batch->images);
       const models::DetectionTargets targets{batch->gt_box, batch->gt_label, batch->gt_score};
@@ -363,6 +372,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     optimizer->step(lr, frozen);
     if (ema) ema->update(params, step);
     model.network->zero_grad();
+    core::fault_point("step.updated");
 
     smoothed = smoothed < 0 ? loss_value : 0.9 * smoothed + 0.1 * loss_value;
     result.last_loss = loss_value;

@@ -26,6 +26,10 @@ struct TrainOptions {
   std::string config_yaml;   // the merged config, written to run_dir/config.yml
   EvaluateFn evaluate;       // periodic and final evaluation; none = skip
   bool progress_bar = true;  // redraw one console line per step (on a terminal)
+  // Fault-injection tests only (0 = off): a NaN is written into the first
+  // input image of this step, which must then be skipped with the usual
+  // non-finite warning. `yolo train` sets it from YOLO_FAULT_NAN_STEP.
+  std::int64_t nan_at_step = 0;
 };
 
 struct TrainResult {

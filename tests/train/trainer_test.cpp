@@ -1,7 +1,10 @@
 #include "train/trainer.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -119,6 +122,61 @@ TEST_F(Trainer, UnwritableRunDirectoryFailsBeforeTraining) {
   const fs::path blocker = dir_ / "file";
   std::ofstream(blocker) << "x";
   EXPECT_THROW(run_training(c, {.run_dir = (blocker / "run").string()}, log_), core::IoError);
+}
+
+TEST_F(Trainer, InjectedNanBatchIsSkippedWithTheDiagnostic) {
+  const TrainConfig c = tiny_config(dir_);
+  const std::string run = (dir_ / "run").string();
+  const TrainResult r = run_training(c, {.run_dir = run, .nan_at_step = 2}, log_);
+  EXPECT_EQ(r.steps, 6) << "the run goes on after the bad step";
+  EXPECT_NE(log_.str().find("warning: step 2 skipped: non-finite loss in head"), std::string::npos) << log_.str();
+  EXPECT_NE(log_.str().find(".jpg"), std::string::npos) << "the warning names the batch's images";
+  std::vector<std::int64_t> logged;
+  for (const auto& j : RunDir(run).read_metrics()) {
+    if (j.contains("loss")) logged.push_back(j["step"].get<std::int64_t>());
+  }
+  EXPECT_EQ(logged, (std::vector<std::int64_t>{1, 3, 4, 5, 6}));
+  const auto ckpt = models::load_model_checkpoint((fs::path(run) / "checkpoints/last.ckpt").string());
+  int float_tensors = 0;
+  for (const auto& [name, t] : ckpt.file.tensors) {
+    if (t.dtype() != core::DType::f32) continue;
+    ++float_tensors;
+    const float* v = t.data<float>();
+    for (std::int64_t i = 0; i < t.numel(); ++i) ASSERT_TRUE(std::isfinite(v[i])) << name << "[" << i << "]";
+  }
+  EXPECT_GT(float_tensors, 10);
+}
+
+// A pid that belonged to a process which has exited.
+pid_t exited_pid() {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  ::waitpid(pid, nullptr, 0);
+  return pid;
+}
+
+TEST_F(Trainer, RunDirRemovesTemporariesOfKilledWritersOnly) {
+  const fs::path ckpts = dir_ / "run" / "checkpoints";
+  fs::create_directories(ckpts);
+  const fs::path orphan = ckpts / ("step_000004.ckpt.tmp." + std::to_string(exited_pid()));
+  const fs::path live = ckpts / ("step_000006.ckpt.tmp." + std::to_string(::getpid()));
+  for (const auto& p : {orphan, live, ckpts / "last.ckpt"}) std::ofstream(p) << "x";
+  RunDir run((dir_ / "run").string());
+  EXPECT_FALSE(fs::exists(orphan)) << "a killed writer's file is never renamed";
+  EXPECT_TRUE(fs::exists(live)) << "a live writer's file is left alone";
+  EXPECT_TRUE(fs::exists(ckpts / "last.ckpt"));
+}
+
+TEST_F(Trainer, PublishingAMissingCheckpointIsAnIoErrorNamingIt) {
+  RunDir run((dir_ / "run").string());
+  try {
+    run.publish_checkpoint(8, false, 2);
+    FAIL() << "no error";
+  } catch (const core::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint of step 8"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("step_000008.ckpt"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(run.last_checkpoint()));
 }
 
 }  // namespace

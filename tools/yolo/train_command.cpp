@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/error.h"
+#include "models/model_file.h"
 #include "train/config_loader.h"
 #include "train/eval/evaluate_model.h"
 #include "train/plot.h"
@@ -13,6 +15,43 @@
 namespace yolo {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// YOLO_FAULT_NAN_STEP=N, for the fault-injection tests only: step N's first
+// input image gets a NaN (TrainOptions::nan_at_step).
+std::int64_t nan_step_from_environment() {
+  const char* env = std::getenv("YOLO_FAULT_NAN_STEP");
+  if (env == nullptr || *env == '\0') return 0;
+  char* end = nullptr;
+  const long long step = std::strtoll(env, &end, 10);
+  if (*end != '\0' || step <= 0) {
+    throw core::ConfigError(fmt::format("YOLO_FAULT_NAN_STEP must be a positive step number, got '{}'", env));
+  }
+  return step;
+}
+
+// After a failed write (full disk, a vanished or unwritable run directory)
+// the run stops rather than train on without checkpoints. The message then
+// says what is left to continue from: last.ckpt, read back in full
+// (checksum included) so the claim that it is intact is checked, not assumed.
+std::string last_good_checkpoint(const std::string& run_dir) {
+  const std::string path = (fs::path(run_dir) / "checkpoints" / "last.ckpt").string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return fmt::format("there is no {} to continue from", path);
+  try {
+    const models::LoadedCheckpoint ckpt = models::load_model_checkpoint(path);
+    const auto extra = nlohmann::json::parse(ckpt.extra_json, nullptr, false);
+    const std::int64_t step = extra.is_object() ? extra.value("step", std::int64_t{-1}) : -1;
+    return fmt::format("the last good checkpoint {} (step {}) was read back intact; continue with "
+                       "`yolo train --resume {}` once the cause is fixed",
+                       path, step, run_dir);
+  } catch (const std::exception& e) {
+    return fmt::format("the last checkpoint cannot be read back either: {}", e.what());
+  }
+}
+
+}  // namespace
 
 int run_train_command(const TrainCommandArgs& args, std::ostream& out) {
   std::string config_path = args.config;
@@ -38,7 +77,13 @@ int run_train_command(const TrainCommandArgs& args, std::ostream& out) {
     eval.input_size = c.model.input_size;
     return nlohmann::json::parse(train::evaluate_model(model, ds, eval).metrics_json);
   };
-  const train::TrainResult r = train::run_training(config, options, out);
+  options.nan_at_step = nan_step_from_environment();
+  train::TrainResult r;
+  try {
+    r = train::run_training(config, options, out);
+  } catch (const core::IoError& e) {
+    throw core::IoError(fmt::format("{}; the run stopped; {}", e.what(), last_good_checkpoint(run_dir)));
+  }
   out << fmt::format("run directory: {} (metrics.jsonl, plots/, checkpoints/last.ckpt{})\n", run_dir,
                      r.last_eval.is_object() ? ", checkpoints/best.ckpt" : "");
   return r.interrupted ? 130 : 0;

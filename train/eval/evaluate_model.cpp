@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/fault_injection.h"
 #include "data/image.h"
 #include "models/detect/detector.h"
 #include "models/letterbox.h"
@@ -65,6 +66,7 @@ std::vector<Detection> run_detector(const models::Model& model, const data::Data
       }
     }
     if (o.progress) o.progress(end, total);
+    core::fault_point("eval.batch");
   }
   return detections;
 }
