@@ -63,7 +63,8 @@ Tensor ConvBlock::forward(Tape& tape, const Tensor& x, const NetworkOptions& opt
   if (!spec_.batch_normalize) return activate(tape, ops::conv2d(tape, x, weight_, bias_, conv), spec_.activation);
 
   const ops::BatchNorm2dParams bn{training(), options.bn_momentum, options.bn_eps,
-                                  options.bn_style == BnStyle::darknet && !training()};
+                                  options.bn_style == BnStyle::darknet && !training(),
+                                  training() ? options.bn_sync : ops::SumAcrossReplicas()};
   ops::BatchNorm2dResult r;
   Tensor y;
   if (spec_.activation == Activation::leaky) {

@@ -11,6 +11,7 @@
 #include "models/darknet_weights.h"
 #include "models/module.h"
 #include "models/network_def.h"
+#include "ops/batch_norm2d.h"
 #include "ops/conv2d.h"
 
 namespace models {
@@ -29,6 +30,7 @@ struct NetworkOptions {
   double bn_eps = 1e-5;
   std::uint64_t init_seed = 0;  // weights ~ N(0, sqrt(2 / fan_in)), as Darknet
   core::DType dtype = core::DType::f32;  // float64 for gradient checks of the whole model
+  ops::SumAcrossReplicas bn_sync;        // set: synchronised batch norm in training (data-parallel runs)
 };
 
 // One [convolutional] section: conv, then batch norm or a bias, then the
@@ -62,6 +64,7 @@ class DarknetNetwork : public Module {
   const NetworkDef& def() const { return def_; }
   const NetworkOptions& options() const { return options_; }
   void set_bn_style(BnStyle style) { options_.bn_style = style; }
+  void set_bn_sync(ops::SumAcrossReplicas sync) { options_.bn_sync = std::move(sync); }
   // The [yolo] layers' settings in cfg order.
   std::vector<YoloLayer> yolo_layers() const;
   // Downsample ratio of each [yolo] layer for an input of this size.

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 #include "ops/backend/dnnl.h"
@@ -127,6 +129,78 @@ void check_vector(const char* what, const Tensor& t, const Tensor& x) {
   }
 }
 
+// Synchronised training forward: statistics over every process's batch.
+// Sums run in double; var = E[x^2] - mean^2 is safe there for float data.
+template <class T>
+BatchNorm2dStats sync_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                                       const SumAcrossReplicas& sync, double& global_count) {
+  const Shape& s = x.shape();
+  const std::int64_t channels = s[1];
+  std::vector<double> sums(static_cast<std::size_t>(2 * channels + 1), 0.0);
+  const T* px = x.data<T>();
+  for (std::int64_t c = 0; c < channels; ++c) {
+    double sum = 0.0, sq = 0.0;
+    for_channel(s, c, [&](std::int64_t i) {
+      sum += px[i];
+      sq += static_cast<double>(px[i]) * px[i];
+    });
+    sums[c] = sum;
+    sums[channels + c] = sq;
+  }
+  sums[2 * channels] = static_cast<double>(s[0] * s[2] * s[3]);
+  sync(sums.data(), sums.size());
+  global_count = sums[2 * channels];
+  BatchNorm2dStats r{Tensor(), Tensor::empty({channels}, x.dtype()), Tensor::empty({channels}, x.dtype())};
+  for (std::int64_t c = 0; c < channels; ++c) {
+    const double m = sums[c] / global_count;
+    r.mean.mutable_data<T>()[c] = static_cast<T>(m);
+    r.var.mutable_data<T>()[c] = static_cast<T>(std::max(0.0, sums[channels + c] / global_count - m * m));
+  }
+  r.y = reference_normalize<T>(x, weight, bias, r.mean, r.var, eps, false);
+  return r;
+}
+
+// Synchronised training backward: dx needs the means of dy and dy * xhat
+// over every process's batch; dweight and dbias are this process's share.
+template <class T>
+BatchNorm2dGrads sync_backward_training(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                        const Tensor& var, double eps, double global_count,
+                                        const SumAcrossReplicas& sync) {
+  const Shape& s = x.shape();
+  const std::int64_t channels = s[1];
+  BatchNorm2dGrads g{Tensor::empty(s, x.dtype()), Tensor::empty({channels}, x.dtype()),
+                     Tensor::empty({channels}, x.dtype())};
+  const T* px = x.data<T>();
+  const T* pdy = dy.data<T>();
+  T* pdx = g.dx.mutable_data<T>();
+  std::vector<double> sums(static_cast<std::size_t>(2 * channels), 0.0);
+  for (std::int64_t c = 0; c < channels; ++c) {
+    const double m = mean.data<T>()[c];
+    const double istd = inv_std(var.data<T>()[c], eps, false);
+    double sum_dy = 0.0, sum_dy_xhat = 0.0;
+    for_channel(s, c, [&](std::int64_t i) {
+      sum_dy += pdy[i];
+      sum_dy_xhat += pdy[i] * (px[i] - m) * istd;
+    });
+    g.dweight.mutable_data<T>()[c] = static_cast<T>(sum_dy_xhat);
+    g.dbias.mutable_data<T>()[c] = static_cast<T>(sum_dy);
+    sums[c] = sum_dy;
+    sums[channels + c] = sum_dy_xhat;
+  }
+  sync(sums.data(), sums.size());
+  for (std::int64_t c = 0; c < channels; ++c) {
+    const double m = mean.data<T>()[c];
+    const double istd = inv_std(var.data<T>()[c], eps, false);
+    const double w = weight.data<T>()[c];
+    const double mean_dy = sums[c] / global_count, mean_dy_xhat = sums[channels + c] / global_count;
+    for_channel(s, c, [&](std::int64_t i) {
+      const double xhat = (px[i] - m) * istd;
+      pdx[i] = static_cast<T>(w * istd * (pdy[i] - mean_dy - xhat * mean_dy_xhat));
+    });
+  }
+  return g;
+}
+
 }  // namespace
 
 void batch_norm2d_check(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
@@ -204,7 +278,25 @@ BatchNorm2dResult batch_norm2d(Tape& tape, const Tensor& x, const Tensor& weight
                                const Tensor& running_mean, const Tensor& running_var, const BatchNorm2dParams& p) {
   batch_norm2d_check(x, weight, bias, running_mean, running_var, p);
   BatchNorm2dResult r;
-  if (p.training) {
+  if (p.training && p.sync) {
+    double count = 0;
+    BatchNorm2dStats s;
+    core::dispatch_floating(x.dtype(), [&]<class T>() {
+      s = sync_forward_training<T>(x, weight, bias, p.eps, p.sync, count);
+    });
+    batch_norm2d_update_running(running_mean, running_var, s.mean, s.var, static_cast<std::int64_t>(count),
+                                p.momentum, r.running_mean, r.running_var);
+    r.y = s.y;
+    tape.record("batch_norm2d", {x, weight, bias}, {r.y}, {x, weight, s.mean, s.var},
+                [eps = p.eps, count, sync = p.sync](const core::BackwardContext& ctx) {
+                  const auto& sv = ctx.saved;
+                  BatchNorm2dGrads g;
+                  core::dispatch_floating(sv[0].dtype(), [&]<class T>() {
+                    g = sync_backward_training<T>(ctx.grad_outputs[0], sv[0], sv[1], sv[2], sv[3], eps, count, sync);
+                  });
+                  return std::vector<Tensor>{g.dx, g.dweight, g.dbias};
+                });
+  } else if (p.training) {
     BatchNorm2dStats s = batch_norm2d_forward_training(x, weight, bias, p.eps);
     const Shape& xs = x.shape();
     batch_norm2d_update_running(running_mean, running_var, s.mean, s.var, xs[0] * xs[2] * xs[3], p.momentum,

@@ -10,7 +10,17 @@
 // (shared/specs/darknet_compat.md §3); it does not change training mode.
 //
 // float32 runs through oneDNN, float64 through the loops in batch_norm2d.cpp.
+//
+// Synchronised batch norm (data-parallel training): with params.sync set,
+// training mode computes the batch statistics over the union of every
+// process's batch. Forward sums each channel's count, sum and sum of squares
+// across processes; backward sums the two per-channel reductions of dy. The
+// parameters' gradients stay local (the trainer averages them like any
+// other). This path runs on the plain loops for both dtypes.
 #pragma once
+
+#include <cstddef>
+#include <functional>
 
 #include "core/tape.h"
 
@@ -19,11 +29,15 @@ namespace ops {
 using core::Tape;
 using core::Tensor;
 
+// Sums `count` values in place over the processes of a data-parallel run.
+using SumAcrossReplicas = std::function<void(double* values, std::size_t count)>;
+
 struct BatchNorm2dParams {
   bool training = true;
   double momentum = 0.1;
   double eps = 1e-5;
   bool darknet = false;
+  SumAcrossReplicas sync;  // set: synchronised statistics in training mode
 };
 
 // Darknet adds this to the standard deviation at inference.

@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev libcli11-dev
   libyaml-cpp-dev libpugixml-dev nlohmann-json3-dev libsimdjson-dev
   python3 python3-numpy
+  # Data-parallel training (mpirun -np K yolo train ...); -DYOLO_MPI=OFF builds without.
+  libopenmpi-dev openmpi-bin
   # Tests only: NumPy checks of `yolo op`, and Darknet's cfg files and library
   # for the parity tests (never linked into the framework).
   darknet

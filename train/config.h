@@ -111,6 +111,16 @@ struct CheckpointConfig {
   int keep_last = 3;
 };
 
+// Data-parallel training over MPI ranks (`mpirun -np K yolo train ...`);
+// ignored by a single process.
+struct DistributedConfig {
+  std::string batch = "per_rank";     // per_rank: train.batch_size per rank | global: split over the ranks
+  std::string lr_scaling = "none";    // none | linear | sqrt: optimizer.lr x K or x sqrt(K) (per_rank batches only)
+  bool sync_bn = false;               // batch statistics all-reduced over the ranks (forward and backward)
+  double bucket_mb = 25.0;            // gradient allreduce bucket size
+  bool overlap = true;                // start a bucket's allreduce while backward still runs
+};
+
 struct TrainConfig {
   ModelConfig model;
   InputConfig input;
@@ -121,6 +131,7 @@ struct TrainConfig {
   EvalConfig eval;
   LogConfig log;
   CheckpointConfig checkpoint;
+  DistributedConfig distributed;
   std::string pretrain_weights;       // Darknet .weights (e.g. darknet53.conv.74) or a checkpoint
 };
 

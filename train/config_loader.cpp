@@ -417,6 +417,12 @@ std::vector<KeyDescriptor> build_table() {
       KEY(checkpoint.interval, "Optimizer updates between checkpoints"),
       KEY(checkpoint.keep_last, "Step checkpoints kept (last.ckpt and best.ckpt are kept besides)"),
 
+      KEY(distributed.batch, "Under mpirun: per_rank (train.batch_size per rank, global batch grows with the ranks) | global (train.batch_size split over the ranks)"),
+      KEY(distributed.lr_scaling, "Under mpirun with per_rank batches: none | linear (lr x ranks) | sqrt (lr x sqrt(ranks))"),
+      KEY(distributed.sync_bn, "Under mpirun: batch-norm statistics all-reduced over the ranks (else per-rank statistics)"),
+      KEY(distributed.bucket_mb, "Under mpirun: gradient allreduce bucket size in MiB"),
+      KEY(distributed.overlap, "Under mpirun: start each bucket's allreduce while backward still runs"),
+
       KEY(pretrain_weights, "Initial weights: Darknet .weights (e.g. darknet53.conv.74) or a checkpoint; empty = random"),
   };
 }
@@ -894,6 +900,11 @@ Problems validate(const TrainConfig& c) {
   k.at_least("log.plot_interval", c.log.plot_interval, 1);
   k.at_least("checkpoint.interval", c.checkpoint.interval, 1);
   k.at_least("checkpoint.keep_last", c.checkpoint.keep_last, 1);
+
+  const DistributedConfig& dist = c.distributed;
+  k.one_of("distributed.batch", dist.batch, {"per_rank", "global"});
+  k.one_of("distributed.lr_scaling", dist.lr_scaling, {"none", "linear", "sqrt"});
+  k.positive("distributed.bucket_mb", dist.bucket_mb);
   return k.problems;
 }
 

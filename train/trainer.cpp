@@ -23,6 +23,8 @@
 #include "models/detection_loss.h"
 #include "models/yolov3.h"
 #include "ops/binary.h"
+#include "train/distributed.h"
+#include "train/gradient_averager.h"
 #include "train/optimizer.h"
 #include "train/plot.h"
 #include "train/run_dir.h"
@@ -56,9 +58,32 @@ void init_objectness_bias(const models::Model& model, double bias) {
   }
 }
 
-data::LoaderConfig loader_config(const TrainConfig& c, bool augment) {
+// Images per forward pass on this rank: train.batch_size itself, or its
+// share of the global batch when distributed.batch is "global".
+int batch_per_rank(const TrainConfig& c, int ranks) {
+  if (c.distributed.batch == "per_rank" || ranks == 1) return c.train.batch_size;
+  if (c.train.batch_size % ranks != 0) {
+    throw core::ConfigError(fmt::format("train.batch_size {} is the global batch (distributed.batch: global) but "
+                                        "does not split evenly over {} ranks",
+                                        c.train.batch_size, ranks));
+  }
+  return c.train.batch_size / ranks;
+}
+
+// optimizer.lr is stated for one process; with per-rank batches the global
+// batch grows with the ranks and distributed.lr_scaling says how lr follows.
+double lr_rank_factor(const TrainConfig& c, int ranks) {
+  if (c.distributed.batch != "per_rank") return 1.0;
+  if (c.distributed.lr_scaling == "linear") return ranks;
+  if (c.distributed.lr_scaling == "sqrt") return std::sqrt(static_cast<double>(ranks));
+  return 1.0;
+}
+
+data::LoaderConfig loader_config(const TrainConfig& c, bool augment, const Communicator& comm) {
   data::LoaderConfig l;
-  l.batch_size = c.train.batch_size;
+  l.batch_size = batch_per_rank(c, comm.size());
+  l.rank = comm.rank();
+  l.world = comm.size();
   l.workers = c.data.workers;
   l.max_boxes = c.data.max_boxes;
   l.seed = c.train.seed;
@@ -189,25 +214,41 @@ models::Model build_model(const TrainConfig& c, const std::vector<std::string>& 
   return m;
 }
 
-TrainResult run_training(const TrainConfig& config, const TrainOptions& options, std::ostream& out) {
+TrainResult run_training(const TrainConfig& config, const TrainOptions& options, std::ostream& console) {
   const auto& tc = config.train;
   if (tc.batch_size <= 0 || tc.subdivisions <= 0) {
     throw core::ConfigError(fmt::format("train.batch_size ({}) and train.subdivisions ({}) must be positive",
                                         tc.batch_size, tc.subdivisions));
   }
-  const RunDir run(options.run_dir);
-  if (!options.config_yaml.empty()) run.write_config(options.config_yaml);
-  const int threads = tc.threads > 0 ? tc.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Under mpirun every rank runs this function; rank 0 alone writes the run
+  // directory and the console.
+  Communicator& comm = communicator();
+  const bool rank0 = comm.rank() == 0;
+  const bool distributed = comm.distributed();
+  std::ostream null_stream(nullptr);
+  std::ostream& out = rank0 ? console : null_stream;
+  std::optional<RunDir> run_writer;
+  if (rank0) run_writer.emplace(options.run_dir);
+  const std::string last_checkpoint = (std::filesystem::path(options.run_dir) / "checkpoints" / "last.ckpt").string();
+  if (rank0 && !options.config_yaml.empty()) run_writer->write_config(options.config_yaml);
+  const int threads = tc.threads > 0 ? tc.threads : default_threads_per_rank(comm);
   omp_set_num_threads(threads);
 
-  // Data.
-  const data::Dataset train_set = load_train_dataset(config, config.data.train, out);
-  std::optional<data::Dataset> val_set;
-  if (!config.data.val.empty()) val_set = load_train_dataset(config, config.data.val, out);
+  // Data. Rank 0 generates the shapes set when it is missing; the others
+  // read it after.
+  std::optional<data::Dataset> train_storage, val_set;
+  auto read_data = [&] {
+    train_storage = load_train_dataset(config, config.data.train, out);
+    if (!config.data.val.empty()) val_set = load_train_dataset(config, config.data.val, out);
+  };
+  if (rank0) read_data();
+  comm.barrier();
+  if (!rank0) read_data();
+  const data::Dataset& train_set = *train_storage;
   // Mixup only for the first data.mixup_epochs epochs (PaddleDetection's
   // mixup_epoch); the loader is rebuilt without it when that epoch comes.
   auto make_loader = [&](std::int64_t epoch) {
-    data::LoaderConfig lc = loader_config(config, true);
+    data::LoaderConfig lc = loader_config(config, true, comm);
     if (config.data.mixup_epochs > 0 && epoch >= config.data.mixup_epochs) lc.augment_config.mixup.enabled = false;
     return std::make_unique<data::Loader>(train_set, lc);
   };
@@ -215,8 +256,9 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
   const std::int64_t steps_per_epoch = loader->batches_per_epoch() / tc.subdivisions;
   if (steps_per_epoch <= 0) {
     throw core::ConfigError(fmt::format("train: {} training images give no full update of batch_size {} x "
-                                        "subdivisions {}",
-                                        train_set.images.size(), tc.batch_size, tc.subdivisions));
+                                        "subdivisions {} x {} ranks",
+                                        train_set.images.size(), batch_per_rank(config, comm.size()),
+                                        tc.subdivisions, comm.size()));
   }
   const std::int64_t total_steps = tc.max_steps > 0 ? tc.max_steps : tc.epochs * steps_per_epoch;
 
@@ -231,29 +273,54 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
   std::int64_t step = 0;
   double best = -1;
   if (options.resume) {
-    const auto ckpt = models::load_model_checkpoint(run.last_checkpoint());
+    // Every rank reads the checkpoint (the run directory must be reachable
+    // from every machine); the broadcast below makes the weights agree anyway.
+    const auto ckpt = models::load_model_checkpoint(last_checkpoint);
     models::restore_state(model, ckpt.file);
     optimizer->load_state(ckpt.file);
     if (ema) ema->load(ckpt.file);
     const json extra = json::parse(ckpt.extra_json);
     step = extra.at("step").get<std::int64_t>();
     best = extra.value("best", -1.0);
-    run.truncate_metrics_after(step);
-    out << fmt::format("resumed from {} at step {}\n", run.last_checkpoint(), step);
-  } else if (!config.pretrain_weights.empty()) {
+    if (rank0) run_writer->truncate_metrics_after(step);
+    out << fmt::format("resumed from {} at step {}\n", last_checkpoint, step);
+  } else if (rank0 && !config.pretrain_weights.empty()) {
     const auto s = models::load_weights_into(model, config.pretrain_weights);
     out << fmt::format("pretrain_weights {}: {} ({} of {} conv layers filled)\n", config.pretrain_weights, s.format,
                        s.layers_filled, s.conv_layers);
   }
+
+  // Every rank starts from rank 0's weights and batch-norm statistics.
+  std::optional<GradientAverager> averager;
+  if (distributed) {
+    for (const auto& list : {params, buffers}) {
+      for (const auto& [name, t] : list) comm.broadcast(t.mutable_data<float>(), static_cast<std::size_t>(t.numel()), 0);
+    }
+    averager.emplace(comm, params, static_cast<std::size_t>(config.distributed.bucket_mb * 1024 * 1024));
+    if (config.distributed.sync_bn) {
+      model.network->set_bn_sync([&comm](double* values, std::size_t count) { comm.sum(values, count); });
+    }
+  }
+  const double lr_base = config.optimizer.lr * lr_rank_factor(config, comm.size());
 
   out << fmt::format(
       "train: {} images ({} classes){}, {} steps of {} x {} images ({} per epoch), model {} parameters, {} threads, "
       "run dir {}\n",
       train_set.images.size(), train_set.classes.size(),
       val_set ? fmt::format(", val: {} images", val_set->images.size()) : std::string(), total_steps,
-      tc.batch_size, tc.subdivisions, steps_per_epoch, count_parameters(model), threads, options.run_dir);
+      batch_per_rank(config, comm.size()) * comm.size(), tc.subdivisions, steps_per_epoch, count_parameters(model),
+      threads, options.run_dir);
+  if (distributed) {
+    out << fmt::format("distributed: {} ranks x {} images per pass, {} threads per rank, lr {:.3e}, {} allreduce "
+                       "buckets{}{}\n",
+                       comm.size(), batch_per_rank(config, comm.size()), threads, lr_base, averager->buckets(),
+                       config.distributed.overlap ? " overlapping backward" : "",
+                       config.distributed.sync_bn ? ", sync_bn" : "");
+  }
 
   auto save = [&](bool is_best) {
+    if (!rank0) return;
+    const RunDir& run = *run_writer;
     json extra = {{"step", step}, {"epoch", step / steps_per_epoch}, {"best", best}};
     auto state = optimizer->state();
     if (ema) {
@@ -264,11 +331,13 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
   };
 
   const std::string map_key = config.eval.metric == "coco" ? "AP" : "mAP_area";
-  auto refresh_plots = [&] { plot_run(options.run_dir, map_key); };
+  auto refresh_plots = [&] {
+    if (rank0) plot_run(options.run_dir, map_key);
+  };
 
   TrainResult result;
   auto evaluate = [&](std::int64_t at_step) {
-    if (!options.evaluate || !val_set) return;
+    if (!options.evaluate || !val_set || !rank0) return;
     if (ema) ema->swap_into(params);
     model.network->set_training(false);
     const auto t0 = std::chrono::steady_clock::now();
@@ -280,7 +349,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     out << fmt::format("eval at step {}: mAP_11point {:.4f} mAP_area {:.4f} ({:.1f} s)\n", at_step,
                        metrics.value("mAP_11point", metrics.value("AP", 0.0)), metrics.value("mAP_area", 0.0),
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    run.append_metrics({{"step", at_step}, {"epoch", at_step / steps_per_epoch}, {"eval", metrics}});
+    run_writer->append_metrics({{"step", at_step}, {"epoch", at_step / steps_per_epoch}, {"eval", metrics}});
     const bool is_best = score > best;
     if (is_best) best = score;
     save(is_best);
@@ -314,7 +383,10 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     double loss_value = 0;
     std::vector<std::array<double, 4>> heads;
     std::string bad_reason;
-    for (int sub = 0; sub < tc.subdivisions && bad_reason.empty(); ++sub) {
+    // Distributed ranks run every pass even after a bad one: their
+    // collectives (sync_bn, gradients) must stay matched.
+    std::int64_t images_this_step = 0;
+    for (int sub = 0; sub < tc.subdivisions && (distributed || bad_reason.empty()); ++sub) {
       std::optional<data::Batch> batch = loader->next();
       if (!batch) throw core::Error(fmt::format("train: the loader ran out of batches in epoch {}", epoch));
       if (sub == 0 && step + 1 == options.nan_at_step) poison_with_nan(batch->images);
@@ -337,12 +409,35 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
       }
       if (!std::isfinite(v)) {
         if (bad_reason.empty()) bad_reason = "non-finite loss";
-        break;
+        if (!distributed) break;
       }
-      tape.backward(ops::mul_scalar(tape, loss.loss, 1.0 / tc.subdivisions));
+      core::BackwardOptions backward_options;
+      if (averager && config.distributed.overlap && sub + 1 == tc.subdivisions) {
+        backward_options.on_leaf_grad_final = [&](const Tensor& leaf) { averager->grad_final(leaf); };
+      }
+      tape.backward(ops::mul_scalar(tape, loss.loss, 1.0 / tc.subdivisions), backward_options);
       loss_value += v / tc.subdivisions;
-      images_since_log += batch->images.size(0);
+      images_this_step += batch->images.size(0);
     }
+    if (averager) {
+      averager->finish();
+      // One small sum carries what every rank must agree on: the mean loss
+      // and head parts, the images, a bad pass anywhere, Ctrl-C anywhere.
+      std::vector<double> shared = {loss_value, bad_reason.empty() ? 0.0 : 1.0, g_interrupted ? 1.0 : 0.0,
+                                    static_cast<double>(images_this_step)};
+      for (const auto& h : heads) shared.insert(shared.end(), h.begin(), h.end());
+      comm.sum(shared.data(), shared.size());
+      const double ranks = comm.size();
+      loss_value = shared[0] / ranks;
+      if (shared[1] > 0 && bad_reason.empty()) bad_reason = "non-finite loss on another rank";
+      if (!bad_reason.empty()) bad_reason = fmt::format("rank {}: {}", comm.rank(), bad_reason);
+      if (shared[2] > 0) g_interrupted = true;
+      images_this_step = static_cast<std::int64_t>(shared[3]);
+      for (std::size_t h = 0; h < heads.size(); ++h) {
+        for (int k = 0; k < 4; ++k) heads[h][k] = shared[4 + 4 * h + k] / ranks;
+      }
+    }
+    images_since_log += images_this_step;
     if (bad_reason.empty()) {
       const double norm = clip_grad_norm(params, tc.clip_grad_norm);
       if (!std::isfinite(norm)) bad_reason = "non-finite gradient norm";
@@ -357,13 +452,13 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
         save(false);
         throw core::Error(fmt::format("train: {} non-finite steps in a row (last: {}); stopped at step {}, weights "
                                       "of the last good step saved to {}",
-                                      bad_in_row, bad_reason, step, run.last_checkpoint()));
+                                      bad_in_row, bad_reason, step, last_checkpoint));
       }
       continue;
     }
     bad_in_row = 0;
 
-    const double lr = config.optimizer.lr * lr_factor(config.schedule, step, steps_per_epoch, total_steps);
+    const double lr = lr_base * lr_factor(config.schedule, step, steps_per_epoch, total_steps);
     std::vector<bool> frozen(params.size(), false);
     const bool freezing = !tc.freeze.empty() && (tc.freeze_epochs == 0 || epoch < tc.freeze_epochs);
     for (std::size_t i = 0; freezing && i < params.size(); ++i) {
@@ -397,7 +492,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
             {"total", p[0] + p[1] + p[2] + p[3]}, {"xy", p[0]}, {"wh", p[1]}, {"objectness", p[2]}, {"class", p[3]}};
       }
       line["loss_heads"] = per_head;
-      run.append_metrics(line);
+      if (rank0) run_writer->append_metrics(line);
       if (!tty) {
         out << fmt::format("epoch {} step {}/{} loss {:.4f} (smoothed {:.4f}) lr {:.3e} {:.1f} images/s ETA {}\n",
                            epoch + 1, step, total_steps, loss_value, smoothed, lr, ips, format_duration(eta))
@@ -421,7 +516,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     }
     if (g_interrupted) {
       save(false);
-      out << fmt::format("\ninterrupted: checkpoint written at step {} ({})\n", step, run.last_checkpoint());
+      out << fmt::format("\ninterrupted: checkpoint written at step {} ({})\n", step, last_checkpoint);
       result.interrupted = true;
       break;
     }

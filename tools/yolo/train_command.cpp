@@ -4,10 +4,12 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 
 #include "core/error.h"
 #include "models/model_file.h"
 #include "train/config_loader.h"
+#include "train/distributed.h"
 #include "train/eval/evaluate_model.h"
 #include "train/plot.h"
 #include "train/trainer.h"
@@ -78,12 +80,25 @@ int run_train_command(const TrainCommandArgs& args, std::ostream& out) {
     return nlohmann::json::parse(train::evaluate_model(model, ds, eval).metrics_json);
   };
   options.nan_at_step = nan_step_from_environment();
+  // Under mpirun a rank that fails must not leave the others waiting in a
+  // collective: it names itself and aborts the whole run (MPI_Abort), so
+  // every rank exits non-zero at once. Rank 0 writes checkpoints atomically,
+  // so the last one stays valid.
+  train::Communicator& comm = train::communicator();
   train::TrainResult r;
   try {
-    r = train::run_training(config, options, out);
-  } catch (const core::IoError& e) {
-    throw core::IoError(fmt::format("{}; the run stopped; {}", e.what(), last_good_checkpoint(run_dir)));
+    try {
+      r = train::run_training(config, options, out);
+    } catch (const core::IoError& e) {
+      throw core::IoError(fmt::format("{}; the run stopped; {}", e.what(), last_good_checkpoint(run_dir)));
+    }
+  } catch (const std::exception& e) {
+    if (!comm.distributed()) throw;
+    std::cerr << fmt::format("yolo train: error on rank {} of {}: {}\n", comm.rank(), comm.size(), e.what())
+              << std::flush;
+    comm.abort(1);
   }
+  if (comm.rank() != 0) return r.interrupted ? 130 : 0;
   out << fmt::format("run directory: {} (metrics.jsonl, plots/, checkpoints/last.ckpt{})\n", run_dir,
                      r.last_eval.is_object() ? ", checkpoints/best.ckpt" : "");
   return r.interrupted ? 130 : 0;
