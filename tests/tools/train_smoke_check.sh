@@ -74,7 +74,7 @@ elif kind == "eval":
 elif kind == "step":
     spec = r.choice(["step.updated:{}", "metrics.step_appended:{}"]).format(r.randint(3, 12))
 else:
-    # The uninterrupted run's time includes generating the data set.
+    # The time of the uninterrupted run includes generating the data set.
     spec = str(round(r.uniform(0.15, 0.75 * full), 2))
 print(kind, spec)' "$seed" "$1" "$full_seconds"; }
 
