@@ -94,20 +94,28 @@ Tensor parse_npy(const std::string& bytes, const std::string& name) {
   }
   const std::string kind = descr.size() >= 2 && (descr[0] == '<' || descr[0] == '|' || descr[0] == '=')
                                ? descr.substr(1) : descr;
-  const std::int64_t n = shape_numel(shape);
+  std::int64_t n = 0;
+  // Checks the data against the file before anything is multiplied out or
+  // allocated: a header may declare any shape.
   auto payload = [&](std::size_t elem) -> const char* {
-    const auto need = static_cast<std::size_t>(n) * elem;
-    if (bytes.size() - offset < need) {
-      fail(name, fmt::format("truncated data: shape {} of '{}' needs {} bytes, file has {}", shape_str(shape), descr,
-                             need, bytes.size() - offset));
+    const std::size_t left = bytes.size() - offset;
+    const auto need = shape_bytes_within(shape, elem, left);
+    if (!need) {
+      const auto total = shape_bytes_within(shape, elem, std::numeric_limits<std::uint64_t>::max());
+      if (total) {
+        fail(name, fmt::format("truncated data: shape {} of '{}' needs {} bytes, file has {}", shape_str(shape), descr,
+                               *total, left));
+      }
+      fail(name, fmt::format("shape {} of '{}' is too large (more than 2^64 bytes)", shape_str(shape), descr));
     }
+    n = static_cast<std::int64_t>(*need / elem);
     return bytes.data() + offset;
   };
 
   if (kind == "f4" || kind == "f8" || kind == "i4") {
     const DType dt = kind == "f4" ? DType::f32 : kind == "f8" ? DType::f64 : DType::i32;
-    Tensor t = Tensor::empty(shape, dt);
     const char* src = payload(dtype_size(dt));
+    Tensor t = Tensor::empty(shape, dt);
     if (n) std::memcpy(t.mutable_raw_data(), src, static_cast<std::size_t>(n) * dtype_size(dt));
     return t;
   }

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace core {
@@ -13,6 +15,25 @@ std::int64_t shape_numel(const Shape& s) {
   std::int64_t n = 1;
   for (auto d : s) n *= d;
   return n;
+}
+
+std::optional<std::uint64_t> shape_bytes_within(const Shape& s, std::size_t element_size, std::uint64_t limit) {
+  bool empty = false;
+  for (auto d : s) {
+    if (d < 0) return std::nullopt;
+    if (d == 0) empty = true;
+  }
+  // An empty tensor takes no bytes, but its other dimensions still feed the
+  // strides, so they are bounded too (by 4 GiB when the file has less left).
+  const std::uint64_t cap = empty ? std::max<std::uint64_t>(limit, std::uint64_t(1) << 32) : limit;
+  std::uint64_t bytes = element_size;
+  if (bytes > cap) return std::nullopt;
+  for (auto d : s) {
+    const auto n = static_cast<std::uint64_t>(d == 0 ? 1 : d);
+    if (n > cap / bytes) return std::nullopt;  // bytes * n > cap, without overflowing
+    bytes *= n;
+  }
+  return empty ? 0 : bytes;
 }
 
 std::vector<std::int64_t> contiguous_strides(const Shape& s) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,11 @@ std::string shape_str(const Shape& s);
 
 // Product of the dimensions (1 for a scalar).
 std::int64_t shape_numel(const Shape& s);
+// The same for a shape read from a file: the byte count of its elements
+// (numel x element_size), or nothing when a dimension is negative or the
+// product exceeds `limit` (the bytes the file has left), so a header cannot
+// overflow the product or make the reader allocate what the file lacks.
+std::optional<std::uint64_t> shape_bytes_within(const Shape& s, std::size_t element_size, std::uint64_t limit);
 
 // Row-major strides in elements.
 std::vector<std::int64_t> contiguous_strides(const Shape& s);

@@ -85,6 +85,21 @@ TEST(Npy, RejectsBadFiles) {
                   "malformed dimension");
 }
 
+// fuzz_checkpoint found a shape product overflowing in checkpoints; .npy
+// headers had the same product and allocated the tensor before comparing it
+// with the file's length. Shapes are now checked against the bytes first.
+TEST(Npy, HugeShapesAreRejectedBeforeAllocating) {
+  const std::vector<float> v{1, 2, 3, 4};
+  expect_io_error(npy_image("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }", bytes_of(v)),
+                  "truncated data: shape [1000000000000] of '<f4' needs 4000000000000 bytes, file has 16");
+  expect_io_error(npy_image("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 7), }", bytes_of(v)),
+                  "shape [4611686018427387904,7] of '<f8' is too large");
+  expect_io_error(npy_image("{'descr': '<i8', 'fortran_order': False, 'shape': (0, 4611686018427387904, 4), }", ""),
+                  "is too large");
+  const Tensor empty = parse_npy(npy_image("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 5), }", ""), "x");
+  EXPECT_EQ(empty.shape(), (Shape{0, 5}));
+}
+
 TEST(Npy, MissingFileNamesThePath) {
   try {
     read_npy("/nonexistent/dir/input.npy");

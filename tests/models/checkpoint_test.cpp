@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "core/error.h"
@@ -53,6 +54,33 @@ TEST(Checkpoint, CorruptFilesAreRejectedWithTheReason) {
   expect_io_error(flipped, "checksum");
   expect_io_error(good.substr(0, good.size() - 20), "checksum");
   expect_io_error(good.substr(0, 10), "truncated");
+}
+
+// The checksum the format ends with (FNV-1a over everything before it), so a
+// test can forge a file that passes it.
+std::string with_checksum(std::string bytes) {
+  bytes.resize(bytes.size() - 8);
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  bytes.append(reinterpret_cast<const char*>(&h), 8);
+  return bytes;
+}
+
+// Found by fuzz_checkpoint: dimensions whose product overflows int64 (UBSan:
+// signed integer overflow in shape_numel).
+TEST(Checkpoint, ForgedHugeShapesAreRejectedWithoutOverflow) {
+  Checkpoint c;
+  c.metadata = "{}";
+  c.tensors.emplace_back("w", Tensor::zeros({2, 3}, DType::f32));
+  const std::string good = serialize_checkpoint(c);
+  // magic 8, version 4, metadata length 8 + "{}", count 8, name length 4 + "w", dtype 1, rank 4: dims at 40.
+  const std::size_t dims_at = 8 + 4 + 8 + 2 + 8 + 4 + 1 + 1 + 4;
+  ASSERT_EQ(parse_checkpoint(with_checksum(good), "x").tensors.size(), 1u);
+  std::string forged = good;
+  const std::int64_t huge = 7638104968020361218;
+  std::memcpy(forged.data() + dims_at, &huge, 8);
+  std::memcpy(forged.data() + dims_at + 8, &huge, 8);
+  expect_io_error(with_checksum(forged), "tensor 'w' [7638104968020361218,7638104968020361218] needs more bytes than the file has left");
 }
 
 TEST(Checkpoint, SaveIsAtomicAndLoadable) {
