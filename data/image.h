@@ -1,6 +1,6 @@
-// RGB images in memory and their files. Decoding (JPEG, PNG and whatever
-// else stb_image reads) and encoding (PNG for previews, JPEG for the
-// synthetic data set) go through stb, compiled in image.cpp only.
+// RGB images in memory and their files. Decoding (JPEG, PNG, BMP, GIF, TGA,
+// PNM) and encoding (PNG for previews, JPEG for the synthetic data set) go
+// through stb, compiled in image.cpp only.
 #pragma once
 
 #include <cstdint>

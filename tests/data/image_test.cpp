@@ -68,3 +68,18 @@ TEST(Image, HugeDeclaredSizeIsRejectedBeforeDecoding) {
   EXPECT_EQ(small.width, 2);
   EXPECT_EQ(small.pixels[0], 32.0f);
 }
+
+// Found by fuzz_image: a Huffman table declaring more than 256 codes made
+// Debian's stb_image write past its tables (UBSan: index 257 out of bounds).
+TEST(Image, JpegHuffmanTableWithTooManyCodesIsRejected) {
+  std::string jpeg = "\xFF\xD8\xFF\xC4";
+  const std::size_t length = 2 + 17 + 16;
+  jpeg += static_cast<char>(length >> 8);
+  jpeg += static_cast<char>(length & 0xFF);
+  jpeg += '\x00';                           // DC table 0
+  jpeg += std::string(16, '\xFF');          // 16 x 255 = 4080 codes
+  jpeg += std::string(16, '\x01');          // a few symbols; the file ends early
+  expect_error<core::IoError>([&] { data::decode_image(jpeg, "dht.jpg"); },
+                              {"dht.jpg: cannot decode image (corrupt JPEG: Huffman table at byte 6 declares 4080 codes (at most 256))"});
+  expect_error<core::IoError>([&] { data::decode_image_size(jpeg, "dht.jpg"); }, {"dht.jpg", "4080 codes"});
+}
