@@ -132,7 +132,7 @@ for _ in range(count):
         if not all(map(math.isfinite, v)): bad.append(name)
     at += nbytes
 assert at == len(b) - 8, "layout"
-print(f"nan: {count} tensors in last.ckpt, non-finite: {bad or 'none'}")
+print(f"nan: {count} tensors in last.ckpt, {len(bad)} with non-finite values {bad[:4]}")
 sys.exit(1 if bad else 0)
 EOF
 echo "nan at step 3: skipped with the warning, steps 4-8 trained: ok"
