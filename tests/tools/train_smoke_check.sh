@@ -96,8 +96,9 @@ for trial in $(seq 1 "$trials"); do
     what="YOLO_FAULT_KILL=$spec"
   fi
   problem=""
-  if [ "$status" -ne 137 ]; then
-    if [ "$kind" != timer ]; then problem="the kill point was not reached (exit status $status)"; fi
+  if [ "$status" -ne 137 ] && [ "$kind" != timer ]; then
+    problem="the kill point was not reached (exit status $status)"
+  elif [ "$status" -ne 137 ]; then
     what="$what (the run had ended, status $status)"
     missed=$((missed + 1))
   fi
