@@ -132,8 +132,8 @@ for trial in $(seq 1 "$trials"); do
     passed=$((passed + 1)); echo "trial $trial [$kind] $what: ok"
   else
     failed=$((failed + 1)); echo "trial $trial [$kind] $what: FAIL: $problem"
-    [ -f "$run.summary" ] && diff "$work/full.summary" "$run.summary" | head
-    tail -5 "$run.log"
+    if [ -f "$run.summary" ]; then diff "$work/full.summary" "$run.summary" | head -6 || true; fi
+    tail -3 "$run.log"
   fi
 done
 echo "$passed passed, $failed failed ($missed timer trials fired after the run had ended)"
