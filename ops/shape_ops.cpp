@@ -188,8 +188,15 @@ Tensor concat(Tape& tape, const std::vector<Tensor>& xs, std::int64_t axis_in) {
   std::vector<Shape> shapes;
   for (const auto& x : xs) shapes.push_back(x.shape());
   tape.record("concat", xs, {y}, {},
-              [shapes, offsets, axis, unit, outer, total = ys[axis]](const core::BackwardContext& ctx) {
+              [shapes, offsets, axis, unit, outer, total = ys[axis], dnnl_path](const core::BackwardContext& ctx) {
                 const Tensor& g = ctx.grad_outputs[0];
+                if (dnnl_path) {
+                  std::vector<Tensor> grads = backend::concat_backward(g, shapes, axis);
+                  for (std::size_t i = 0; i < grads.size(); ++i) {
+                    if (!ctx.needs_grad[i]) grads[i] = Tensor();
+                  }
+                  return grads;
+                }
                 std::vector<Tensor> grads(shapes.size());
                 for (std::size_t i = 0; i < shapes.size(); ++i) {
                   if (!ctx.needs_grad[i]) continue;

@@ -406,6 +406,18 @@ PrimitiveKey conv_key(Prop prop, const Shape& x, const Shape& w, const ConvSpec&
 constexpr std::uint32_t kWithBias = 1;
 constexpr std::uint32_t kLeakyPost = 2;
 
+// Whether a convolution's activations run channels-last (nhwc) instead of
+// the layout oneDNN would choose. Fewer than 16 output channels, or input
+// channels that do not fill 16-lane blocks, would be padded to whole blocks
+// (up to 4x the bytes, as in a narrow model's first layers) and then leave
+// the blocked family before batch norm, through a reorder and oneDNN's slow
+// plain-layout batch norm; channels-last has no padding and oneDNN runs its
+// convolution, batch norm and eltwise kernels on it directly. The 3-channel
+// image is the exception: oneDNN reads it plain into a blocked output.
+bool channels_last(const Shape& x, const Shape& w) { return w[0] < 16 || (x[1] % 16 != 0 && x[1] != 3); }
+
+memory::desc conv_act_md(const Shape& s, bool nhwc) { return nhwc ? layout_md(s, Layout::nhwc) : any_md(s); }
+
 const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_bias, const ConvSpec& s,
                                      bool training, const ConvPostOp& post) {
   const std::uint32_t flags = (with_bias ? kWithBias : 0) | (post.leaky ? kLeakyPost : 0);
@@ -413,10 +425,12 @@ const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_b
   return context().get<dnnl::convolution_forward>(
       conv_key(prop, x, w, s, flags, post.leaky ? post.slope : 0.0), [&] {
         const Shape y = conv_out_shape(x, w, s);
+        const bool nhwc = channels_last(x, w);
         const memory::desc bias_md = with_bias ? any_md({w[0]}) : memory::desc();
         dnnl::convolution_forward::desc d(
             training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
-            dnnl::algorithm::convolution_direct, any_md(x), any_md(conv_weight_dims(w, s.groups)), bias_md, any_md(y),
+            dnnl::algorithm::convolution_direct, conv_act_md(x, nhwc), any_md(conv_weight_dims(w, s.groups)), bias_md,
+            conv_act_md(y, nhwc),
             {s.stride, s.stride}, {s.dilation - 1, s.dilation - 1}, {s.pad, s.pad}, {s.pad, s.pad});
         dnnl::primitive_attr attr;
         if (post.leaky) {
@@ -474,13 +488,23 @@ const CacheEntry& add_entry(std::int64_t n) {
 std::shared_ptr<const core::PhysicalLayout> BlockedValues::sum_with(const core::PhysicalLayout& other,
                                                                     const Shape& shape) const {
   const auto* b = dynamic_cast<const BlockedValues*>(&other);
-  if (b == nullptr || shape != shape_ || b->shape_ != shape_ || b->layout_ != layout_) return nullptr;
+  if (b == nullptr || shape != shape_ || b->shape_ != shape_) return nullptr;
   return guarded("gradient sum", [&] {
+    DnnlContext& ctx = context();
     auto out = std::make_shared<BlockedValues>(shape_, layout_);
+    // Two layouts meet where a channels-last layer feeds a blocked one:
+    // the second addend is reordered into the first's layout.
+    std::optional<BlockedValues> converted;
+    memory second = b->mem();
+    if (b->layout_ != layout_) {
+      converted.emplace(shape_, layout_);
+      memory to = converted->mem();
+      dnnl::reorder(second, to).execute(ctx.stream(), second, to);
+      second = to;
+    }
     const std::int64_t n = core::shape_numel(shape_);
     std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC_0, flat(mem())}, {DNNL_ARG_SRC_1, flat(b->mem())}, {DNNL_ARG_DST, flat(out->mem())}};
-    DnnlContext& ctx = context();
+        {DNNL_ARG_SRC_0, flat(mem())}, {DNNL_ARG_SRC_1, flat(second)}, {DNNL_ARG_DST, flat(out->mem())}};
     add_entry(n).primitive.execute(ctx.stream(), args);
     ctx.stream().wait();
     return std::shared_ptr<const core::PhysicalLayout>(std::move(out));
@@ -545,9 +569,10 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
     const auto& e = context().get<dnnl::convolution_backward_data>(
         conv_key(Prop::bwd_data, x_shape, ws, spec, 0, 0.0), [&] {
           const auto& hint = pd_of<dnnl::convolution_forward>(conv_forward_entry(x_shape, ws, false, spec, true, {}));
+          const bool nhwc = channels_last(x_shape, ws);
           dnnl::convolution_backward_data::desc d(
-              dnnl::algorithm::convolution_direct, any_md(x_shape), any_md(conv_weight_dims(ws, spec.groups)),
-              any_md(dy.shape()), {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1},
+              dnnl::algorithm::convolution_direct, conv_act_md(x_shape, nhwc), any_md(conv_weight_dims(ws, spec.groups)),
+              conv_act_md(dy.shape(), nhwc), {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1},
               {spec.pad, spec.pad}, {spec.pad, spec.pad});
           return dnnl::convolution_backward_data::primitive_desc(d, context().engine(), hint);
         });
@@ -569,9 +594,11 @@ ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const
           const auto& hint =
               pd_of<dnnl::convolution_forward>(conv_forward_entry(x.shape(), w_shape, with_bias, spec, true, {}));
           const memory::desc bias_md = with_bias ? any_md({w_shape[0]}) : memory::desc();
+          const bool nhwc = channels_last(x.shape(), w_shape);
           dnnl::convolution_backward_weights::desc d(
-              dnnl::algorithm::convolution_direct, any_md(x.shape()), any_md(conv_weight_dims(w_shape, spec.groups)),
-              bias_md, any_md(dy.shape()), {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1},
+              dnnl::algorithm::convolution_direct, conv_act_md(x.shape(), nhwc),
+              any_md(conv_weight_dims(w_shape, spec.groups)), bias_md, conv_act_md(dy.shape(), nhwc),
+              {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1},
               {spec.pad, spec.pad}, {spec.pad, spec.pad});
           return dnnl::convolution_backward_weights::primitive_desc(d, context().engine(), hint);
         });
@@ -751,6 +778,34 @@ Tensor concat_forward(const std::vector<Tensor>& xs, int axis) {
     throw core::BackendError(fmt::format("concat (oneDNN): {} (status {}) for float32 {}", e.what(),
                                          static_cast<int>(e.status), shapes));
   }
+}
+
+std::vector<Tensor> concat_backward(const Tensor& dy, const std::vector<Shape>& shapes, int axis) {
+  return guarded("concat backward", [&] {
+    Exec ex;
+    Source g = ex.read(dy);
+    // Each slice is a sub-memory of dy that one reorder copies into a tensor
+    // of its own in the same layout. A slice must start and end on a channel
+    // block boundary; when one does not (an 8-channel input joined into a
+    // blocked 16-channel gradient), dy goes channels-last first.
+    const std::int64_t block = g.layout == Layout::nChw16c ? 16 : g.layout == Layout::nChw8c ? 8 : 1;
+    bool aligned = true;
+    for (const Shape& s : shapes) aligned = aligned && s[axis] % block == 0;
+    if (!aligned) g = {ex.convert(g, layout_md(dy.shape(), Layout::nhwc)), Layout::nhwc};
+    std::vector<Tensor> grads;
+    memory::dims offsets(dy.dim(), 0);
+    for (const Shape& s : shapes) {
+      const memory::desc part = g.mem.get_desc().submemory_desc(to_dims(s), offsets);
+      memory from(part, context().engine(), g.mem.get_data_handle());
+      Tensor dx = ex.output_in(DNNL_ARG_DST, s, g.layout);
+      memory to = ex.arg(DNNL_ARG_DST);
+      dnnl::reorder(from, to).execute(context().stream(), from, to);
+      grads.push_back(std::move(dx));
+      offsets[axis] += s[axis];
+    }
+    context().stream().wait();
+    return grads;
+  }, dy);
 }
 
 Tensor upsample_nearest_forward(const Tensor& x, std::int64_t factor) {

@@ -89,6 +89,9 @@ Tensor add_forward(const Tensor& a, const Tensor& b);
 
 // Joins 4-D NCHW tensors along `axis`.
 Tensor concat_forward(const std::vector<Tensor>& xs, int axis);
+// The slices of dy along `axis` that concat_forward joined from inputs of
+// `shapes`, each kept in dy's layout (no trip through plain memory).
+std::vector<Tensor> concat_backward(const Tensor& dy, const std::vector<core::Shape>& shapes, int axis);
 
 // Nearest-neighbour upsampling by an integer factor on H and W.
 Tensor upsample_nearest_forward(const Tensor& x, std::int64_t factor);

@@ -174,5 +174,87 @@ TEST(LayoutChain, ResidualFanOutMatchesFloat64) {
       in, {true, true, true}, 1e-4);
 }
 
+// Narrow layers (fewer than 16 channels, as a width-multiplied model's first
+// layers) run channels-last rather than padded to 16-lane blocks; a chain
+// from the 3-channel image through 4, 8 and 16 channels into a blocked
+// 32-channel convolution, with a residual add and a concat, against float64.
+TEST(LayoutChain, NarrowLayersRunChannelsLastAndMatchFloat64) {
+  const auto narrow = [](Tape& t, const std::vector<Tensor>& v, std::vector<std::string>* layouts) {
+    const Tensor mean = Tensor::zeros({8}, v[0].dtype()), var = Tensor::ones({8}, v[0].dtype());
+    const Tensor a = conv2d(t, v[0], v[1], {}, {.pad = 1});                                   // 3 -> 8
+    const Tensor n = leaky_relu(t, batch_norm2d(t, a, v[2], v[3], mean, var, {}).y, {0.1});
+    const Tensor r = add(t, n, conv2d(t, n, v[4], {}, {.pad = 1}));                          // 8 -> 8
+    const Tensor c = concat(t, {r, n}, 1);                                                    // 16
+    const Tensor w = conv2d(t, c, v[5], {}, {.pad = 1});                                      // 16 -> 32
+    if (layouts) {
+      for (const Tensor* x : {&a, &n, &r, &c, &w}) layouts->emplace_back(backend::layout_name(*x));
+    }
+    return w;
+  };
+  const std::vector<Tensor> in = {rand64({2, 3, 6, 6}, 1), rand64({8, 3, 3, 3}, 2, -0.3, 0.3),
+                                  rand64({8}, 3, 0.5, 1.5), rand64({8}, 4),
+                                  rand64({8, 8, 3, 3}, 5, -0.3, 0.3), rand64({32, 16, 3, 3}, 6, -0.2, 0.2)};
+  expect_f32_matches_f64([&](Tape& t, const std::vector<Tensor>& v) { return narrow(t, v, nullptr); }, in,
+                         std::vector<bool>(in.size(), true), 1e-4);
+  std::vector<Tensor> in32;
+  for (const auto& t : in) in32.push_back(t.to(DType::f32));
+  Tape tape;
+  std::vector<std::string> layouts;
+  narrow(tape, in32, &layouts);
+  EXPECT_EQ(layouts[0], "nhwc");  // the 8-channel convolution output
+  EXPECT_EQ(layouts[1], "nhwc");  // batch norm and leaky ReLU keep it
+  EXPECT_EQ(layouts[2], "nhwc");
+  EXPECT_EQ(layouts[3], "nhwc");  // 16 channels joined from 8 + 8
+}
+
+// concat's backward hands each input its slice of the gradient in the
+// gradient's own layout (blocked, channels-last or plain), values intact.
+TEST(LayoutChain, ConcatBackwardSlicesKeepTheGradientLayout) {
+  Tape tape;
+  const Tensor x16 = rand64({2, 16, 4, 4}, 1).to(DType::f32), x8 = rand64({2, 8, 4, 4}, 2).to(DType::f32);
+  const Tensor blocked = conv2d(tape, x16, rand64({48, 16, 3, 3}, 3).to(DType::f32), {}, {.pad = 1});
+  const Tensor nhwc = conv2d(tape, x8, rand64({24, 8, 3, 3}, 4).to(DType::f32), {}, {.pad = 1});
+  const Tensor plain = rand64({2, 24, 4, 4}, 5).to(DType::f32);
+  ASSERT_STREQ(backend::layout_name(nhwc), "nhwc");
+  for (const Tensor* dy : {&blocked, &nhwc, &plain}) {
+    const std::int64_t c = dy->shape()[1];
+    const std::vector<core::Shape> parts = {{2, c / 3, 4, 4}, {2, 2 * c / 3, 4, 4}};
+    // Slices that split a 16-lane block (48 = 16 + 32 does not; 24 = 8 + 16
+    // would) come out channels-last instead.
+    const std::string layout = backend::layout_name(*dy);
+    const auto grads = backend::concat_backward(*dy, parts, 1);
+    ASSERT_EQ(grads.size(), 2u);
+    for (const auto& g : grads) EXPECT_EQ(std::string(backend::layout_name(g)), layout);
+    const auto all = dy->to_double_vector(), g0 = grads[0].to_double_vector(), g1 = grads[1].to_double_vector();
+    const std::int64_t plane = 16;
+    for (std::int64_t n = 0; n < 2; ++n) {
+      for (std::int64_t ch = 0; ch < c; ++ch) {
+        for (std::int64_t i = 0; i < plane; ++i) {
+          const double want = all[(n * c + ch) * plane + i];
+          const double got = ch < c / 3 ? g0[(n * (c / 3) + ch) * plane + i]
+                                         : g1[(n * (2 * c / 3) + ch - c / 3) * plane + i];
+          ASSERT_EQ(got, want) << layout << " n " << n << " channel " << ch << " pixel " << i;
+        }
+      }
+    }
+  }
+}
+
+// Gradients of one tensor in two layouts (a channels-last layer and a
+// blocked one both read it) are summed in the first one's layout.
+TEST(LayoutChain, FanOutGradientsInTwoLayoutsSum) {
+  Tape tape;
+  const Tensor a = conv2d(tape, rand64({2, 8, 4, 4}, 1).to(DType::f32), rand64({16, 8, 3, 3}, 2).to(DType::f32), {},
+                          {.pad = 1});
+  const Tensor b = conv2d(tape, rand64({2, 16, 4, 4}, 3).to(DType::f32), rand64({16, 16, 3, 3}, 4).to(DType::f32),
+                          {}, {.pad = 1});
+  if (std::string(backend::layout_name(b)) == "plain") GTEST_SKIP() << "oneDNN chose a plain layout";
+  ASSERT_STREQ(backend::layout_name(a), "nhwc");
+  const Tensor sum = core::add_same_shape(a, b);
+  EXPECT_STREQ(backend::layout_name(sum), "nhwc");
+  const auto va = a.to_double_vector(), vb = b.to_double_vector(), vs = sum.to_double_vector();
+  for (std::size_t i = 0; i < vs.size(); ++i) EXPECT_FLOAT_EQ(vs[i], va[i] + vb[i]);
+}
+
 }  // namespace
 }  // namespace ops
