@@ -16,7 +16,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "data/jpeg_check.h"
+#include "data/image_checks.h"
 
 #define STBI_NO_STDIO           // we read files ourselves, so errors can name them
 // The formats data sets and `yolo detect` use; PSD, HDR and PIC are left out
@@ -84,11 +84,11 @@ void check_pixel_count(int w, int h, const std::string& name) {
   }
 }
 
-// stb's JPEG header parser builds Huffman tables, so both the full decode
-// and the size check must see this first.
-void reject_bad_jpeg_tables(const std::string& bytes, const std::string& name) {
-  if (auto problem = find_bad_jpeg_huffman_table(bytes)) {
-    throw IoError(fmt::format("{}: cannot decode image (corrupt JPEG: {})", name, *problem));
+// stb's JPEG header parser already builds Huffman tables, so both the full
+// decode and the size check must see this first.
+void reject_bad_structure(const std::string& bytes, const std::string& name) {
+  if (auto problem = find_image_structure_problem(bytes)) {
+    throw IoError(fmt::format("{}: cannot decode image ({})", name, *problem));
   }
 }
 
@@ -98,7 +98,7 @@ bool fits_in_int(const std::string& bytes) { return bytes.size() <= std::size_t(
 
 ImageSize decode_image_size(const std::string& bytes, const std::string& name) {
   if (bytes.empty()) throw IoError(fmt::format("{}: image file is empty (0 bytes)", name));
-  reject_bad_jpeg_tables(bytes, name);
+  reject_bad_structure(bytes, name);
   int w = 0, h = 0, channels = 0;
   if (!fits_in_int(bytes) || !stbi_info_from_memory(as_uc(bytes), static_cast<int>(bytes.size()), &w, &h, &channels)) {
     throw IoError(fmt::format("{}: not a readable image ({}, {} bytes)", name, stbi_failure_reason(), bytes.size()));
@@ -110,7 +110,7 @@ ImageSize decode_image_size(const std::string& bytes, const std::string& name) {
 Image decode_image(const std::string& bytes, const std::string& name) {
   if (bytes.empty()) throw IoError(fmt::format("{}: image file is empty (0 bytes)", name));
   if (!fits_in_int(bytes)) throw IoError(fmt::format("{}: cannot decode image ({} bytes is too large)", name, bytes.size()));
-  reject_bad_jpeg_tables(bytes, name);
+  reject_bad_structure(bytes, name);
   int header_w = 0, header_h = 0, header_channels = 0;
   if (stbi_info_from_memory(as_uc(bytes), static_cast<int>(bytes.size()), &header_w, &header_h, &header_channels)) {
     check_pixel_count(header_w, header_h, name);

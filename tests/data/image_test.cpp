@@ -80,6 +80,20 @@ TEST(Image, JpegHuffmanTableWithTooManyCodesIsRejected) {
   jpeg += std::string(16, '\xFF');          // 16 x 255 = 4080 codes
   jpeg += std::string(16, '\x01');          // a few symbols; the file ends early
   expect_error<core::IoError>([&] { data::decode_image(jpeg, "dht.jpg"); },
-                              {"dht.jpg: cannot decode image (corrupt JPEG: Huffman table at byte 6 declares 4080 codes (at most 256))"});
+                              {"dht.jpg: cannot decode image (Huffman table at byte 6 declares 4080 codes (at most 256))"});
   expect_error<core::IoError>([&] { data::decode_image_size(jpeg, "dht.jpg"); }, {"dht.jpg", "4080 codes"});
+}
+
+// Found by fuzz_image: stb allocated an IDAT buffer of the chunk's declared
+// length (1.5 GB here) before reading it; chunks must fit in the file.
+TEST(Image, PngChunkLongerThanTheFileIsRejected) {
+  data::Image im(5, 3, 20.0f);
+  const std::string png = data::encode_png(im);
+  const std::size_t idat = png.find("IDAT") - 4;
+  std::string forged = png;
+  forged.replace(idat, 4, std::string("\x5e\x78\x00\x00", 4));
+  expect_error<core::IoError>([&] { data::decode_image(forged, "big.png"); },
+                              {"big.png: cannot decode image (PNG chunk 'IDAT' at byte 33 declares 1584922624 bytes"});
+  expect_error<core::IoError>([&] { data::decode_image_size(forged, "big.png"); }, {"big.png", "IDAT"});
+  EXPECT_EQ(data::decode_image(png, "ok.png").width, 5);
 }

@@ -1,7 +1,8 @@
-#include "data/jpeg_check.h"
+#include "data/image_checks.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace data {
@@ -29,10 +30,29 @@ std::optional<std::string> check_dht(const std::string& b, std::size_t begin, st
   return std::nullopt;
 }
 
-}  // namespace
+// Every chunk up to IEND must fit in the file: length, type, data, CRC.
+std::optional<std::string> find_oversized_png_chunk(const std::string& b) {
+  std::size_t at = 8;  // after the signature
+  while (at + 8 <= b.size()) {
+    const std::uint64_t length = (std::uint64_t(byte_at(b, at)) << 24) | (std::uint64_t(byte_at(b, at + 1)) << 16) |
+                                 (std::uint64_t(byte_at(b, at + 2)) << 8) | byte_at(b, at + 3);
+    const std::string type = b.substr(at + 4, 4);
+    const std::uint64_t left = b.size() - at - 8;
+    if (length + 4 > left) {
+      return fmt::format("PNG chunk '{}' at byte {} declares {} bytes, the file has {} left", type, at, length, left);
+    }
+    if (type == "IEND") break;
+    at += 12 + static_cast<std::size_t>(length);
+  }
+  return std::nullopt;
+}
 
+bool is_jpeg(const std::string& b) { return b.size() >= 4 && byte_at(b, 0) == 0xFF && byte_at(b, 1) == 0xD8; }
+bool is_png(const std::string& b) { return b.size() >= 8 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0; }
+
+// Walks the JPEG's marker segments, skipping entropy-coded data after each
+// scan, and checks every Huffman table.
 std::optional<std::string> find_bad_jpeg_huffman_table(const std::string& b) {
-  if (b.size() < 4 || byte_at(b, 0) != 0xFF || byte_at(b, 1) != 0xD8) return std::nullopt;
   std::size_t at = 2;
   while (at + 1 < b.size()) {
     if (byte_at(b, at) != 0xFF) {
@@ -59,6 +79,14 @@ std::optional<std::string> find_bad_jpeg_huffman_table(const std::string& b) {
     }
     at = std::max(end, payload);
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> find_image_structure_problem(const std::string& bytes) {
+  if (is_jpeg(bytes)) return find_bad_jpeg_huffman_table(bytes);
+  if (is_png(bytes)) return find_oversized_png_chunk(bytes);
   return std::nullopt;
 }
 
