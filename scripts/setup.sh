@@ -16,6 +16,8 @@ packages=(
   # Tests only: NumPy checks of `yolo op`, and Darknet's cfg files and library
   # for the parity tests (never linked into the framework).
   darknet
+  # The fuzz targets (scripts/fuzz.sh): clang and its libFuzzer runtime.
+  clang libclang-rt-dev
 )
 # Opt-in, never needed by CI: PyTorch for the comparison scripts
 # (scripts/compare_cnn_ops_torch.py).
