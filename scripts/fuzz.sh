@@ -7,7 +7,8 @@
 #   bash scripts/fuzz.sh [TARGET|all] [SECONDS]
 #
 # Environment: FUZZ_JOBS=2 runs two targets at a time (never more: the
-# machines this runs on have two cores). New corpus entries go to
+# machines this runs on have two cores); FUZZ_BUILD=0 runs the targets
+# already in build-fuzz/ without configuring or building. New corpus entries go to
 # build-fuzz/corpus/TARGET (seeds included), crashing inputs and the log of
 # each run to build-fuzz/findings/TARGET/. Exits non-zero when any target
 # reports a crash, leak, sanitizer error, timeout or out-of-memory.
@@ -25,25 +26,26 @@ if [ "$target" != all ]; then
   targets=("$target")
 fi
 
-launcher=()
-if command -v ccache >/dev/null; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
 # -O1 keeps the instrumented libraries quick to build and still fast to run;
 # assertions stay on (Debug has no NDEBUG).
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DYOLO_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" "${launcher[@]}" >/dev/null
-if ! cmake --build build-fuzz -j2 --target fuzz_make_seeds "${targets[@]}" >build-fuzz/build.log 2>&1; then
-  grep -E 'error' -A5 build-fuzz/build.log | head -80
-  echo "fuzz: build failed; full log in build-fuzz/build.log" >&2
-  exit 1
-fi
-# Seeds: small files from the project's own writers, the project's configs
-# and Debian's Darknet cfg files (when the darknet package is installed).
-rm -rf build-fuzz/seeds
-build-fuzz/fuzz/fuzz_make_seeds build-fuzz/seeds
-cp configs/*.yml configs/_base_/*.yml build-fuzz/seeds/config_yaml/
-cp /usr/share/darknet/cfg/yolov3*.cfg build-fuzz/seeds/cfg/ 2>/dev/null || true
+build_targets() {
+  local launcher=()
+  if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DYOLO_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" "${launcher[@]}" >/dev/null
+  if ! cmake --build build-fuzz -j2 --target fuzz_make_seeds "${targets[@]}" >build-fuzz/build.log 2>&1; then
+    grep -E 'error' -A5 build-fuzz/build.log | head -80
+    echo "fuzz: build failed; full log in build-fuzz/build.log" >&2
+    exit 1
+  fi
+  # Seeds: small files from the project's own writers, the project's configs
+  # and Debian's Darknet cfg files (when the darknet package is installed).
+  rm -rf build-fuzz/seeds
+  build-fuzz/fuzz/fuzz_make_seeds build-fuzz/seeds
+  cp configs/*.yml configs/_base_/*.yml build-fuzz/seeds/config_yaml/
+  cp /usr/share/darknet/cfg/yolov3*.cfg build-fuzz/seeds/cfg/ 2>/dev/null || true
+}
+if [ "${FUZZ_BUILD:-1}" != 0 ]; then build_targets; fi
 
 # Runs one target; prints a summary line and returns non-zero on a finding.
 run_one() {
