@@ -109,6 +109,15 @@ TEST(VocReader, MalformedFilesAreErrorsNamingFileAndProblem) {
         {"outside.xml", "outside the 48x64 image"});
 }
 
+TEST(VocReader, MissingFolderOrRootIsAnError) {
+  TempDir dir;
+  write_text(dir / "noroot.xml", "<notes/>");
+  expect_error<core::IoError>([&] { data::read_voc_annotation(dir / "noroot.xml", dir.str(), data::voc_classes()); },
+                              {"noroot.xml: no <annotation> root element"});
+  expect_error<core::IoError>([&] { data::read_dataset("voc:" + (dir / "novoc"), {}); },
+                              {"novoc: neither a VOC year folder (with Annotations/) nor a VOCdevkit folder"});
+}
+
 TEST(VocReader, BadEntriesAreSkippedAndCountedWhileReadingADataSet) {
   TempDir dir;
   write_year(dir.str());

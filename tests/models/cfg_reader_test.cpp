@@ -123,6 +123,11 @@ TEST(CfgReader, ErrorsNameFileLineSectionAndKey) {
   expect_error<core::ConfigError>("[net]\nwidth=32\n[convolutional]\n", {"channels"});
 }
 
+TEST(CfgReader, SyntaxErrorsNameTheLine) {
+  expect_error<core::ConfigError>("[net\nwidth=3\n", {"bad.cfg:1: malformed section header '[net'"});
+  expect_error<core::ConfigError>("[net]\nwidth=\n", {"bad.cfg:2: expected key=value, got 'width='"});
+}
+
 TEST(CfgReader, ShapeErrorsNameTheLayer) {
   const std::string net = "[net]\nwidth=32\nheight=32\nchannels=3\n";
   expect_error<core::ShapeError>(net + "[convolutional]\nfilters=4\n[convolutional]\nfilters=8\n[shortcut]\nfrom=-2\n",
