@@ -337,7 +337,12 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
 
   TrainResult result;
   auto evaluate = [&](std::int64_t at_step) {
-    if (!options.evaluate || !val_set || !rank0) return;
+    // Every rank evaluates its shard of the val set (options.evaluate gathers
+    // the detections), with rank 0's batch-norm statistics.
+    if (!options.evaluate || !val_set) return;
+    if (distributed) {
+      for (const auto& [name, t] : buffers) comm.broadcast(t.mutable_data<float>(), static_cast<std::size_t>(t.numel()), 0);
+    }
     if (ema) ema->swap_into(params);
     model.network->set_training(false);
     const auto t0 = std::chrono::steady_clock::now();
@@ -349,7 +354,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     out << fmt::format("eval at step {}: mAP_11point {:.4f} mAP_area {:.4f} ({:.1f} s)\n", at_step,
                        metrics.value("mAP_11point", metrics.value("AP", 0.0)), metrics.value("mAP_area", 0.0),
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    run_writer->append_metrics({{"step", at_step}, {"epoch", at_step / steps_per_epoch}, {"eval", metrics}});
+    if (rank0) run_writer->append_metrics({{"step", at_step}, {"epoch", at_step / steps_per_epoch}, {"eval", metrics}});
     const bool is_best = score > best;
     if (is_best) best = score;
     save(is_best);
@@ -359,7 +364,8 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
   g_interrupted = false;
   const auto previous_handler = std::signal(SIGINT, on_sigint);
   model.network->set_training(true);
-  const bool tty = options.progress_bar && ::isatty(STDOUT_FILENO);
+  // mpirun hands ranks a pseudo-terminal even when its own output is a file.
+  const bool tty = options.progress_bar && ::isatty(STDOUT_FILENO) && !distributed;
   const auto start = std::chrono::steady_clock::now();
   auto last_log = start;
   std::int64_t images_since_log = 0, started_at = step, loaded_epoch = -1;

@@ -1,6 +1,7 @@
 // Batches in yolo_loss's layout and the loader's determinism contract.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -175,6 +176,39 @@ TEST_F(LoaderTest, ProcessesTakeTheirSliceOfEachGlobalBatch) {
     const auto bi = b[i].images.to_double_vector();
     // Rank 1's first image is the whole batch's third: same augmentation.
     EXPECT_TRUE(std::equal(bi.begin(), bi.end(), wi.begin() + static_cast<std::ptrdiff_t>(wi.size() / 2)));
+  }
+}
+
+TEST_F(LoaderTest, RankShardsAreDisjointAndCoverTheEpoch) {
+  // 15 images, 3 ranks x 2: two global batches of 6 per epoch; the 3 left
+  // over are dropped (drop_last), as one process with batch 6 drops them.
+  auto cfg = config(0);
+  cfg.batch_size = 6;
+  const data::Loader whole(dataset_, cfg);
+  cfg.batch_size = 2;
+  cfg.world = 3;
+  std::vector<std::unique_ptr<data::Loader>> ranks;
+  for (int r = 0; r < 3; ++r) {
+    cfg.rank = r;
+    ranks.push_back(std::make_unique<data::Loader>(dataset_, cfg));
+    ASSERT_EQ(ranks.back()->batches_per_epoch(), whole.batches_per_epoch());
+  }
+  ASSERT_EQ(whole.batches_per_epoch(), 2);
+  for (std::int64_t e = 0; e < 3; ++e) {
+    std::vector<std::size_t> epoch_whole, epoch_ranks;
+    std::set<std::size_t> seen;
+    for (std::int64_t b = 0; b < whole.batches_per_epoch(); ++b) {
+      const auto w = whole.batch_indices(e, b);
+      epoch_whole.insert(epoch_whole.end(), w.begin(), w.end());
+      for (const auto& rank : ranks) {
+        const auto mine = rank->batch_indices(e, b);
+        EXPECT_EQ(mine.size(), 2u);
+        for (std::size_t i : mine) EXPECT_TRUE(seen.insert(i).second) << "index " << i << " on two ranks";
+        epoch_ranks.insert(epoch_ranks.end(), mine.begin(), mine.end());
+      }
+    }
+    EXPECT_EQ(epoch_ranks, epoch_whole);  // together, in rank order, the single process's epoch
+    EXPECT_EQ(seen.size(), 12u);
   }
 }
 

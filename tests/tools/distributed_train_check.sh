@@ -52,6 +52,11 @@ losses "$work/sync/metrics.jsonl" > "$work/sync.losses"
 losses "$work/local/metrics.jsonl" > "$work/local.losses"
 sync_diff=$(max_rel_diff "$work/one.losses" "$work/sync.losses")
 local_diff=$(max_rel_diff "$work/one.losses" "$work/local.losses")
+# For scale: the rounding difference one process sees between 1 and 2 threads.
+"$yolo" train --config "$config" "${common[@]}" -o train.batch_size=8 -o train.threads=2 --run-dir "$work/threads2" \
+  > "$work/threads2.log" 2>&1 || { cat "$work/threads2.log"; exit 1; }
+losses "$work/threads2/metrics.jsonl" > "$work/threads2.losses"
+echo "1 x 8, 1 thread vs 2 threads: max relative loss difference $(max_rel_diff "$work/one.losses" "$work/threads2.losses")"
 echo "1 x 8 vs 2 x 4 sync_bn: max relative loss difference $sync_diff (tolerance $tolerance)"
 echo "1 x 8 vs 2 x 4 per-rank bn: $local_diff (expected above the tolerance)"
 below "$sync_diff" "$tolerance" || { paste "$work/one.losses" "$work/sync.losses"; echo "FAIL: trajectories differ"; exit 1; }

@@ -115,5 +115,47 @@ TEST_F(EvaluateModel, OptionsFromConfigAndErrors) {
   EXPECT_THROW(evaluate_model(tiny_model(2), ds, bad), core::ConfigError);
 }
 
+TEST_F(EvaluateModel, ShardsGatheredEqualOneProcess) {
+  // The train split (24 images) in batches of 5: shard 0 takes batches 0, 2,
+  // 4 and shard 1 batches 1, 3. Shard 1 runs first and keeps its detections;
+  // shard 0's gather adds them, as an all-gather over two ranks would.
+  const data::Dataset ds = data::read_dataset("voc:" + (dir_ / "voc").string() + ":train", {});
+  const models::Model model = tiny_model(2);
+  ModelEvalOptions whole;
+  whole.batch_size = 5;
+  whole.score_thresh = 0.01;
+  const ModelEvalResult expected = evaluate_model(model, ds, whole);
+  ASSERT_FALSE(expected.detections.empty());
+
+  std::vector<Detection> from_shard1;
+  ModelEvalOptions shard = whole;
+  shard.shards = 2;
+  shard.shard = 1;
+  shard.gather = [&](const std::vector<Detection>& mine) {
+    from_shard1 = mine;
+    return mine;
+  };
+  evaluate_model(model, ds, shard);
+  ASSERT_FALSE(from_shard1.empty());
+  for (const Detection& d : from_shard1) EXPECT_EQ((d.image / 5) % 2, 1u);
+
+  shard.shard = 0;
+  shard.gather = [&](const std::vector<Detection>& mine) {
+    std::vector<Detection> all = from_shard1;  // rank order would put shard 0 first; the result must not care
+    all.insert(all.end(), mine.begin(), mine.end());
+    return all;
+  };
+  const ModelEvalResult gathered = evaluate_model(model, ds, shard);
+  EXPECT_EQ(gathered.metrics_json, expected.metrics_json);
+  ASSERT_EQ(gathered.detections.size(), expected.detections.size());
+  for (std::size_t i = 0; i < gathered.detections.size(); ++i) {
+    EXPECT_EQ(gathered.detections[i].image, expected.detections[i].image);
+    EXPECT_EQ(gathered.detections[i].score, expected.detections[i].score);
+  }
+
+  shard.shard = 2;
+  EXPECT_THROW(evaluate_model(model, ds, shard), core::ConfigError);
+}
+
 }  // namespace
 }  // namespace train

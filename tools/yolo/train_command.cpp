@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <type_traits>
 
 #include "core/error.h"
 #include "models/model_file.h"
@@ -53,6 +55,22 @@ std::string last_good_checkpoint(const std::string& run_dir) {
   }
 }
 
+// Every rank's detections on every rank (Detection is plain data).
+std::vector<train::Detection> all_gather_detections(train::Communicator& comm,
+                                                    const std::vector<train::Detection>& mine) {
+  static_assert(std::is_trivially_copyable_v<train::Detection>);
+  std::string bytes(mine.size() * sizeof(train::Detection), '\0');
+  if (!mine.empty()) std::memcpy(bytes.data(), mine.data(), bytes.size());
+  std::vector<train::Detection> all;
+  for (const std::string& part : comm.all_gather(bytes)) {
+    const std::size_t n = part.size() / sizeof(train::Detection);
+    const std::size_t at = all.size();
+    all.resize(at + n);
+    if (n > 0) std::memcpy(all.data() + at, part.data(), n * sizeof(train::Detection));
+  }
+  return all;
+}
+
 }  // namespace
 
 int run_train_command(const TrainCommandArgs& args, std::ostream& out) {
@@ -77,6 +95,11 @@ int run_train_command(const TrainCommandArgs& args, std::ostream& out) {
   options.evaluate = [](const models::Model& model, const data::Dataset& ds, const train::TrainConfig& c) {
     train::ModelEvalOptions eval = train::model_eval_options(c.eval);
     eval.input_size = c.model.input_size;
+    // Under mpirun each rank detects on its shard of the images.
+    train::Communicator& comm = train::communicator();
+    eval.shard = comm.rank();
+    eval.shards = comm.size();
+    if (comm.distributed()) eval.gather = [&comm](const auto& mine) { return all_gather_detections(comm, mine); };
     return nlohmann::json::parse(train::evaluate_model(model, ds, eval).metrics_json);
   };
   options.nan_at_step = nan_step_from_environment();

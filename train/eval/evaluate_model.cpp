@@ -37,6 +37,9 @@ void check_options(const ModelEvalOptions& o) {
   }
   if (!(o.nms_iou >= 0 && o.nms_iou <= 1)) throw core::ConfigError(fmt::format("eval: nms_iou {} must be in [0, 1]", o.nms_iou));
   if (o.max_dets < 0) throw core::ConfigError(fmt::format("eval: max_dets {} must not be negative", o.max_dets));
+  if (o.shards < 1 || o.shard < 0 || o.shard >= o.shards) {
+    throw core::ConfigError(fmt::format("eval: shard {} is not in [0, {})", o.shard, o.shards));
+  }
   if (o.batch_size < 1) throw core::ConfigError(fmt::format("eval: batch size {} must be at least 1", o.batch_size));
   if (o.input_size < 0 || o.input_size % 32 != 0) {
     throw core::ConfigError(fmt::format("eval: input size {} must be a multiple of 32", o.input_size));
@@ -53,6 +56,7 @@ std::vector<Detection> run_detector(const models::Model& model, const data::Data
   std::vector<Detection> detections;
   const std::size_t total = ds.images.size(), batch = static_cast<std::size_t>(o.batch_size);
   for (std::size_t start = 0; start < total; start += batch) {
+    if (static_cast<int>((start / batch) % static_cast<std::size_t>(o.shards)) != o.shard) continue;
     const std::size_t end = std::min(total, start + batch);
     std::vector<core::Tensor> images;
     for (std::size_t i = start; i < end; ++i) {
@@ -84,6 +88,13 @@ ModelEvalResult evaluate_model(const models::Model& model, const data::Dataset& 
   ModelEvalResult r;
   r.metric = options.metric;
   r.detections = run_detector(model, ds, options);
+  if (options.gather) {
+    r.detections = options.gather(r.detections);
+    // Each image was one process's: ordering by image restores the order of
+    // a single process.
+    std::stable_sort(r.detections.begin(), r.detections.end(),
+                     [](const Detection& a, const Detection& b) { return a.image < b.image; });
+  }
   r.counts = {ds.images.size(), r.detections.size(), 0};
   if (options.metric == EvalMetric::voc) {
     const VocGroundTruth gt = voc_ground_truth(ds);

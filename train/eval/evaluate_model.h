@@ -41,6 +41,12 @@ struct ModelEvalOptions {
   int input_size = 0;         // network input (multiple of 32); 0 = the model's own
   // Called after each batch with (images done, total), e.g. for a progress bar.
   std::function<void(std::size_t, std::size_t)> progress;
+  // Data-parallel evaluation: this process runs batches shard, shard +
+  // shards, ...; `gather` returns every process's detections (training
+  // under mpirun sets it to an all-gather). The metrics then equal one
+  // process's.
+  int shard = 0, shards = 1;
+  std::function<std::vector<Detection>(const std::vector<Detection>&)> gather;
 };
 
 // The eval section of a training config as options (metric, thresholds,
