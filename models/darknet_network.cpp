@@ -59,7 +59,7 @@ ConvBlock::ConvBlock(const ConvLayer& spec, int in_channels, DType dtype, std::m
 }
 
 Tensor ConvBlock::forward(Tape& tape, const Tensor& x, const NetworkOptions& options) const {
-  const ops::Conv2dParams conv{spec_.stride, spec_.padding, 1, spec_.groups};
+  const ops::Conv2dParams conv{spec_.stride, spec_.padding, 1, spec_.groups, options.bf16};
   if (!spec_.batch_normalize) return activate(tape, ops::conv2d(tape, x, weight_, bias_, conv), spec_.activation);
 
   const ops::BatchNorm2dParams bn{training(), options.bn_momentum, options.bn_eps,

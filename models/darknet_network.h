@@ -31,6 +31,7 @@ struct NetworkOptions {
   std::uint64_t init_seed = 0;  // weights ~ N(0, sqrt(2 / fan_in)), as Darknet
   core::DType dtype = core::DType::f32;  // float64 for gradient checks of the whole model
   ops::SumAcrossReplicas bn_sync;        // set: synchronised batch norm in training (data-parallel runs)
+  bool bf16 = false;  // float32 networks: convolutions multiply in bfloat16 (mixed precision, AVX512-BF16)
 };
 
 // One [convolutional] section: conv, then batch norm or a bias, then the
@@ -65,6 +66,7 @@ class DarknetNetwork : public Module {
   const NetworkOptions& options() const { return options_; }
   void set_bn_style(BnStyle style) { options_.bn_style = style; }
   void set_bn_sync(ops::SumAcrossReplicas sync) { options_.bn_sync = std::move(sync); }
+  void set_bf16(bool bf16) { options_.bf16 = bf16; }
   // The [yolo] layers' settings in cfg order.
   std::vector<YoloLayer> yolo_layers() const;
   // Downsample ratio of each [yolo] layer for an input of this size.

@@ -99,7 +99,7 @@ Conv2dWeightGrads reference_backward_weights(const Tensor& dy, const Tensor& x, 
   return r;
 }
 
-backend::ConvSpec spec_of(const Conv2dParams& p) { return {p.stride, p.pad, p.dilation, p.groups}; }
+backend::ConvSpec spec_of(const Conv2dParams& p) { return {p.stride, p.pad, p.dilation, p.groups, p.bf16}; }
 
 }  // namespace
 

@@ -19,6 +19,9 @@ struct Conv2dParams {
   std::int64_t pad = 0;
   std::int64_t dilation = 1;
   std::int64_t groups = 1;
+  // float32 tensors only: multiply in bfloat16 with float32 accumulation and
+  // float32 outputs and gradients (mixed precision); needs AVX512-BF16.
+  bool bf16 = false;
 };
 
 // Output shape [N,OC,OH,OW] of x [N,C,H,W] and w [OC,C/groups,KH,KW], after

@@ -44,7 +44,7 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
   BatchNorm2dResult r;
   if (x.dtype() == core::DType::f32) {
     auto [wf, bf] = fold<float>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
-    r.y = backend::conv2d_forward(x, wf, bf, {p.conv.stride, p.conv.pad, p.conv.dilation, p.conv.groups}, false,
+    r.y = backend::conv2d_forward(x, wf, bf, {p.conv.stride, p.conv.pad, p.conv.dilation, p.conv.groups, p.conv.bf16}, false,
                                   {true, p.slope});
     return r;
   }

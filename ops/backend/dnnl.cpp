@@ -416,11 +416,29 @@ constexpr std::uint32_t kLeakyPost = 2;
 // image is the exception: oneDNN reads it plain into a blocked output.
 bool channels_last(const Shape& x, const Shape& w) { return w[0] < 16 || (x[1] % 16 != 0 && x[1] != 3); }
 
-memory::desc conv_act_md(const Shape& s, bool nhwc) { return nhwc ? layout_md(s, Layout::nhwc) : any_md(s); }
+memory::desc conv_act_md(const Shape& s, bool nhwc, dt type = dt::f32) {
+  return nhwc ? memory::desc(to_dims(s), type, tag::nhwc) : memory::desc(to_dims(s), type, tag::any);
+}
+
+// What a convolution multiplies in: its input activations, weights and
+// output gradient (bf16 under mixed precision); outputs stay float32.
+dt conv_math(const ConvSpec& s) { return s.bf16 ? dt::bf16 : dt::f32; }
+memory::desc conv_weight_md(const Shape& w, const ConvSpec& s) {
+  return {to_dims(conv_weight_dims(w, s.groups)), conv_math(s), tag::any};
+}
+
+constexpr std::uint32_t kBf16 = 4;
+std::uint32_t conv_flags(const ConvSpec& s, std::uint32_t flags) { return s.bf16 ? flags | kBf16 : flags; }
+
+void check_bf16(const ConvSpec& s) {
+  if (s.bf16 && !bf16_supported()) {
+    throw core::BackendError("conv2d: bfloat16 needs a CPU with AVX512-BF16 (or newer), which this one lacks");
+  }
+}
 
 const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_bias, const ConvSpec& s,
                                      bool training, const ConvPostOp& post) {
-  const std::uint32_t flags = (with_bias ? kWithBias : 0) | (post.leaky ? kLeakyPost : 0);
+  const std::uint32_t flags = conv_flags(s, (with_bias ? kWithBias : 0) | (post.leaky ? kLeakyPost : 0));
   const Prop prop = training ? Prop::fwd_training : Prop::fwd_inference;
   return context().get<dnnl::convolution_forward>(
       conv_key(prop, x, w, s, flags, post.leaky ? post.slope : 0.0), [&] {
@@ -429,7 +447,7 @@ const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_b
         const memory::desc bias_md = with_bias ? any_md({w[0]}) : memory::desc();
         dnnl::convolution_forward::desc d(
             training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
-            dnnl::algorithm::convolution_direct, conv_act_md(x, nhwc), any_md(conv_weight_dims(w, s.groups)), bias_md,
+            dnnl::algorithm::convolution_direct, conv_act_md(x, nhwc, conv_math(s)), conv_weight_md(w, s), bias_md,
             conv_act_md(y, nhwc),
             {s.stride, s.stride}, {s.dilation - 1, s.dilation - 1}, {s.pad, s.pad}, {s.pad, s.pad});
         dnnl::primitive_attr attr;
@@ -548,8 +566,11 @@ const CacheEntry& resample_forward_entry(const Shape& x, std::int64_t f, bool tr
 
 // ---- public functions ----------------------------------------------------------
 
+bool bf16_supported() { return dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16; }
+
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvSpec& spec, bool training,
                       const ConvPostOp& post) {
+  check_bf16(spec);
   return guarded("conv2d", [&] {
     const auto& e = conv_forward_entry(x.shape(), w.shape(), b.defined(), spec, training, post);
     const auto& pd = pd_of<dnnl::convolution_forward>(e);
@@ -564,15 +585,17 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
 }
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const ConvSpec& spec) {
+  check_bf16(spec);
   return guarded("conv2d backward data", [&] {
     const Shape& ws = w.shape();
     const auto& e = context().get<dnnl::convolution_backward_data>(
-        conv_key(Prop::bwd_data, x_shape, ws, spec, 0, 0.0), [&] {
+        conv_key(Prop::bwd_data, x_shape, ws, spec, conv_flags(spec, 0), 0.0), [&] {
           const auto& hint = pd_of<dnnl::convolution_forward>(conv_forward_entry(x_shape, ws, false, spec, true, {}));
           const bool nhwc = channels_last(x_shape, ws);
           dnnl::convolution_backward_data::desc d(
-              dnnl::algorithm::convolution_direct, conv_act_md(x_shape, nhwc), any_md(conv_weight_dims(ws, spec.groups)),
-              conv_act_md(dy.shape(), nhwc), {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1},
+              dnnl::algorithm::convolution_direct, conv_act_md(x_shape, nhwc), conv_weight_md(ws, spec),
+              conv_act_md(dy.shape(), nhwc, conv_math(spec)), {spec.stride, spec.stride},
+              {spec.dilation - 1, spec.dilation - 1},
               {spec.pad, spec.pad}, {spec.pad, spec.pad});
           return dnnl::convolution_backward_data::primitive_desc(d, context().engine(), hint);
         });
@@ -588,16 +611,17 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
 
 ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Shape& w_shape, const ConvSpec& spec,
                                         bool with_bias) {
+  check_bf16(spec);
   return guarded("conv2d backward weights", [&] {
     const auto& e = context().get<dnnl::convolution_backward_weights>(
-        conv_key(Prop::bwd_weights, x.shape(), w_shape, spec, with_bias ? kWithBias : 0, 0.0), [&] {
+        conv_key(Prop::bwd_weights, x.shape(), w_shape, spec, conv_flags(spec, with_bias ? kWithBias : 0), 0.0), [&] {
           const auto& hint =
               pd_of<dnnl::convolution_forward>(conv_forward_entry(x.shape(), w_shape, with_bias, spec, true, {}));
           const memory::desc bias_md = with_bias ? any_md({w_shape[0]}) : memory::desc();
           const bool nhwc = channels_last(x.shape(), w_shape);
           dnnl::convolution_backward_weights::desc d(
-              dnnl::algorithm::convolution_direct, conv_act_md(x.shape(), nhwc),
-              any_md(conv_weight_dims(w_shape, spec.groups)), bias_md, conv_act_md(dy.shape(), nhwc),
+              dnnl::algorithm::convolution_direct, conv_act_md(x.shape(), nhwc, conv_math(spec)),
+              any_md(conv_weight_dims(w_shape, spec.groups)), bias_md, conv_act_md(dy.shape(), nhwc, conv_math(spec)),
               {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1},
               {spec.pad, spec.pad}, {spec.pad, spec.pad});
           return dnnl::convolution_backward_weights::primitive_desc(d, context().engine(), hint);

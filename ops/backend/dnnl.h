@@ -37,7 +37,14 @@ struct ConvSpec {
   std::int64_t pad = 0;  // zero padding on every side
   std::int64_t dilation = 1;  // 1 = dense kernel (oneDNN itself counts from 0)
   std::int64_t groups = 1;
+  // Multiply in bfloat16 (inputs and weights rounded to bf16, float32
+  // accumulation and float32 outputs and gradients): mixed precision.
+  bool bf16 = false;
 };
+
+// Whether this CPU runs bfloat16 convolutions natively (AVX512-BF16 or
+// newer); where it does not, bf16 is refused rather than emulated.
+bool bf16_supported();
 
 // An activation fused into the convolution as a post-op.
 struct ConvPostOp {

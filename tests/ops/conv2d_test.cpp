@@ -83,6 +83,31 @@ INSTANTIATE_TEST_SUITE_P(Small, ConvGradcheck,
                                            ConvCase{{2, 2, 4, 4}, 3, 1, {1, 0, 1, 1}, false}),
                          [](const auto& info) { return case_name(info.param); });
 
+// Mixed precision: with bf16 the float32 path multiplies bfloat16-rounded
+// inputs, weights and output gradients (8-bit mantissas, float32 sums), so
+// it stays within bf16 rounding of float64 and visibly off float32's
+// accuracy. Blocked (16 channels) and channels-last (8) geometries.
+TEST(Conv2d, Bf16MatchesFloat64WithinBf16Rounding) {
+  if (!backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  for (const ConvCase c : {ConvCase{{2, 16, 9, 9}, 32, 3, {.stride = 1, .pad = 1}, true},
+                           ConvCase{{2, 8, 8, 8}, 8, 3, {.stride = 2, .pad = 1}, false},
+                           ConvCase{{2, 32, 5, 5}, 16, 1, {}, false}}) {
+    SCOPED_TRACE(case_name(c));
+    Conv2dParams p = c.p;
+    p.bf16 = true;
+    const auto in = conv_inputs(c, 11);
+    const std::vector<bool> diff = {true, true, c.bias};
+    expect_f32_matches_f64(conv_fn(p), in, diff, 2e-2);
+    // The bf16 output really is rounded: further from float64 than float32's.
+    std::vector<Tensor> in32;
+    for (const auto& t : in) in32.push_back(t.defined() ? t.to(DType::f32) : Tensor());
+    Tape tape(Tape::Mode::inference);
+    const Tensor ref = conv2d(tape, in[0], in[1], in[2], c.p);
+    EXPECT_GT(rel_err(conv2d(tape, in32[0], in32[1], in32[2], p), ref), 1e-5);
+    EXPECT_LT(rel_err(conv2d(tape, in32[0], in32[1], in32[2], c.p), ref), 1e-5);
+  }
+}
+
 TEST(Conv2d, ReusesCachedPrimitivesOnRepeatedShapes) {
   Tape tape;
   const ConvCase c{{1, 3, 7, 7}, 5, 3, {1, 1, 1, 1}, true};

@@ -28,7 +28,7 @@ struct BenchArgs {
 };
 
 // Throws core::ConfigError for bad flags (naming the flag), for bf16 on a CPU
-// without AVX512-BF16, and what the cfg reader or the config loader throws.
+// without AVX512-BF16 (bf16: convolutions multiply in bfloat16, all else fp32), and what the cfg reader or the config loader throws.
 void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& log);
 
 }  // namespace yolo
