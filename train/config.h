@@ -133,6 +133,7 @@ struct TrainConfig {
   CheckpointConfig checkpoint;
   DistributedConfig distributed;
   std::string pretrain_weights;       // Darknet .weights (e.g. darknet53.conv.74) or a checkpoint
+  std::string precision = "fp32";     // fp32 | bf16 (convolutions in bfloat16; needs AVX512-BF16)
 };
 
 }  // namespace train

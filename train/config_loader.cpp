@@ -424,6 +424,7 @@ std::vector<KeyDescriptor> build_table() {
       KEY(distributed.overlap, "Under mpirun: start each bucket's allreduce while backward still runs"),
 
       KEY(pretrain_weights, "Initial weights: Darknet .weights (e.g. darknet53.conv.74) or a checkpoint; empty = random"),
+      KEY(precision, "fp32 | bf16: convolutions multiply in bfloat16 with float32 sums, weights, batch norm and loss (mixed precision; needs a CPU with AVX512-BF16)"),
   };
 }
 
@@ -808,6 +809,7 @@ Problems validate(const TrainConfig& c) {
   k.require(0 < m.bn_momentum && m.bn_momentum <= 1, "model.bn_momentum",
             fmt::format("must be in (0, 1], got {}", format_number(m.bn_momentum)));
 
+  k.one_of("precision", c.precision, {"fp32", "bf16"});
   k.one_of("input.resize", c.input.resize, {"letterbox", "stretch"});
   for (float v : c.input.mean) k.in_range("input.mean", v, 0.0f, 1.0f);
   for (float v : c.input.std) k.positive("input.std", v);

@@ -22,6 +22,7 @@
 #include "models/cfg_reader.h"
 #include "models/detection_loss.h"
 #include "models/yolov3.h"
+#include "ops/backend/dnnl.h"
 #include "ops/binary.h"
 #include "train/distributed.h"
 #include "train/gradient_averager.h"
@@ -220,6 +221,10 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     throw core::ConfigError(fmt::format("train.batch_size ({}) and train.subdivisions ({}) must be positive",
                                         tc.batch_size, tc.subdivisions));
   }
+  // Refused before anything is read or written: emulated bf16 would only be slower.
+  if (config.precision == "bf16" && !ops::backend::bf16_supported()) {
+    throw core::ConfigError("precision: bf16 needs a CPU with AVX512-BF16 (or newer), which this one lacks; use fp32");
+  }
   // Under mpirun every rank runs this function; rank 0 alone writes the run
   // directory and the console.
   Communicator& comm = communicator();
@@ -264,6 +269,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
 
   // Model, optimizer, EMA.
   models::Model model = build_model(config, train_set.classes);
+  model.network->set_bf16(config.precision == "bf16");
   const auto params = model.network->named_parameters();
   const auto buffers = model.network->named_buffers();
   auto optimizer = make_optimizer(config.optimizer, params);

@@ -316,7 +316,8 @@ TEST_F(ConfigTest, ValidationNamesKeyAndWhereItWasSet) {
                                                "  milestones: [10, 5]\n"            // 13
                                                "eval:\n"
                                                "  metric: map\n");                  // 15
-  const std::string msg = error_of(top, {"train.batch_size=0"});
+  const std::string msg = error_of(top, {"train.batch_size=0", "precision=fp16"});
+  EXPECT_CONTAINS(msg, "-o precision=fp16: precision: must be fp32 | bf16, got 'fp16'");
   EXPECT_CONTAINS(msg, top + ":5:15: model.input_size: must be a positive multiple of 32, got 300");
   EXPECT_CONTAINS(msg, top + ":6:10: model.masks: index 9 of mask 2 does not name one of the 9 anchors (0..8)");
   EXPECT_CONTAINS(msg, top + ":8:11: input.resize: must be letterbox | stretch, got 'fit'");

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "ops/backend/dnnl.h"
 #include "train/run_dir.h"
 
 namespace train {
@@ -109,6 +110,32 @@ TEST_F(Trainer, ResumedRunReproducesTheUninterruptedLosses) {
   ASSERT_EQ(a.size(), 6u);
   ASSERT_EQ(b.size(), 6u) << "lines after the checkpoint are dropped, then logged again";
   for (int i = 0; i < 6; ++i) EXPECT_EQ(a[i], b[i]) << "step " << i + 1;
+}
+
+// precision: bf16 trains (finite losses, close to fp32's first step but not
+// identical) where the CPU has AVX512-BF16, and is refused before the run
+// directory is touched where it does not.
+TEST_F(Trainer, Bf16PrecisionTrainsOrIsRefused) {
+  TrainConfig c = tiny_config(dir_);
+  c.precision = "bf16";
+  const std::string run = (dir_ / "bf16").string();
+  if (!ops::backend::bf16_supported()) {
+    EXPECT_THROW(run_training(c, {.run_dir = run}, log_), core::ConfigError);
+    EXPECT_FALSE(fs::exists(run));
+    GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  }
+  c.train.max_steps = 2;
+  const TrainResult r = run_training(c, {.run_dir = run}, log_);
+  EXPECT_EQ(r.steps, 2);
+  TrainConfig f = tiny_config(dir_);
+  f.train.max_steps = 2;
+  run_training(f, {.run_dir = (dir_ / "fp32").string()}, log_);
+  const auto a = losses(run), b = losses((dir_ / "fp32").string());
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_TRUE(std::isfinite(a[0]) && std::isfinite(a[1]));
+  EXPECT_NE(a[0], b[0]) << "bf16 convolutions round differently";
+  EXPECT_NEAR(a[0], b[0], 0.02 * std::abs(b[0]));
 }
 
 TEST_F(Trainer, TooFewImagesForOneUpdateIsAConfigError) {
