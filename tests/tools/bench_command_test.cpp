@@ -128,6 +128,8 @@ TEST_F(BenchCommand, TrainReportsTheJsonContract) {
   EXPECT_GT(j.at("peak_rss_mb").get<double>(), 1);
   EXPECT_GT(j.at("first_step_s").get<double>(), 0);
   EXPECT_EQ(j.at("loss"), "squares");
+  EXPECT_EQ(j.at("new_size"), 96);
+  EXPECT_NEAR(j.at("new_size_step_ratio").get<double>(), j.at("new_size_step_s").get<double>() / median, 1e-9);
 }
 
 TEST_F(BenchCommand, SizeBatchAndLossFlagsApply) {

@@ -152,34 +152,45 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
   core::OpProfile profile;
   std::vector<double> seconds;
   double first_step_s = 0;
-  for (int s = 0; s < warmups + args.steps; ++s) {
-    const bool measured = s >= warmups;
+  const auto run_step = [&](const Tensor& input, int input_size, core::OpProfile* prof) {
     const auto t0 = Clock::now();
     core::Tape tape(train ? core::Tape::Mode::record : core::Tape::Mode::inference);
-    if (measured && args.profile) tape.set_profile(&profile);
-    const auto fwd = model->network->forward(tape, x);
+    if (prof) tape.set_profile(prof);
+    const auto fwd = model->network->forward(tape, input);
     if (train) {
-      const Tensor loss = args.loss == "squares"
-                              ? squares_loss(tape, fwd.heads)
-                              : models::detection_loss(tape, *model->network, fwd.heads, size, size, targets).loss;
+      const Tensor loss =
+          args.loss == "squares"
+              ? squares_loss(tape, fwd.heads)
+              : models::detection_loss(tape, *model->network, fwd.heads, input_size, input_size, targets).loss;
       tape.backward(loss);
       optimizer->step(sgd.lr);
       model->network->zero_grad();
     } else {
       for (const auto& h : fwd.heads) (void)h.data<float>();  // heads in plain layout, as a caller reads them
     }
-    const double step_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  for (int s = 0; s < warmups + args.steps; ++s) {
+    const bool measured = s >= warmups;
+    const double step_s = run_step(x, size, measured && args.profile ? &profile : nullptr);
     if (s == 0) first_step_s = step_s;
     if (measured) seconds.push_back(step_s);
   }
+  const double rss = peak_rss_mib();  // before the larger new-size step
+  // Multi-scale training meets a new input size now and then: the first
+  // step at size + 32 pays for its new primitives and buffers.
+  const int new_size = size + 32;
+  const Tensor x_new = Tensor::uniform({batch, def.net.channels, new_size, new_size}, core::DType::f32, rng);
+  const double new_size_step_s = run_step(x_new, new_size, nullptr);
   std::vector<double> sorted = seconds;
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted[sorted.size() / 2];
   const double images_per_s = batch / median;
   const double gflops = (train ? 3.0 : 1.0) * gflop_per_image * images_per_s;
-  const double rss = peak_rss_mib();
 
   if (args.profile) print_profile(profile, args.steps, log);
+  log << fmt::format("first step at the new size {}: {:.3f} s ({:.2f} x the median step)\n", new_size,
+                     new_size_step_s, new_size_step_s / median);
   log << fmt::format("{}: median step {:.4f} s over {} steps (first step {:.3f} s), {:.2f} images/s, {:.1f} GFLOP/s "
                      "({:.0f}% of sgemm; {:.3f} GFLOP per image{}), peak RSS {:.0f} MiB\n",
                      args.mode, median, args.steps, first_step_s, images_per_s, gflops, 100.0 * gflops / sgemm,
@@ -203,6 +214,9 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
     j["peak_fraction"] = gflops / sgemm;
     j["peak_rss_mb"] = rss;
     j["first_step_s"] = first_step_s;
+    j["new_size"] = new_size;
+    j["new_size_step_s"] = new_size_step_s;
+    j["new_size_step_ratio"] = new_size_step_s / median;
     out << j.dump() << "\n";
   }
 }

@@ -3,7 +3,8 @@
 // [--loss squares|yolo] [--profile] [--json] [--write-cfg FILE.cfg]`: the speed of a training step
 // or an inference forward of a network on random inputs, without a data
 // loader. images_per_s is batch / the median step time over --steps steps
-// after two warm-ups. Human-readable output goes to `log` (stderr); --json
+// after two warm-ups; one more step at size + 32 shows what a new multi-scale
+// size costs (new_size_step_ratio). Human-readable output goes to `log` (stderr); --json
 // writes one JSON object as the last line of `out` (stdout).
 #pragma once
 
