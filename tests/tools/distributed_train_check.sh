@@ -16,6 +16,9 @@ root=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mpi=(mpirun --oversubscribe --allow-run-as-root -np 2)
+# Containers often forbid the cross-process memory copy Open MPI's shared
+# memory transport uses for large messages; plain copies work everywhere.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 config="$root/configs/shapes_quick.yml"
 
 common=(
