@@ -47,6 +47,34 @@ std::optional<std::string> find_oversized_png_chunk(const std::string& b) {
   return std::nullopt;
 }
 
+// Binary PNM (P5, P6): three decimal numbers (width, height, maxval) after
+// the magic, separated by whitespace and # comments, read the way stb reads
+// them. stb's reader overflows an int on long numbers, and its 16-bit path
+// (maxval > 255) converts with the 8-bit routine, reading past its buffer.
+std::optional<std::string> find_bad_pnm_header(const std::string& b) {
+  std::size_t at = 2;
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
+  const char* names[] = {"width", "height", "maxval"};
+  std::int64_t maxval = 0;
+  for (const char* what : names) {
+    for (;;) {  // whitespace, then a comment up to the end of its line
+      while (at < b.size() && is_space(b[at])) ++at;
+      if (at >= b.size() || b[at] != '#') break;
+      while (at < b.size() && b[at] != '\n' && b[at] != '\r') ++at;
+    }
+    std::int64_t value = 0;
+    int digits = 0;
+    for (; at < b.size() && b[at] >= '0' && b[at] <= '9'; ++at) {
+      if (++digits > 9) return fmt::format("PNM {} has more than 9 digits", what);
+      value = value * 10 + (b[at] - '0');
+    }
+    maxval = value;
+  }
+  if (maxval > 255) return fmt::format("16-bit PNM (maxval {}) is not supported; convert it to 8 bits", maxval);
+  return std::nullopt;
+}
+
+bool is_pnm(const std::string& b) { return b.size() >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6'); }
 bool is_jpeg(const std::string& b) { return b.size() >= 4 && byte_at(b, 0) == 0xFF && byte_at(b, 1) == 0xD8; }
 bool is_png(const std::string& b) { return b.size() >= 8 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0; }
 
@@ -87,6 +115,7 @@ std::optional<std::string> find_bad_jpeg_huffman_table(const std::string& b) {
 std::optional<std::string> find_image_structure_problem(const std::string& bytes) {
   if (is_jpeg(bytes)) return find_bad_jpeg_huffman_table(bytes);
   if (is_png(bytes)) return find_oversized_png_chunk(bytes);
+  if (is_pnm(bytes)) return find_bad_pnm_header(bytes);
   return std::nullopt;
 }
 

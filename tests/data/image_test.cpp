@@ -97,3 +97,17 @@ TEST(Image, PngChunkLongerThanTheFileIsRejected) {
   expect_error<core::IoError>([&] { data::decode_image_size(forged, "big.png"); }, {"big.png", "IDAT"});
   EXPECT_EQ(data::decode_image(png, "ok.png").width, 5);
 }
+
+// Found by fuzz_image: Debian's stb decodes a 16-bit PNM (maxval 256 here)
+// with its 8-bit conversion and reads past the buffer (ASan heap overflow).
+TEST(Image, SixteenBitPnmAndOverlongHeaderNumbersAreRejected) {
+  const std::string sixteen = "P5\n2 2\n256\n" + std::string(8, '\x7f');
+  expect_error<core::IoError>([&] { data::decode_image(sixteen, "deep.pgm"); },
+                              {"deep.pgm: cannot decode image (16-bit PNM (maxval 256) is not supported; convert it to 8 bits)"});
+  expect_error<core::IoError>([&] { data::decode_image_size(sixteen, "deep.pgm"); }, {"deep.pgm", "16-bit PNM"});
+  expect_error<core::IoError>([&] { data::decode_image("P6 # size follows\n99999999999 1\n255\n", "long.ppm"); },
+                              {"long.ppm", "PNM width has more than 9 digits"});
+  const data::Image gray = data::decode_image("P5 # comment\n2 1\n255\n\x10\x20", "gray.pgm");
+  EXPECT_EQ(gray.width, 2);
+  EXPECT_EQ(gray.pixels[3], 32.0f);  // second pixel, red channel
+}
