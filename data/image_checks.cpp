@@ -15,13 +15,14 @@ std::uint8_t byte_at(const std::string& b, std::size_t i) { return static_cast<s
 bool has_no_length(std::uint8_t m) { return m == 0x01 || (m >= 0xD0 && m <= 0xD9); }
 
 // The DHT payload [begin, end): tables of (class/id byte, 16 counts, symbols).
-// stb starts a table whenever bytes of the declared length remain, and then
-// reads its counts even past the segment's end, so this does too.
+// stb starts a table whenever bytes of the declared length remain, reads its
+// counts even past the segment's end, and reads zeros past the end of the
+// file, so this does too (a table cut off by the end of the file counts).
 std::optional<std::string> check_dht(const std::string& b, std::size_t begin, std::size_t end) {
   std::size_t at = begin;
-  while (at < end && at + 17 <= b.size()) {
+  while (at < end && at < b.size()) {
     int codes = 0;
-    for (std::size_t i = 1; i <= 16; ++i) codes += byte_at(b, at + i);
+    for (std::size_t i = 1; i <= 16 && at + i < b.size(); ++i) codes += byte_at(b, at + i);
     if (codes > 256) {
       return fmt::format("Huffman table at byte {} declares {} codes (at most 256)", at, codes);
     }

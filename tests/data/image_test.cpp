@@ -82,6 +82,15 @@ TEST(Image, JpegHuffmanTableWithTooManyCodesIsRejected) {
   expect_error<core::IoError>([&] { data::decode_image(jpeg, "dht.jpg"); },
                               {"dht.jpg: cannot decode image (Huffman table at byte 6 declares 4080 codes (at most 256))"});
   expect_error<core::IoError>([&] { data::decode_image_size(jpeg, "dht.jpg"); }, {"dht.jpg", "4080 codes"});
+  // Found next: the segment declares more bytes than the file has, and the
+  // last table's counts are cut off by the end of the file; stb reads on
+  // (zeros past the end), so the counts that are there still add up.
+  std::string cut = "\xFF\xD8\xFF\xC4\x01\xA2";
+  cut += '\x00';                    // table 0: 2 codes
+  cut += std::string("\x02") + std::string(15, '\x00') + "\x05\x06";
+  cut += '\x10';                    // table 1: counts end with the file
+  cut += std::string(9, '\xF0');   // 9 x 240 codes
+  expect_error<core::IoError>([&] { data::decode_image(cut, "cut.jpg"); }, {"cut.jpg", "declares 2160 codes"});
 }
 
 // Found by fuzz_image: stb allocated an IDAT buffer of the chunk's declared
