@@ -4,7 +4,7 @@
 # SECONDS each (default 30), starting from a seed corpus made from the
 # project's own writers and fixtures (fuzz/make_seeds.cpp, configs/).
 #
-#   bash scripts/fuzz.sh [TARGET|all] [SECONDS]
+#   bash scripts/fuzz.sh [TARGET[,TARGET...]|all] [SECONDS]
 #
 # Environment: FUZZ_JOBS=2 runs two targets at a time (never more: the
 # machines this runs on have two cores); FUZZ_BUILD=0 runs the targets
@@ -21,9 +21,13 @@ jobs=${FUZZ_JOBS:-1}
 targets=(fuzz_cfg fuzz_weights fuzz_checkpoint fuzz_config_yaml fuzz_voc_xml fuzz_coco_instances
   fuzz_coco_results fuzz_darknet_labels fuzz_npy fuzz_image)
 if [ "$target" != all ]; then
-  [[ "$target" == fuzz_* ]] || target="fuzz_$target"
-  printf '%s\n' "${targets[@]}" | grep -qx "$target" || { echo "fuzz: unknown target $target (one of: ${targets[*]})" >&2; exit 2; }
-  targets=("$target")
+  chosen=()
+  for t in ${target//,/ }; do  # one name or a comma-separated list, with or without fuzz_
+    [[ "$t" == fuzz_* ]] || t="fuzz_$t"
+    printf '%s\n' "${targets[@]}" | grep -qx "$t" || { echo "fuzz: unknown target $t (one of: ${targets[*]})" >&2; exit 2; }
+    chosen+=("$t")
+  done
+  targets=("${chosen[@]}")
 fi
 
 # -O1 keeps the instrumented libraries quick to build and still fast to run;
@@ -52,7 +56,7 @@ run_one() {
   local t=$1 corpus=build-fuzz/corpus/$1 findings=build-fuzz/findings/$1
   mkdir -p "$corpus" "$findings"
   cp -n build-fuzz/seeds/"${t#fuzz_}"/* "$corpus"/ 2>/dev/null || true
-  local status=0
+  local status=0 started=$SECONDS
   # rss/malloc limits turn a size taken from a header into a finding rather
   # than a slow swap; detect_leaks is on by default under libFuzzer.
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -62,9 +66,9 @@ run_one() {
   local execs
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$findings/run.log" | grep -o '[0-9]*$' || echo '?')
   if [ "$status" -eq 0 ]; then
-    echo "fuzz: $t ok: $execs executions in $seconds s, corpus $(ls "$corpus" | wc -l) inputs"
+    echo "fuzz: $t ok: $execs executions in $((SECONDS - started)) s, corpus $(ls "$corpus" | wc -l) inputs"
   else
-    echo "fuzz: $t FAILED (status $status) after $execs executions; log $findings/run.log" >&2
+    echo "fuzz: $t FAILED (status $status) after $execs executions in $((SECONDS - started)) s; log $findings/run.log" >&2
     grep -E 'ERROR|SUMMARY|runtime error|terminate called|what\(\)' "$findings/run.log" | head -10 >&2
     ls "$findings" | grep -v run.log | sed "s|^|fuzz:   input $findings/|" >&2
   fi
@@ -73,11 +77,19 @@ run_one() {
 
 failed=0
 if [ "$jobs" -ge 2 ]; then
-  # Two at a time: start pairs and wait for both.
-  for ((i = 0; i < ${#targets[@]}; i += 2)); do
-    pids=()
-    for t in "${targets[@]:i:2}"; do run_one "$t" & pids+=($!); done
-    for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  # Two at a time: whenever one finishes (or stops on a finding), the next starts.
+  running=0
+  for t in "${targets[@]}"; do
+    if [ "$running" -ge 2 ]; then
+      wait -n || failed=1
+      running=$((running - 1))
+    fi
+    run_one "$t" &
+    running=$((running + 1))
+  done
+  while [ "$running" -gt 0 ]; do
+    wait -n || failed=1
+    running=$((running - 1))
   done
 else
   for t in "${targets[@]}"; do run_one "$t" || failed=1; done
