@@ -7,8 +7,8 @@
 #     comparison can fail;
 #  2. a rank killed with SIGKILL ends the whole run non-zero within a bound,
 #     and the last checkpoint loads: it resumes on 1 process;
-#  3. an error on the ranks makes mpirun exit non-zero with a message naming
-#     the rank.
+#  3. an error on every rank, or 4. on rank 1 alone, makes mpirun exit
+#     non-zero with a message naming the rank.
 # Usage: distributed_train_check.sh PATH/TO/yolo REPO_ROOT
 set -euo pipefail
 yolo=$1
@@ -103,4 +103,14 @@ timeout "$bound" "${mpi[@]}" "$yolo" train --config "$config" "${common[@]}" -o 
 [ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { cat "$work/bad.log"; echo "FAIL: status $status"; exit 1; }
 grep -q "error on rank [01] of 2: .*does not split evenly over 2 ranks" "$work/bad.log" ||
   { cat "$work/bad.log"; echo "FAIL: the error does not name the rank"; exit 1; }
+# 4. Only rank 1 fails (its config file is missing): it names itself and the
+# whole run ends non-zero, rank 0 included.
+status=0
+timeout "$bound" mpirun --oversubscribe --allow-run-as-root \
+  -np 1 "$yolo" train --config "$config" "${common[@]}" -o train.batch_size=4 --run-dir "$work/half" : \
+  -np 1 "$yolo" train --config "$work/missing.yml" "${common[@]}" -o train.batch_size=4 --run-dir "$work/half" \
+  > "$work/half.log" 2>&1 || status=$?
+[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { cat "$work/half.log"; echo "FAIL: status $status"; exit 1; }
+grep -q "error on rank 1 of 2: .*missing.yml" "$work/half.log" ||
+  { cat "$work/half.log"; echo "FAIL: rank 1's error is not named"; exit 1; }
 echo "ok"

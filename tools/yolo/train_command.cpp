@@ -73,7 +73,8 @@ std::vector<train::Detection> all_gather_detections(train::Communicator& comm,
 
 }  // namespace
 
-int run_train_command(const TrainCommandArgs& args, std::ostream& out) {
+// The command on this rank; run_train_command below adds what mpirun needs.
+int train_on_this_rank(const TrainCommandArgs& args, std::ostream& out) {
   std::string config_path = args.config;
   std::string run_dir = args.run_dir;
   if (!args.resume.empty()) {
@@ -103,28 +104,34 @@ int run_train_command(const TrainCommandArgs& args, std::ostream& out) {
     return nlohmann::json::parse(train::evaluate_model(model, ds, eval).metrics_json);
   };
   options.nan_at_step = nan_step_from_environment();
-  // Under mpirun a rank that fails must not leave the others waiting in a
+  train::TrainResult r;
+  try {
+    r = train::run_training(config, options, out);
+  } catch (const core::IoError& e) {
+    throw core::IoError(fmt::format("{}; the run stopped; {}", e.what(), last_good_checkpoint(run_dir)));
+  }
+  if (train::communicator().rank() != 0) return r.interrupted ? 130 : 0;
+  out << fmt::format("run directory: {} (metrics.jsonl, plots/, checkpoints/last.ckpt{})\n", run_dir,
+                     r.last_eval.is_object() ? ", checkpoints/best.ckpt" : "");
+  return r.interrupted ? 130 : 0;
+}
+
+int run_train_command(const TrainCommandArgs& args, std::ostream& out) {
+  // Under mpirun a rank that fails (a bad config on one machine, a missing
+  // file, an error mid-run) must not leave the others waiting in a
   // collective: it names itself and aborts the whole run (MPI_Abort), so
   // every rank exits non-zero at once. Rank 0 writes checkpoints atomically,
   // so the last one stays valid.
   train::Communicator& comm = train::communicator();
-  train::TrainResult r;
   try {
-    try {
-      r = train::run_training(config, options, out);
-    } catch (const core::IoError& e) {
-      throw core::IoError(fmt::format("{}; the run stopped; {}", e.what(), last_good_checkpoint(run_dir)));
-    }
+    return train_on_this_rank(args, out);
   } catch (const std::exception& e) {
     if (!comm.distributed()) throw;
     std::cerr << fmt::format("yolo train: error on rank {} of {}: {}\n", comm.rank(), comm.size(), e.what())
               << std::flush;
     comm.abort(1);
   }
-  if (comm.rank() != 0) return r.interrupted ? 130 : 0;
-  out << fmt::format("run directory: {} (metrics.jsonl, plots/, checkpoints/last.ckpt{})\n", run_dir,
-                     r.last_eval.is_object() ? ", checkpoints/best.ckpt" : "");
-  return r.interrupted ? 130 : 0;
+  return 1;  // not reached: abort ends the process
 }
 
 void run_plot_command(const std::string& run_dir, std::ostream& out) {
