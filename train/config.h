@@ -116,7 +116,7 @@ struct CheckpointConfig {
 struct DistributedConfig {
   std::string batch = "per_rank";     // per_rank: train.batch_size per rank | global: split over the ranks
   std::string lr_scaling = "none";    // none | linear | sqrt: optimizer.lr x K or x sqrt(K) (per_rank batches only)
-  bool sync_bn = false;               // batch statistics all-reduced over the ranks (forward and backward)
+  bool sync_bn = false;               // batch statistics summed over the ranks (one process: the same kernel)
   double bucket_mb = 25.0;            // gradient allreduce bucket size
   bool overlap = true;                // start a bucket's allreduce while backward still runs
 };

@@ -419,7 +419,7 @@ std::vector<KeyDescriptor> build_table() {
 
       KEY(distributed.batch, "Under mpirun: per_rank (train.batch_size per rank, global batch grows with the ranks) | global (train.batch_size split over the ranks)"),
       KEY(distributed.lr_scaling, "Under mpirun with per_rank batches: none | linear (lr x ranks) | sqrt (lr x sqrt(ranks))"),
-      KEY(distributed.sync_bn, "Under mpirun: batch-norm statistics all-reduced over the ranks (else per-rank statistics)"),
+      KEY(distributed.sync_bn, "Batch-norm statistics summed over the ranks in forward and backward (else per rank); one process runs the same kernel"),
       KEY(distributed.bucket_mb, "Under mpirun: gradient allreduce bucket size in MiB"),
       KEY(distributed.overlap, "Under mpirun: start each bucket's allreduce while backward still runs"),
 

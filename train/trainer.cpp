@@ -303,9 +303,11 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
       for (const auto& [name, t] : list) comm.broadcast(t.mutable_data<float>(), static_cast<std::size_t>(t.numel()), 0);
     }
     averager.emplace(comm, params, static_cast<std::size_t>(config.distributed.bucket_mb * 1024 * 1024));
-    if (config.distributed.sync_bn) {
-      model.network->set_bn_sync([&comm](double* values, std::size_t count) { comm.sum(values, count); });
-    }
+  }
+  // sync_bn on a single process runs the same kernel with nothing to add, so
+  // a config trains with the same numerics with and without mpirun.
+  if (config.distributed.sync_bn) {
+    model.network->set_bn_sync([&comm](double* values, std::size_t count) { comm.sum(values, count); });
   }
   const double lr_base = config.optimizer.lr * lr_rank_factor(config, comm.size());
 
