@@ -26,6 +26,14 @@ bool Tape::record(std::string op, std::vector<Tensor> inputs, std::vector<Tensor
     meta.requires_grad = true;
     meta.is_leaf = false;
   }
+  // Inputs and outputs are kept for routing gradients only, so the node holds
+  // their autograd state, not their values: an activation stays in memory
+  // only while a closure saved it (or the caller holds it). Leaves that take
+  // gradients are kept whole; they live on anyway and hooks receive them.
+  for (auto& in : inputs) {
+    if (in.defined() && !(in.is_leaf() && in.requires_grad())) in = in.autograd_handle();
+  }
+  for (auto& out : outputs) out = out.autograd_handle();
   Node node{std::move(op), std::move(inputs), std::move(outputs), {}, std::move(backward)};
   node.saved.reserve(saved.size());
   for (auto& s : saved) {

@@ -72,7 +72,9 @@ class Tape {
   // Records one node when should_record(inputs). Outputs become non-leaf
   // tensors that require grad. `saved` is what backward reads; the closure
   // must read tensors only through ctx.saved, so they are version-checked and
-  // released after use. Returns whether a node was recorded.
+  // released after use. The node keeps only the autograd state of inputs and
+  // outputs (Tensor::autograd_handle), never their values: what backward
+  // needs must be in `saved`. Returns whether a node was recorded.
   bool record(std::string op, std::vector<Tensor> inputs, std::vector<Tensor> outputs,
               std::vector<Tensor> saved, BackwardFn backward);
 

@@ -240,6 +240,14 @@ void Tensor::reset_grad() const {
   meta_->grad_owned = false;
 }
 
+Tensor Tensor::autograd_handle() const {
+  if (!storage_) return Tensor();
+  static const auto no_values = std::make_shared<Storage>(0);
+  Tensor h(no_values, shape_, dtype_);
+  h.meta_ = meta_;
+  return h;
+}
+
 AutogradMeta& Tensor::autograd_meta() const {
   if (!meta_) throw ValueError("autograd_meta: undefined tensor");
   return *meta_;

@@ -123,6 +123,13 @@ class Tensor {
   void fill_(double value) const;        // in-place; bumps the version
   void copy_(const Tensor& src) const;   // in-place, same shape and dtype
 
+  // A handle with this tensor's shape, dtype and autograd state but none of
+  // its values (one shared empty storage: never read its data). The tape
+  // keeps these for the inputs and outputs of recorded ops, so an
+  // activation's memory lives only as long as a backward closure saved it
+  // or a caller holds it.
+  Tensor autograd_handle() const;
+
   bool shares_storage(const Tensor& other) const { return storage_ == other.storage_; }
   std::uint64_t version() const;
   const std::shared_ptr<Storage>& storage() const { return storage_; }

@@ -84,8 +84,13 @@ Tensor leaky_relu(Tape& tape, const Tensor& x, const LeakyReluParams& p) {
     // float32 NCHW activations are the network's hot path: a oneDNN eltwise
     // primitive, with the same convention at 0 (slope).
     Tensor y = backend::leaky_relu_forward(x, slope);
-    tape.record("leaky_relu", {x}, {y}, {x}, [slope](const core::BackwardContext& ctx) {
-      return std::vector<Tensor>{backend::leaky_relu_backward(ctx.saved[0], ctx.grad_outputs[0], slope)};
+    // With a non-negative slope y has x's sign, so backward reads y: the
+    // next convolution saves y anyway, and x (a batch-norm output) can go.
+    const bool from_output = slope >= 0;
+    tape.record("leaky_relu", {x}, {y}, {from_output ? y : x}, [slope, from_output](const core::BackwardContext& ctx) {
+      return std::vector<Tensor>{from_output
+                                     ? backend::leaky_relu_backward_from_output(ctx.saved[0], ctx.grad_outputs[0], slope)
+                                     : backend::leaky_relu_backward(ctx.saved[0], ctx.grad_outputs[0], slope)};
     });
     return y;
   }

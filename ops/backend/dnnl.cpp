@@ -727,27 +727,43 @@ Tensor leaky_relu_forward(const Tensor& x, double slope) {
   }, x);
 }
 
+namespace {
+
+// dx from dy and either x (relu) or y (relu_use_dst_for_bwd), flat, in the
+// layout of the tensor read.
+Tensor leaky_backward(const Tensor& t, const Tensor& dy, double slope, bool from_output) {
+  const std::int64_t n = t.numel();
+  const auto algo = from_output ? dnnl::algorithm::eltwise_relu_use_dst_for_bwd : dnnl::algorithm::eltwise_relu;
+  const auto& e = context().get<dnnl::eltwise_backward>(
+      {PrimKind::eltwise, Prop::bwd, {{n}}, {}, core::DType::f32, from_output ? 1u : 0u, slope}, [&] {
+        // The hint must use the same algorithm; relu_use_dst_for_bwd's
+        // forward computes the same values as relu's.
+        dnnl::eltwise_forward::primitive_desc hint(
+            {dnnl::prop_kind::forward_training, algo, flat_md(n), static_cast<float>(slope), 0.0f},
+            context().engine());
+        dnnl::eltwise_backward::desc d(algo, flat_md(n), flat_md(n), static_cast<float>(slope), 0.0f);
+        return dnnl::eltwise_backward::primitive_desc(d, context().engine(), hint);
+      });
+  Exec ex;
+  // Flat elementwise: t, dy and dx only need one common layout, t's.
+  const Source src = ex.read(t);
+  const memory diff = ex.convert(ex.read(dy), layout_md(t.shape(), src.layout));
+  const Tensor dx = ex.output_in(DNNL_ARG_DIFF_SRC, t.shape(), src.layout);
+  ex.bind(from_output ? DNNL_ARG_DST : DNNL_ARG_SRC, flat(src.mem));
+  ex.bind(DNNL_ARG_DIFF_DST, flat(diff));
+  ex.bind(DNNL_ARG_DIFF_SRC, flat(ex.arg(DNNL_ARG_DIFF_SRC)));
+  ex.run(e.primitive);
+  return dx;
+}
+
+}  // namespace
+
 Tensor leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope) {
-  return guarded("leaky_relu backward", [&] {
-    const std::int64_t n = x.numel();
-    const auto& e = context().get<dnnl::eltwise_backward>(
-        {PrimKind::eltwise, Prop::bwd, {{n}}, {}, core::DType::f32, 0, slope}, [&] {
-          const auto& hint = pd_of<dnnl::eltwise_forward>(leaky_forward_entry(n, slope, true));
-          dnnl::eltwise_backward::desc d(dnnl::algorithm::eltwise_relu, flat_md(n), flat_md(n),
-                                         static_cast<float>(slope), 0.0f);
-          return dnnl::eltwise_backward::primitive_desc(d, context().engine(), hint);
-        });
-    Exec ex;
-    // Flat elementwise: x, dy and dx only need one common layout, x's.
-    const Source src = ex.read(x);
-    const memory diff = ex.convert(ex.read(dy), layout_md(x.shape(), src.layout));
-    const Tensor dx = ex.output_in(DNNL_ARG_DIFF_SRC, x.shape(), src.layout);
-    ex.bind(DNNL_ARG_SRC, flat(src.mem));
-    ex.bind(DNNL_ARG_DIFF_DST, flat(diff));
-    ex.bind(DNNL_ARG_DIFF_SRC, flat(ex.arg(DNNL_ARG_DIFF_SRC)));
-    ex.run(e.primitive);
-    return dx;
-  }, x, dy);
+  return guarded("leaky_relu backward", [&] { return leaky_backward(x, dy, slope, false); }, x, dy);
+}
+
+Tensor leaky_relu_backward_from_output(const Tensor& y, const Tensor& dy, double slope) {
+  return guarded("leaky_relu backward", [&] { return leaky_backward(y, dy, slope, true); }, y, dy);
 }
 
 Tensor add_forward(const Tensor& a, const Tensor& b) {

@@ -90,6 +90,8 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
 Tensor leaky_relu_forward(const Tensor& x, double slope);
 // dx = dy where x > 0, slope * dy elsewhere (slope at 0, as ops/unary.h says).
 Tensor leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope);
+// The same from the output y (slope >= 0, so y > 0 exactly where x > 0).
+Tensor leaky_relu_backward_from_output(const Tensor& y, const Tensor& dy, double slope);
 
 // a + b for two float32 tensors of one shape.
 Tensor add_forward(const Tensor& a, const Tensor& b);

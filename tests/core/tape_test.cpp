@@ -153,6 +153,24 @@ TEST(Tape, SmallMlpTrainsToLowLoss) {
   EXPECT_LT(last, 1e-2);
 }
 
+// The tape keeps what backward saved, not every input and output: an
+// intermediate no closure saved is freed as soon as the caller drops it, and
+// gradients still flow through it.
+TEST(Tape, UnsavedIntermediatesAreFreedBeforeBackward) {
+  Tensor x = leaf({3}, {1, 2, 3});
+  Tape tape;
+  std::weak_ptr<Storage> intermediate;
+  Tensor y;
+  {
+    const Tensor a = ops::mul_scalar(tape, x, 2.0);  // saves nothing
+    intermediate = a.storage();
+    y = ops::sum(tape, a);  // saves only a's shape
+  }
+  EXPECT_TRUE(intermediate.expired());
+  tape.backward(y);
+  EXPECT_EQ(x.grad().to_double_vector(), (std::vector<double>{2, 2, 2}));
+}
+
 TEST(Tape, ProfileChargesEachOpKind) {
   Tensor x = leaf({3}, {1, 2, 3});
   Tape tape;

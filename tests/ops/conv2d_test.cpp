@@ -89,7 +89,7 @@ INSTANTIATE_TEST_SUITE_P(Small, ConvGradcheck,
 // accuracy. Blocked (16 channels) and channels-last (8) geometries.
 TEST(Conv2d, Bf16MatchesFloat64WithinBf16Rounding) {
   if (!backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
-  for (const ConvCase c : {ConvCase{{2, 16, 9, 9}, 32, 3, {.stride = 1, .pad = 1}, true},
+  for (const ConvCase& c : {ConvCase{{2, 16, 9, 9}, 32, 3, {.stride = 1, .pad = 1}, true},
                            ConvCase{{2, 8, 8, 8}, 8, 3, {.stride = 2, .pad = 1}, false},
                            ConvCase{{2, 32, 5, 5}, 16, 1, {}, false}}) {
     SCOPED_TRACE(case_name(c));
