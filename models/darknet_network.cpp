@@ -68,8 +68,10 @@ Tensor ConvBlock::forward(Tape& tape, const Tensor& x, const NetworkOptions& opt
   ops::BatchNorm2dResult r;
   Tensor y;
   if (spec_.activation == Activation::leaky) {
+    std::unique_lock lock(folded_mutex_, std::defer_lock);
+    if (!training() && !tape.recording()) lock.lock();  // the fused path reads and may refill folded_
     r = ops::conv_bn_leaky(tape, x, weight_, Tensor(), bn_weight_, bn_bias_, running_mean_, running_var_,
-                           {conv, bn, 0.1});
+                           {conv, bn, 0.1, &folded_});
     y = r.y;
   } else {
     r = ops::batch_norm2d(tape, ops::conv2d(tape, x, weight_, Tensor(), conv), bn_weight_, bn_bias_, running_mean_,

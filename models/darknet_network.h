@@ -4,6 +4,7 @@
 // files and give the same outputs.
 #pragma once
 
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "models/network_def.h"
 #include "ops/batch_norm2d.h"
 #include "ops/conv2d.h"
+#include "ops/conv_bn_leaky.h"
 
 namespace models {
 
@@ -46,6 +48,9 @@ class ConvBlock : public Module {
   ConvLayer spec_;
   core::Tensor weight_, bias_;                         // bias_ only without batch norm
   core::Tensor bn_weight_, bn_bias_, running_mean_, running_var_;
+  // Evaluation folds batch norm into the weights once, not every forward.
+  mutable ops::FoldedWeights folded_;
+  mutable std::mutex folded_mutex_;
 };
 
 class DarknetNetwork : public Module {

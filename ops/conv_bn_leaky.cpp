@@ -1,7 +1,9 @@
 // conv_bn_leaky: the fused inference path and its unfused equivalent.
 #include "ops/conv_bn_leaky.h"
 
+#include <bit>
 #include <cmath>
+#include <tuple>
 
 #include "ops/backend/dnnl.h"
 
@@ -43,7 +45,20 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
   batch_norm2d_check(Tensor::empty({1, ys[1], 1, 1}, x.dtype()), bn_weight, bn_bias, running_mean, running_var, p.bn);
   BatchNorm2dResult r;
   if (x.dtype() == core::DType::f32) {
-    auto [wf, bf] = fold<float>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
+    std::vector<std::pair<const void*, std::uint64_t>> sources;
+    for (const Tensor* t : {&w, &b, &bn_weight, &bn_bias, &running_mean, &running_var}) {
+      sources.emplace_back(t->defined() ? t->storage().get() : nullptr, t->defined() ? t->version() : 0);
+    }
+    sources.emplace_back(nullptr, p.bn.darknet ? 1 : 0);
+    sources.emplace_back(nullptr, std::bit_cast<std::uint64_t>(p.bn.eps));
+    FoldedWeights local;
+    FoldedWeights& f = p.folded ? *p.folded : local;
+    if (!f.w.defined() || f.sources != sources) {
+      std::tie(f.w, f.b) = fold<float>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
+      f.sources = std::move(sources);
+    }
+    const Tensor& wf = f.w;
+    const Tensor& bf = f.b;
     r.y = backend::conv2d_forward(x, wf, bf, {p.conv.stride, p.conv.pad, p.conv.dilation, p.conv.groups, p.conv.bf16}, false,
                                   {true, p.slope});
     return r;

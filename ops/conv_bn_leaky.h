@@ -9,16 +9,30 @@
 // results up to float rounding.
 #pragma once
 
+#include <cstdint>
+#include <utility>
+#include <vector>
+
 #include "ops/batch_norm2d.h"
 #include "ops/conv2d.h"
 #include "ops/unary.h"
 
 namespace ops {
 
+// The fused path's folded weights, kept by the caller between calls and
+// recomputed only when a source tensor (w, b, gamma, beta, running mean and
+// variance) changed storage or version: a model run many times in
+// evaluation folds once instead of once per forward.
+struct FoldedWeights {
+  Tensor w, b;
+  std::vector<std::pair<const void*, std::uint64_t>> sources;
+};
+
 struct ConvBnLeakyParams {
   Conv2dParams conv;
   BatchNorm2dParams bn;
   double slope = 0.1;
+  FoldedWeights* folded = nullptr;  // optional cache of the fused inference path (float32)
 };
 
 // x (N,C,H,W), w (OC,C/g,KH,KW), b (OC) or undefined; bn_* and running_*

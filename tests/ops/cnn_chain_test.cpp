@@ -64,6 +64,30 @@ TEST_P(FusedBlock, InferenceMatchesUnfusedOps) {
 INSTANTIATE_TEST_SUITE_P(Dtypes, FusedBlock,
                          ::testing::Combine(::testing::Values(DType::f32, DType::f64), ::testing::Bool()));
 
+// With a FoldedWeights cache the fused path folds once, refolds when a
+// source tensor changes in place (a new version), and matches a fresh fold.
+TEST(FusedBlock, FoldedWeightsAreReusedUntilASourceChanges) {
+  const DType dt = DType::f32;
+  const Tensor x = rand64({2, 4, 7, 7}, 1).to(dt), w = rand64({6, 4, 3, 3}, 2).to(dt);
+  const Tensor gamma = rand64({6}, 3, 0.5, 1.5).to(dt), beta = rand64({6}, 4).to(dt);
+  const Tensor mean = rand64({6}, 5).to(dt), var = rand64({6}, 6, 0.1, 2.0).to(dt);
+  FoldedWeights cache;
+  ConvBnLeakyParams p{{.pad = 1}, {.training = false}, 0.1, &cache};
+  ConvBnLeakyParams fresh = p;
+  fresh.folded = nullptr;
+  Tape tape(Tape::Mode::inference);
+  const Tensor first = conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, p).y;
+  const auto* folded = cache.w.storage().get();
+  const Tensor again = conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, p).y;
+  EXPECT_EQ(cache.w.storage().get(), folded) << "folded again without a change";
+  EXPECT_EQ(again.to_double_vector(), first.to_double_vector());
+  gamma.mutable_data<float>()[0] *= 2.0f;  // a training step changes gamma in place
+  const Tensor changed = conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, p).y;
+  EXPECT_NE(cache.w.storage().get(), folded) << "a stale fold was reused";
+  EXPECT_EQ(changed.to_double_vector(), conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, fresh).y.to_double_vector());
+  EXPECT_NE(changed.to_double_vector(), first.to_double_vector());
+}
+
 TEST(FusedBlock, RecordingTapeGivesGradientsAndRunningStats) {
   Tape tape;
   Tensor x = rand64({2, 3, 5, 5}, 1).set_requires_grad();
