@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -49,7 +50,8 @@ std::vector<Object> read_darknet_labels(const std::string& label_path, int width
       if (!x) throw IoError(fmt::format("{}: column {} is '{}', not a number", where, i + 1, cols[i]));
       v[i] = *x;
     }
-    if (v[0] != static_cast<int>(v[0]) || v[0] < 0 || v[0] >= num_classes) {
+    // Range first: converting a value beyond int's range (1e39) is undefined.
+    if (v[0] < 0 || v[0] >= num_classes || v[0] != std::floor(v[0])) {
       throw IoError(fmt::format("{}: class id '{}' is not an integer in [0, {})", where, cols[0], num_classes));
     }
     Object o;

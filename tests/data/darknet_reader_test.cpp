@@ -54,6 +54,9 @@ TEST(DarknetReader, MalformedLabelFilesAreErrorsNamingFileAndLine) {
   check("2 0.5 0.5 0.1 0.1\n", {"l.txt:1", "class id '2'"});
   check("0.5 0.5 0.5 0.1 0.1\n", {"l.txt:1", "class id"});
   check("0 0.5 x 0.1 0.1\n", {"l.txt:1", "'x', not a number"});
+  // Found by fuzz_darknet_labels: the id was converted to int before its
+  // range was checked (UBSan: 1.33333e+39 is outside the range of int).
+  check("1333333333333333333333333333333333333333 0.5 0.5 0.1 0.1\n", {"l.txt:1", "class id '1333333333333333333333333333333333333333' is not an integer in [0, 2)"});
   check("0 0.5 0.5 -0.1 0.1\n", {"l.txt:1", "negative or zero size"});
   check("0 0.9 0.5 0.5 0.1\n", {"l.txt:1", "outside the 40x20 image"});
 }
