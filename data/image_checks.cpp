@@ -76,13 +76,18 @@ std::optional<std::string> find_bad_pnm_header(const std::string& b) {
 }
 
 bool is_pnm(const std::string& b) { return b.size() >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6'); }
-bool is_jpeg(const std::string& b) { return b.size() >= 4 && byte_at(b, 0) == 0xFF && byte_at(b, 1) == 0xD8; }
+// stb reads the start marker like any other, so fill bytes (0xFF) may come
+// before it: the position after SOI, or 0 when the bytes are not a JPEG.
+std::size_t jpeg_start(const std::string& b) {
+  std::size_t at = 0;
+  while (at < b.size() && byte_at(b, at) == 0xFF) ++at;
+  return at >= 1 && at < b.size() && byte_at(b, at) == 0xD8 ? at + 1 : 0;
+}
 bool is_png(const std::string& b) { return b.size() >= 8 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0; }
 
 // Walks the JPEG's marker segments, skipping entropy-coded data after each
 // scan, and checks every Huffman table.
-std::optional<std::string> find_bad_jpeg_huffman_table(const std::string& b) {
-  std::size_t at = 2;
+std::optional<std::string> find_bad_jpeg_huffman_table(const std::string& b, std::size_t at) {
   while (at + 1 < b.size()) {
     if (byte_at(b, at) != 0xFF) {
       // Entropy-coded data (after a scan) or garbage: find the next marker,
@@ -114,7 +119,7 @@ std::optional<std::string> find_bad_jpeg_huffman_table(const std::string& b) {
 }  // namespace
 
 std::optional<std::string> find_image_structure_problem(const std::string& bytes) {
-  if (is_jpeg(bytes)) return find_bad_jpeg_huffman_table(bytes);
+  if (const std::size_t after_soi = jpeg_start(bytes)) return find_bad_jpeg_huffman_table(bytes, after_soi);
   if (is_png(bytes)) return find_oversized_png_chunk(bytes);
   if (is_pnm(bytes)) return find_bad_pnm_header(bytes);
   return std::nullopt;

@@ -91,6 +91,9 @@ TEST(Image, JpegHuffmanTableWithTooManyCodesIsRejected) {
   cut += '\x10';                    // table 1: counts end with the file
   cut += std::string(9, '\xF0');   // 9 x 240 codes
   expect_error<core::IoError>([&] { data::decode_image(cut, "cut.jpg"); }, {"cut.jpg", "declares 2160 codes"});
+  // And then: fill bytes (0xFF) before the start marker, which stb skips.
+  expect_error<core::IoError>([&] { data::decode_image_size(std::string(8, '\xFF') + jpeg, "fill.jpg"); },
+                              {"fill.jpg", "declares 4080 codes"});
 }
 
 // Found by fuzz_image: stb allocated an IDAT buffer of the chunk's declared
