@@ -207,6 +207,41 @@ TEST(LayoutChain, NarrowLayersRunChannelsLastAndMatchFloat64) {
   EXPECT_EQ(layouts[3], "nhwc");  // 16 channels joined from 8 + 8
 }
 
+// The narrowest layers (2 and 4 channels, a 1/16-width model) through
+// conv, batch norm (training), leaky ReLU and a residual add, against
+// float64, forward and every gradient.
+TEST(LayoutChain, TwoAndFourChannelLayersMatchFloat64) {
+  for (const std::int64_t c : {2, 4, 6}) {
+    SCOPED_TRACE(c);
+    const auto block = [c](Tape& t, const std::vector<Tensor>& v) {
+      const Tensor mean = Tensor::zeros({c}, v[0].dtype()), var = Tensor::ones({c}, v[0].dtype());
+      const Tensor a = conv2d(t, v[0], v[1], {}, {.pad = 1});
+      const Tensor n = leaky_relu(t, batch_norm2d(t, a, v[2], v[3], mean, var, {}).y, {0.1});
+      const Tensor m = leaky_relu(t, batch_norm2d(t, conv2d(t, n, v[4], {}, {.pad = 1}), v[5], v[6], mean, var, {}).y,
+                                  {0.1});
+      return conv2d(t, add(t, n, m), v[7], {}, {.stride = 2, .pad = 1});
+    };
+    const std::vector<Tensor> in = {rand64({4, 3, 64, 64}, 1),         rand64({c, 3, 3, 3}, 2, -0.3, 0.3),
+                                    rand64({c}, 3, 0.5, 1.5),          rand64({c}, 4),
+                                    rand64({c, c, 3, 3}, 5, -0.3, 0.3), rand64({c}, 6, 0.5, 1.5),
+                                    rand64({c}, 7),                    rand64({16, c, 3, 3}, 8, -0.2, 0.2)};
+    expect_f32_matches_f64(block, in, std::vector<bool>(in.size(), true), 1e-4);
+  }
+}
+
+TEST(LayoutChain, TinySpatialDownsampleBlockMatchesFloat64) {
+  const auto block = [](Tape& t, const std::vector<Tensor>& v) {
+    const Tensor mean = Tensor::zeros({64}, v[0].dtype()), var = Tensor::ones({64}, v[0].dtype());
+    const Tensor a = conv2d(t, v[0], v[1], {}, {.stride = 2, .pad = 1});
+    const Tensor y = leaky_relu(t, batch_norm2d(t, a, v[2], v[3], mean, var, {}).y, {0.1});
+    return add(t, y, conv2d(t, conv2d(t, y, v[4], {}, {}), v[5], {}, {.pad = 1}));
+  };
+  const std::vector<Tensor> in = {rand64({8, 32, 4, 4}, 1), rand64({64, 32, 3, 3}, 2, -0.3, 0.3),
+                                  rand64({64}, 3, 0.5, 1.5), rand64({64}, 4),
+                                  rand64({32, 64, 1, 1}, 5, -0.3, 0.3), rand64({64, 32, 3, 3}, 6, -0.3, 0.3)};
+  expect_f32_matches_f64(block, in, std::vector<bool>(in.size(), true), 1e-4);
+}
+
 // concat's backward hands each input its slice of the gradient in the
 // gradient's own layout (blocked, channels-last or plain), values intact.
 TEST(LayoutChain, ConcatBackwardSlicesKeepTheGradientLayout) {
