@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <pugixml.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -30,6 +31,19 @@ double required_number(const std::string& file, const pugi::xml_node& parent, co
     throw IoError(fmt::format("{}: <{}><{}> is '{}', not a number", file, parent_name, child, node.child_value()));
   }
   return *value;
+}
+
+// Larger sides, and box coordinates further out than this, are not images.
+constexpr double kMaxSide = 1 << 20;
+
+// A box coordinate, checked before it becomes a float (outside float's range
+// the conversion is undefined).
+float box_coordinate(const std::string& file, const pugi::xml_node& bndbox, const char* child) {
+  const double v = required_number(file, bndbox, "bndbox", child);
+  if (!(std::abs(v) <= kMaxSide)) {
+    throw IoError(fmt::format("{}: <bndbox><{}> is {}, outside any image", file, child, v));
+  }
+  return static_cast<float>(v);
 }
 
 std::vector<std::string> read_image_set(const std::string& path) {
@@ -63,11 +77,15 @@ ImageRecord read_voc_annotation(const std::string& xml_path, const std::string& 
   ImageRecord record;
   record.annotation = xml_path;
   record.name = fs::path(xml_path).stem().string();
-  record.width = static_cast<int>(required_number(xml_path, size, "size", "width"));
-  record.height = static_cast<int>(required_number(xml_path, size, "size", "height"));
-  if (record.width <= 0 || record.height <= 0) {
-    throw IoError(fmt::format("{}: <size> is {}x{}, not a positive size", xml_path, record.width, record.height));
+  // Checked as doubles: converting a value outside int's range is undefined.
+  const double width = required_number(xml_path, size, "size", "width");
+  const double height = required_number(xml_path, size, "size", "height");
+  if (!(width >= 1 && width <= kMaxSide && height >= 1 && height <= kMaxSide)) {
+    throw IoError(fmt::format("{}: <size> is {}x{}, not a positive size of at most {} pixels a side", xml_path,
+                              width, height, kMaxSide));
   }
+  record.width = static_cast<int>(width);
+  record.height = static_cast<int>(height);
   const std::string filename = trim(root.child_value("filename"));
   record.path = (fs::path(image_dir) / (filename.empty() ? record.name + ".jpg" : filename)).string();
 
@@ -83,10 +101,10 @@ ImageRecord read_voc_annotation(const std::string& xml_path, const std::string& 
     if (!bndbox) throw IoError(fmt::format("{} ('{}') has no <bndbox>", where, name));
     Object o;
     o.label = label;
-    o.box.x1 = static_cast<float>(required_number(where, bndbox, "bndbox", "xmin"));
-    o.box.y1 = static_cast<float>(required_number(where, bndbox, "bndbox", "ymin"));
-    o.box.x2 = static_cast<float>(required_number(where, bndbox, "bndbox", "xmax"));
-    o.box.y2 = static_cast<float>(required_number(where, bndbox, "bndbox", "ymax"));
+    o.box.x1 = box_coordinate(where, bndbox, "xmin");
+    o.box.y1 = box_coordinate(where, bndbox, "ymin");
+    o.box.x2 = box_coordinate(where, bndbox, "xmax");
+    o.box.y2 = box_coordinate(where, bndbox, "ymax");
     check_box(where, o.box, record.width, record.height);
     if (const pugi::xml_node difficult = obj.child("difficult")) {
       const auto flag = parse_number(difficult.child_value());

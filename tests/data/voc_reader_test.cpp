@@ -107,6 +107,14 @@ TEST(VocReader, MalformedFilesAreErrorsNamingFileAndProblem) {
   check("outside.xml",
         annotation_xml("a.jpg", 48, 64, object_xml("dog", 0, "<xmin>3</xmin><ymin>2</ymin><xmax>90</xmax><ymax>4</ymax>")),
         {"outside.xml", "outside the 48x64 image"});
+  // Numbers beyond int's or float's range are rejected before conversion
+  // (fuzz_voc_xml: 2.5e36 as a width was undefined behaviour).
+  check("hugesize.xml",
+        "<annotation><filename>a.jpg</filename><size><width>2.5e36</width><height>4</height></size></annotation>",
+        {"hugesize.xml", "<size>", "not a positive size"});
+  check("hugebox.xml",
+        annotation_xml("a.jpg", 48, 64, object_xml("dog", 0, "<xmin>1e300</xmin><ymin>2</ymin><xmax>90</xmax><ymax>4</ymax>")),
+        {"hugebox.xml", "<xmin>", "outside any image"});
 }
 
 TEST(VocReader, MissingFolderOrRootIsAnError) {
