@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-#include <variant>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -69,12 +68,6 @@ models::DetectionTargets synthetic_targets(int batch, int classes) {
           Tensor::from_vector({batch, boxes_per_image}, scores, core::DType::f32)};
 }
 
-int yolo_classes(const models::NetworkDef& def) {
-  for (const auto& l : def.layers) {
-    if (const auto* y = std::get_if<models::YoloLayer>(&l.spec)) return y->classes;
-  }
-  throw core::ConfigError(fmt::format("bench: {} has no [yolo] layer", def.source));
-}
 
 // loss = sum over heads of mean(head^2): a loss with the detector's
 // gradient shapes and none of its cost, as the PyTorch peer uses.
@@ -140,7 +133,9 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
 
   std::mt19937_64 rng(0);
   const Tensor x = Tensor::uniform({batch, def.net.channels, size, size}, core::DType::f32, rng);
-  const models::DetectionTargets targets = synthetic_targets(batch, yolo_classes(def));
+  const auto yolo_layers = model->network->yolo_layers();
+  if (yolo_layers.empty()) throw core::ConfigError(fmt::format("bench: {} has no [yolo] layer", def.source));
+  const models::DetectionTargets targets = synthetic_targets(batch, yolo_layers.front().classes);
   model->network->set_training(train);
   model->network->set_bf16(args.precision == "bf16");
   train::OptimizerConfig sgd;  // SGD, momentum 0.9, weight decay 5e-4 on every parameter, as the peer
