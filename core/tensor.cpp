@@ -7,13 +7,12 @@
 #include <cstring>
 #include <new>
 
+#include "core/buffer_cache.h"
 #include "core/error.h"
 
 namespace core {
 
 namespace {
-constexpr std::size_t kAlignment = 64;  // a cache line; what AVX-512 loads like
-
 template <class T>
 void fill_typed(void* p, std::int64_t n, double v) {
   std::fill_n(static_cast<T*>(p), n, static_cast<T>(v));
@@ -37,28 +36,19 @@ double read_raw(const void* p, std::int64_t i, DType dtype) {
 }
 }  // namespace
 
-namespace {
-void* aligned_bytes(std::size_t bytes) {
-  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-}  // namespace
-
-Storage::Storage(std::size_t bytes) : data_(aligned_bytes(bytes)), bytes_(bytes) {}
+Storage::Storage(std::size_t bytes) : bytes_(bytes) { data_ = buffer_cache().acquire(bytes, &capacity_); }
 
 Storage::Storage(std::size_t bytes, std::shared_ptr<const PhysicalLayout> physical)
     : bytes_(bytes), physical_(std::move(physical)), pending_(physical_ != nullptr) {
-  if (!pending_) data_ = aligned_bytes(bytes);
+  if (!pending_) data_ = buffer_cache().acquire(bytes, &capacity_);
 }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() { buffer_cache().release(data_, capacity_); }
 
 void Storage::materialize() const {
   std::lock_guard lock(mutex_);
   if (!pending_.load(std::memory_order_relaxed)) return;  // another thread got here first
-  if (data_ == nullptr) data_ = aligned_bytes(bytes_);
+  if (data_ == nullptr) data_ = buffer_cache().acquire(bytes_, &capacity_);
   physical_->materialize(data_);
   physical_.reset();
   pending_.store(false, std::memory_order_release);

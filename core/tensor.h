@@ -55,6 +55,7 @@ class Storage {
   // Filled lazily for a storage created from a physical layout; guarded by
   // mutex_ until pending_ turns false.
   mutable void* data_ = nullptr;
+  mutable std::size_t capacity_ = 0;  // of data_, as core::buffer_cache() gave it
   std::size_t bytes_ = 0;
   std::uint64_t version_ = 0;
   mutable std::mutex mutex_;

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/buffer_cache.h"
 #include "core/error.h"
 
 namespace ops::backend {
@@ -58,63 +59,46 @@ struct PrimitiveKey {
 };
 
 struct CacheEntry {
-  CacheEntry(dnnl::primitive p, std::any d) : primitive(std::move(p)), pd(std::move(d)) {}
+  CacheEntry(dnnl::primitive p, std::any d, memory::desc s)
+      : primitive(std::move(p)), pd(std::move(d)), scratchpad(std::move(s)) {}
   dnnl::primitive primitive;
   std::any pd;  // the typed primitive_desc, e.g. convolution_forward::primitive_desc
+  memory::desc scratchpad;  // the temporary memory one run needs (Exec::run provides it)
 };
 
-// Reorder buffers shared by every primitive. A fresh multi-megabyte buffer
-// per call pays its page faults every time; a buffer per primitive would
-// grow with every shape (multi-scale training). Calls run one at a time, so
-// a few buffers per size class serve all of them. A buffer is reused for a
-// request of at least half its size, and at most kMaxCached bytes stay idle.
-// Activations kept in a blocked layout (BlockedValues) live in these buffers
-// too and return them from whichever thread drops the last tensor handle.
+// Every primitive is created with a user-managed scratchpad: Exec::run hands
+// it a buffer from core::buffer_cache(). oneDNN's own scratchpad is a fresh
+// allocation per run in this build, whose pages (hundreds of MiB per YOLOv3
+// step, mostly backward-weights reductions) were faulted in and zeroed on
+// every step.
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// Reorder buffers and activations kept in a blocked layout (BlockedValues)
+// come from core::buffer_cache(), like tensor storage: a training step asks
+// for the same sizes as the step before and gets the same pages back, with
+// no page faults. A BlockedValues returns its buffer from whichever thread
+// drops the last tensor handle.
 class ScratchPool {
  public:
   struct Buffer {
     void* data;
     std::size_t capacity;
   };
-  ScratchPool() = default;
-  ScratchPool(const ScratchPool&) = delete;
-  ScratchPool& operator=(const ScratchPool&) = delete;
-  ~ScratchPool() {
-    for (auto& [cap, p] : free_) std::free(p);
-  }
 
-  Buffer acquire(std::size_t bytes) {
-    {
-      std::lock_guard lock(mutex_);
-      auto it = free_.lower_bound(bytes);
-      if (it != free_.end() && it->first / 2 <= bytes) {
-        const Buffer b{it->second, it->first};
-        cached_ -= it->first;
-        free_.erase(it);
-        return b;
-      }
+  static Buffer acquire(std::size_t bytes) {
+    try {
+      Buffer b{};
+      b.data = core::buffer_cache().acquire(bytes, &b.capacity);
+      return b;
+    } catch (const std::bad_alloc&) {
+      throw core::BackendError(fmt::format("oneDNN seam: out of memory for a {}-byte buffer", bytes));
     }
-    const std::size_t capacity = (bytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, capacity);
-    if (p == nullptr) throw core::BackendError(fmt::format("oneDNN seam: out of memory for a {}-byte buffer", bytes));
-    return {p, capacity};
   }
-
-  void release(const Buffer& b) {
-    std::lock_guard lock(mutex_);
-    if (cached_ + b.capacity > kMaxCached) {
-      std::free(b.data);
-      return;
-    }
-    free_.emplace(b.capacity, b.data);
-    cached_ += b.capacity;
-  }
-
- private:
-  static constexpr std::size_t kMaxCached = std::size_t{1} << 30;
-  std::mutex mutex_;
-  std::multimap<std::size_t, void*> free_;
-  std::size_t cached_ = 0;
+  static void release(const Buffer& b) { core::buffer_cache().release(b.data, b.capacity); }
 };
 
 // Owns the engine, the stream and the cache. One instance lives in this
@@ -134,7 +118,7 @@ class DnnlContext {
     auto it = cache_.find(key);
     if (it == cache_.end()) {
       typename Prim::primitive_desc pd = make();
-      it = cache_.try_emplace(key, Prim(pd), std::any(pd)).first;
+      it = cache_.try_emplace(key, Prim(pd), std::any(pd), pd.scratchpad_desc()).first;
     }
     return it->second;
   }
@@ -144,9 +128,6 @@ class DnnlContext {
     return cache_.size();
   }
 
-  ScratchPool& scratch() { return *scratch_; }
-  // Shared, so a tensor holding a pooled buffer may outlive this context.
-  const std::shared_ptr<ScratchPool>& scratch_pool() const { return scratch_; }
 
  private:
   dnnl::engine engine_;
@@ -154,7 +135,6 @@ class DnnlContext {
   // Recursive: creating a backward primitive looks up its forward hint.
   std::recursive_mutex mutex_;
   std::map<PrimitiveKey, CacheEntry> cache_;
-  std::shared_ptr<ScratchPool> scratch_ = std::make_shared<ScratchPool>();
 };
 
 DnnlContext& context() {
@@ -225,9 +205,8 @@ std::optional<Layout> layout_of(const memory::desc& md, const Shape& s) {
 class BlockedValues final : public core::PhysicalLayout {
  public:
   BlockedValues(Shape shape, Layout layout)
-      : shape_(std::move(shape)), layout_(layout), pool_(context().scratch_pool()),
-        buffer_(pool_->acquire(layout_md(shape_, layout_).get_size())) {}
-  ~BlockedValues() override { pool_->release(buffer_); }
+      : shape_(std::move(shape)), layout_(layout), buffer_(ScratchPool::acquire(layout_md(shape_, layout_).get_size())) {}
+  ~BlockedValues() override { ScratchPool::release(buffer_); }
 
   void materialize(void* plain) const override {
     try {
@@ -253,7 +232,6 @@ class BlockedValues final : public core::PhysicalLayout {
  private:
   Shape shape_;
   Layout layout_;
-  std::shared_ptr<ScratchPool> pool_;
   ScratchPool::Buffer buffer_;
 };
 
@@ -279,7 +257,7 @@ class Exec {
   Exec(const Exec&) = delete;
   Exec& operator=(const Exec&) = delete;
   ~Exec() {
-    for (const auto& b : held_) ctx_.scratch().release(b);
+    for (const auto& b : held_) ScratchPool::release(b);
   }
 
   // t's values without a reorder. A view of another shape shares the storage
@@ -348,15 +326,16 @@ class Exec {
 
   // A buffer in the primitive's layout, returned to the pool with the Exec.
   memory scratch(const memory::desc& want) {
-    held_.push_back(ctx_.scratch().acquire(want.get_size()));
+    held_.push_back(ScratchPool::acquire(want.get_size()));
     return memory(want, ctx_.engine(), held_.back().data);
   }
 
   // A buffer only the primitive reads or writes (workspace), at a given address.
   void raw(int arg, const memory::desc& md, void* data) { bind(arg, memory(md, ctx_.engine(), data)); }
 
-  void run(const dnnl::primitive& p) {
-    p.execute(ctx_.stream(), args_);
+  void run(const CacheEntry& e) {
+    if (e.scratchpad.get_size() != 0) bind(DNNL_ARG_SCRATCHPAD, scratch(e.scratchpad));
+    e.primitive.execute(ctx_.stream(), args_);
     for (auto& [from, to] : copy_back_) dnnl::reorder(from, to).execute(ctx_.stream(), from, to);
     ctx_.stream().wait();
   }
@@ -450,7 +429,7 @@ const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_b
             dnnl::algorithm::convolution_direct, conv_act_md(x, nhwc, conv_math(s)), conv_weight_md(w, s), bias_md,
             conv_act_md(y, nhwc),
             {s.stride, s.stride}, {s.dilation - 1, s.dilation - 1}, {s.pad, s.pad}, {s.pad, s.pad});
-        dnnl::primitive_attr attr;
+        dnnl::primitive_attr attr = user_scratchpad();
         if (post.leaky) {
           // oneDNN's relu with a negative slope alpha is exactly leaky ReLU.
           dnnl::post_ops ops;
@@ -479,7 +458,7 @@ const CacheEntry& bn_forward_entry(const Shape& x, double eps, bool global_stats
         dnnl::batch_normalization_forward::desc d(
             global_stats ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training, layout_md(x, l),
             static_cast<float>(eps), bn_flags(global_stats));
-        return dnnl::batch_normalization_forward::primitive_desc(d, context().engine());
+        return dnnl::batch_normalization_forward::primitive_desc(d, user_scratchpad(), context().engine());
       });
 }
 
@@ -491,7 +470,7 @@ const CacheEntry& leaky_forward_entry(std::int64_t n, double slope, bool trainin
       [&] {
         dnnl::eltwise_forward::desc d(training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
                                       dnnl::algorithm::eltwise_relu, flat_md(n), static_cast<float>(slope), 0.0f);
-        return dnnl::eltwise_forward::primitive_desc(d, context().engine());
+        return dnnl::eltwise_forward::primitive_desc(d, user_scratchpad(), context().engine());
       });
 }
 
@@ -499,7 +478,7 @@ const CacheEntry& leaky_forward_entry(std::int64_t n, double slope, bool trainin
 const CacheEntry& add_entry(std::int64_t n) {
   return context().get<dnnl::binary>({PrimKind::binary_add, Prop::fwd_inference, {{n}}}, [&] {
     dnnl::binary::desc d(dnnl::algorithm::binary_add, flat_md(n), flat_md(n), flat_md(n));
-    return dnnl::binary::primitive_desc(d, context().engine());
+    return dnnl::binary::primitive_desc(d, user_scratchpad(), context().engine());
   });
 }
 
@@ -544,7 +523,7 @@ const CacheEntry& pool_forward_entry(const Shape& x, const PoolSpec& s, bool tra
                                       dnnl::algorithm::pooling_max, layout_md(x, l), layout_md(pool_out_shape(x, s), l),
                                       {s.stride, s.stride}, {s.kernel, s.kernel}, {s.pad_begin, s.pad_begin},
                                       {s.pad_end, s.pad_end});
-        return dnnl::pooling_forward::primitive_desc(d, context().engine());
+        return dnnl::pooling_forward::primitive_desc(d, user_scratchpad(), context().engine());
       });
 }
 
@@ -558,7 +537,7 @@ const CacheEntry& resample_forward_entry(const Shape& x, std::int64_t f, bool tr
         dnnl::resampling_forward::desc d(
             training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
             dnnl::algorithm::resampling_nearest, layout_md(x, l), layout_md(upsampled(x, f), l));
-        return dnnl::resampling_forward::primitive_desc(d, context().engine());
+        return dnnl::resampling_forward::primitive_desc(d, user_scratchpad(), context().engine());
       });
 }
 
@@ -579,7 +558,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(w.shape(), spec.groups)));
     if (b.defined()) ex.input(DNNL_ARG_BIAS, pd.bias_desc(), b);
     Tensor y = ex.output_chosen(DNNL_ARG_DST, pd.dst_desc(), conv_out_shape(x.shape(), w.shape(), spec));
-    ex.run(e.primitive);
+    ex.run(e);
     return y;
   }, x, w, b);
 }
@@ -597,14 +576,14 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
               conv_act_md(dy.shape(), nhwc, conv_math(spec)), {spec.stride, spec.stride},
               {spec.dilation - 1, spec.dilation - 1},
               {spec.pad, spec.pad}, {spec.pad, spec.pad});
-          return dnnl::convolution_backward_data::primitive_desc(d, context().engine(), hint);
+          return dnnl::convolution_backward_data::primitive_desc(d, user_scratchpad(), context().engine(), hint);
         });
     const auto& pd = pd_of<dnnl::convolution_backward_data>(e);
     Exec ex;
     ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
     ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(ws, spec.groups)));
     Tensor dx = ex.output_chosen(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), x_shape);
-    ex.run(e.primitive);
+    ex.run(e);
     return dx;
   }, dy, w);
 }
@@ -624,7 +603,7 @@ ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const
               any_md(conv_weight_dims(w_shape, spec.groups)), bias_md, conv_act_md(dy.shape(), nhwc, conv_math(spec)),
               {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1},
               {spec.pad, spec.pad}, {spec.pad, spec.pad});
-          return dnnl::convolution_backward_weights::primitive_desc(d, context().engine(), hint);
+          return dnnl::convolution_backward_weights::primitive_desc(d, user_scratchpad(), context().engine(), hint);
         });
     const auto& pd = pd_of<dnnl::convolution_backward_weights>(e);
     ConvWeightGrads g;
@@ -637,7 +616,7 @@ ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const
       g.db = Tensor::empty({w_shape[0]}, core::DType::f32);
       ex.output(DNNL_ARG_DIFF_BIAS, pd.diff_bias_desc(), g.db);
     }
-    ex.run(e.primitive);
+    ex.run(e);
     return g;
   }, x, dy);
 }
@@ -656,7 +635,7 @@ BatchNormStats batch_norm_forward_training(const Tensor& x, const Tensor& weight
     s.y = ex.output_in(DNNL_ARG_DST, x.shape(), src.layout);
     ex.output(DNNL_ARG_MEAN, pd.mean_desc(), s.mean);
     ex.output(DNNL_ARG_VARIANCE, pd.variance_desc(), s.var);
-    ex.run(e.primitive);
+    ex.run(e);
     return s;
   }, x, weight, bias);
 }
@@ -675,7 +654,7 @@ Tensor batch_norm_forward_inference(const Tensor& x, const Tensor& weight, const
     ex.input(DNNL_ARG_MEAN, pd.mean_desc(), mean);
     ex.input(DNNL_ARG_VARIANCE, pd.variance_desc(), var);
     Tensor y = ex.output_in(DNNL_ARG_DST, x.shape(), src.layout);
-    ex.run(e.primitive);
+    ex.run(e);
     return y;
   }, x, weight, bias);
 }
@@ -693,7 +672,7 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
           const auto& hint = pd_of<dnnl::batch_normalization_forward>(bn_forward_entry(xs, eps, global_stats, l));
           dnnl::batch_normalization_backward::desc d(dnnl::prop_kind::backward, layout_md(xs, l), layout_md(xs, l),
                                                      static_cast<float>(eps), bn_flags(global_stats));
-          return dnnl::batch_normalization_backward::primitive_desc(d, context().engine(), hint);
+          return dnnl::batch_normalization_backward::primitive_desc(d, user_scratchpad(), context().engine(), hint);
         });
     const auto& pd = pd_of<dnnl::batch_normalization_backward>(e);
     const std::int64_t c = xs[1];
@@ -709,7 +688,7 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
     g.dx = ex.output_in(DNNL_ARG_DIFF_SRC, xs, l);
     ex.output(DNNL_ARG_DIFF_SCALE, plain_md({c}), g.dweight);
     ex.output(DNNL_ARG_DIFF_SHIFT, plain_md({c}), g.dbias);
-    ex.run(e.primitive);
+    ex.run(e);
     return g;
   }, dy, x, weight);
 }
@@ -722,7 +701,7 @@ Tensor leaky_relu_forward(const Tensor& x, double slope) {
     const Tensor y = ex.output_in(DNNL_ARG_DST, x.shape(), src.layout);
     ex.bind(DNNL_ARG_SRC, flat(src.mem));
     ex.bind(DNNL_ARG_DST, flat(ex.arg(DNNL_ARG_DST)));
-    ex.run(e.primitive);
+    ex.run(e);
     return y;
   }, x);
 }
@@ -742,7 +721,7 @@ Tensor leaky_backward(const Tensor& t, const Tensor& dy, double slope, bool from
             {dnnl::prop_kind::forward_training, algo, flat_md(n), static_cast<float>(slope), 0.0f},
             context().engine());
         dnnl::eltwise_backward::desc d(algo, flat_md(n), flat_md(n), static_cast<float>(slope), 0.0f);
-        return dnnl::eltwise_backward::primitive_desc(d, context().engine(), hint);
+        return dnnl::eltwise_backward::primitive_desc(d, user_scratchpad(), context().engine(), hint);
       });
   Exec ex;
   // Flat elementwise: t, dy and dx only need one common layout, t's.
@@ -752,7 +731,7 @@ Tensor leaky_backward(const Tensor& t, const Tensor& dy, double slope, bool from
   ex.bind(from_output ? DNNL_ARG_DST : DNNL_ARG_SRC, flat(src.mem));
   ex.bind(DNNL_ARG_DIFF_DST, flat(diff));
   ex.bind(DNNL_ARG_DIFF_SRC, flat(ex.arg(DNNL_ARG_DIFF_SRC)));
-  ex.run(e.primitive);
+  ex.run(e);
   return dx;
 }
 
@@ -779,7 +758,7 @@ Tensor add_forward(const Tensor& a, const Tensor& b) {
     ex.bind(DNNL_ARG_SRC_0, flat(ma));
     ex.bind(DNNL_ARG_SRC_1, flat(mb));
     ex.bind(DNNL_ARG_DST, flat(ex.arg(DNNL_ARG_DST)));
-    ex.run(e.primitive);
+    ex.run(e);
     return y;
   }, a, b);
 }
@@ -806,13 +785,13 @@ Tensor concat_forward(const std::vector<Tensor>& xs, int axis) {
         {PrimKind::concat, Prop::fwd_inference, in_shapes, {0, 0, 0, 0, axis}, core::DType::f32, 0, 0.0, l}, [&] {
           std::vector<memory::desc> mds;
           for (const auto& s : in_shapes) mds.push_back(layout_md(s, l));
-          return dnnl::concat::primitive_desc(layout_md(ys, l), axis, mds, context().engine());
+          return dnnl::concat::primitive_desc(layout_md(ys, l), axis, mds, context().engine(), user_scratchpad());
         });
     for (std::size_t i = 0; i < xs.size(); ++i) {
       ex.bind(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), ex.convert(srcs[i], layout_md(in_shapes[i], l)));
     }
     Tensor y = ex.output_in(DNNL_ARG_DST, ys, l);
-    ex.run(e.primitive);
+    ex.run(e);
     return y;
   } catch (const dnnl::error& e) {
     throw core::BackendError(fmt::format("concat (oneDNN): {} (status {}) for float32 {}", e.what(),
@@ -855,7 +834,7 @@ Tensor upsample_nearest_forward(const Tensor& x, std::int64_t factor) {
     const auto& e = resample_forward_entry(x.shape(), factor, true, src.layout);
     ex.bind(DNNL_ARG_SRC, src.mem);
     Tensor y = ex.output_in(DNNL_ARG_DST, upsampled(x.shape(), factor), src.layout);
-    ex.run(e.primitive);
+    ex.run(e);
     return y;
   }, x);
 }
@@ -871,11 +850,11 @@ Tensor upsample_nearest_backward(const Tensor& dy, std::int64_t factor) {
         {PrimKind::resample, Prop::bwd, {xs}, {0, 0, 0, 0, factor}, core::DType::f32, 0, 0.0, l}, [&] {
           const auto& hint = pd_of<dnnl::resampling_forward>(resample_forward_entry(xs, factor, true, l));
           dnnl::resampling_backward::desc d(dnnl::algorithm::resampling_nearest, layout_md(xs, l), layout_md(ds, l));
-          return dnnl::resampling_backward::primitive_desc(d, context().engine(), hint);
+          return dnnl::resampling_backward::primitive_desc(d, user_scratchpad(), context().engine(), hint);
         });
     ex.bind(DNNL_ARG_DIFF_DST, diff.mem);
     Tensor dx = ex.output_in(DNNL_ARG_DIFF_SRC, xs, l);
-    ex.run(e.primitive);
+    ex.run(e);
     return dx;
   }, dy);
 }
@@ -899,7 +878,7 @@ PoolResult maxpool_forward(const Tensor& x, const PoolSpec& spec, bool training)
       p[words] = static_cast<std::int32_t>(src.layout);
       ex.raw(DNNL_ARG_WORKSPACE, ws, p);
     }
-    ex.run(e.primitive);
+    ex.run(e);
     return r;
   }, x);
 }
@@ -916,14 +895,14 @@ Tensor maxpool_backward(const Tensor& dy, const Tensor& workspace, const Shape& 
                                          layout_md(dy.shape(), l), {spec.stride, spec.stride},
                                          {spec.kernel, spec.kernel}, {spec.pad_begin, spec.pad_begin},
                                          {spec.pad_end, spec.pad_end});
-          return dnnl::pooling_backward::primitive_desc(d, context().engine(), hint);
+          return dnnl::pooling_backward::primitive_desc(d, user_scratchpad(), context().engine(), hint);
         });
     const auto& pd = pd_of<dnnl::pooling_backward>(e);
     Exec ex;
     ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
     ex.raw(DNNL_ARG_WORKSPACE, pd.workspace_desc(), ptr(workspace));
     Tensor dx = ex.output_in(DNNL_ARG_DIFF_SRC, x_shape, l);
-    ex.run(e.primitive);
+    ex.run(e);
     return dx;
   }, dy);
 }
