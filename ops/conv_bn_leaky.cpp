@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "ops/backend/dnnl.h"
+#include "ops/batch_norm_leaky.h"
 
 namespace ops {
 
@@ -35,10 +36,8 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
                                 const Tensor& bn_weight, const Tensor& bn_bias, const Tensor& running_mean,
                                 const Tensor& running_var, const ConvBnLeakyParams& p) {
   if (tape.recording() || p.bn.training) {
-    Tensor y = conv2d(tape, x, w, b, p.conv);
-    BatchNorm2dResult r = batch_norm2d(tape, y, bn_weight, bn_bias, running_mean, running_var, p.bn);
-    r.y = leaky_relu(tape, r.y, {p.slope});
-    return r;
+    return batch_norm_leaky(tape, conv2d(tape, x, w, b, p.conv), bn_weight, bn_bias, running_mean, running_var,
+                            {p.bn, p.slope});
   }
   const core::Shape ys = conv2d_check("conv_bn_leaky", x, w, b, p.conv);
   // Inference batch norm checks only the channel count and dtype of its input.

@@ -5,8 +5,9 @@
 // block runs as one fused convolution: batch norm is folded into the weights
 // and bias (w' = w * s, b' = beta + (b - mean) * s with s = gamma / std) and
 // leaky ReLU is a oneDNN post-op, so the activation is written once. In every
-// other case it is the three differentiable ops in sequence, with the same
-// results up to float rounding.
+// other case it is conv2d then batch_norm_leaky (batch norm and leaky ReLU in
+// one op, whose backward reads only its output), with the same results as
+// the three ops in sequence up to float rounding.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,8 @@
 // Registers the CNN ops with `yolo op`: conv2d, batch_norm2d,
-// upsample_nearest2d and maxpool2d. (leaky_relu, add and concat are
+// batch_norm_leaky, upsample_nearest2d and maxpool2d. (leaky_relu, add and concat are
 // registered with the basic ops; their float32 4-D path is oneDNN too.)
 #include "ops/batch_norm2d.h"
+#include "ops/batch_norm_leaky.h"
 #include "ops/conv2d.h"
 #include "ops/maxpool2d.h"
 #include "ops/registrations.h"
@@ -58,6 +59,32 @@ OpSpec batch_norm2d_spec() {
           }};
 }
 
+OpSpec batch_norm_leaky_spec() {
+  return {"batch_norm_leaky",
+          "training batch norm of x [N,C,H,W] followed by leaky ReLU, as one op (backward reads the output); "
+          "returns updated running statistics; training=false runs batch_norm2d then leaky_relu",
+          {{"x"},
+           {"weight"},
+           {"bias"},
+           {"running_mean", InputKind::constant, false, "[C]"},
+           {"running_var", InputKind::constant, false, "[C]"}},
+          false,
+          {"y", "running_mean_out", "running_var_out"},
+          {{"training", AttrType::boolean, AttrValue(true), "batch statistics (true) or running statistics"},
+           {"momentum", AttrType::real, AttrValue(0.1), "running = (1 - momentum) * running + momentum * batch"},
+           {"eps", AttrType::real, AttrValue(1e-5), "added to the variance under the square root"},
+           {"slope", AttrType::real, AttrValue(0.1), "leaky ReLU's slope for negative inputs"}},
+          [](Tape& t, const OpCall& c) -> NamedTensors {
+            const BatchNormLeakyParams p{{c.attrs.get_bool("training"), c.attrs.get_float("momentum"),
+                                          c.attrs.get_float("eps")},
+                                         c.attrs.get_float("slope")};
+            const auto r = batch_norm_leaky(t, c.inputs.at("x"), c.inputs.at("weight"), c.inputs.at("bias"),
+                                            c.inputs.at("running_mean"), c.inputs.at("running_var"), p);
+            if (!p.bn.training) return {{"y", r.y}};
+            return {{"y", r.y}, {"running_mean_out", r.running_mean}, {"running_var_out", r.running_var}};
+          }};
+}
+
 OpSpec upsample_spec() {
   return {"upsample_nearest2d",
           "nearest-neighbour upsampling of x [N,C,H,W] by an integer factor on H and W",
@@ -92,6 +119,7 @@ OpSpec maxpool_spec() {
 void register_cnn_ops(OpRegistry& r) {
   r.add(conv2d_spec());
   r.add(batch_norm2d_spec());
+  r.add(batch_norm_leaky_spec());
   r.add(upsample_spec());
   r.add(maxpool_spec());
 }

@@ -86,6 +86,19 @@ struct BatchNormGrads {
 BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
                                    const Tensor& var, double eps, bool global_stats);
 
+// Training batch norm then leaky ReLU (ops/batch_norm_leaky.h), computed
+// in x's layout by ops/backend/bn_leaky_kernels.h; y keeps that layout.
+struct BnLeakyForward {
+  Tensor y;
+  Tensor mean;  // batch mean [C]
+  Tensor var;   // biased batch variance [C]
+};
+BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                                         double slope);
+// Its backward from the output y, and from the input x too when x is defined.
+BatchNormGrads bn_leaky_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
+                                 const Tensor& bias, const Tensor& mean, const Tensor& var, double eps, double slope);
+
 // Leaky ReLU, x > 0 ? x : slope * x, on any float32 tensor (viewed as 1-D).
 Tensor leaky_relu_forward(const Tensor& x, double slope);
 // dx = dy where x > 0, slope * dy elsewhere (slope at 0, as ops/unary.h says).

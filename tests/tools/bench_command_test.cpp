@@ -158,9 +158,9 @@ TEST_F(BenchCommand, ForwardHasNoLossAndCountsOneForward) {
 TEST_F(BenchCommand, ProfileNamesTheNetworksOps) {
   ASSERT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--steps", "1", "--threads", "1", "--profile"}), 0)
       << err_.str();
-  // Per step: 4 convolutions, 2 batch norms and leaky ReLUs, one upsample.
+  // Per step: 4 convolutions, 2 fused batch norm + leaky ReLU blocks, one upsample.
   const std::string log = err_.str();
-  for (const char* op : {"conv2d", "batch_norm2d", "leaky_relu", "upsample_nearest2d", "add"}) {
+  for (const char* op : {"conv2d", "batch_norm_leaky", "upsample_nearest2d", "add"}) {
     EXPECT_NE(log.find(op), std::string::npos) << op << " missing from\n" << log;
   }
   std::istringstream lines(log);

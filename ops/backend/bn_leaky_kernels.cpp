@@ -1,0 +1,288 @@
+#include "ops/backend/bn_leaky_kernels.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+namespace ops::kernels {
+
+namespace {
+
+// Below this many values one thread is quicker than waking the others.
+constexpr std::int64_t kParallelMin = 1 << 15;
+
+int threads_for(std::int64_t values) { return values < kParallelMin ? 1 : omp_get_max_threads(); }
+
+// A view's values as rows of `lanes` values: items * inner rows, one item
+// being `inner` consecutive rows of one channel block. Threads take
+// contiguous ranges of rows, so a channels-last tensor (one item of N*H*W
+// rows) splits as well as a blocked one.
+std::int64_t rows_of(const ChannelView& v) { return v.outer * v.blocks * v.inner; }
+
+// body(begin, end) over each thread's contiguous share of the rows.
+template <class F>
+void parallel_rows(const ChannelView& v, F&& body) {
+  const std::int64_t rows = rows_of(v);
+#pragma omp parallel num_threads(threads_for(rows * v.lanes))
+  {
+    const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    body(rows * t / nt, rows * (t + 1) / nt);
+  }
+}
+
+// The same, each thread adding into its own `width` doubles (body's third
+// argument); returns their sum, added in thread order.
+template <class F>
+std::vector<double> parallel_sums(const ChannelView& v, std::size_t width, F&& body) {
+  const std::int64_t rows = rows_of(v);
+  const int threads = threads_for(rows * v.lanes);
+  std::vector<double> partial(static_cast<std::size_t>(threads) * width, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    body(rows * t / nt, rows * (t + 1) / nt, partial.data() + t * width);
+  }
+  std::vector<double> total(width, 0.0);
+  for (int t = 0; t < threads; ++t) {
+    for (std::size_t w = 0; w < width; ++w) total[w] += partial[t * width + w];
+  }
+  return total;
+}
+
+// Splits rows [begin, end) at item boundaries: f(c0, base, i0, i1) for rows
+// i0..i1 of one item, whose first channel is c0 and whose values start at
+// base (row i's lane l is at base + i * lanes + l).
+template <class F>
+void for_segments(const ChannelView& v, std::int64_t begin, std::int64_t end, F&& f) {
+  for (std::int64_t r = begin; r < end;) {
+    const std::int64_t item = r / v.inner, i0 = r - item * v.inner;
+    const std::int64_t i1 = std::min(v.inner, i0 + (end - r));
+    f(item % v.blocks * v.lanes, item * v.inner * v.lanes, i0, i1);
+    r += i1 - i0;
+  }
+}
+
+// Calls f with the lane count as a compile-time constant for the blocked
+// layouts and narrow channels-last tensors (so the lane loop becomes whole
+// vectors), 0 for any other count.
+template <class F>
+void with_lanes(std::int64_t lanes, F&& f) {
+  if (lanes == 16) f(std::integral_constant<int, 16>{});
+  else if (lanes == 8) f(std::integral_constant<int, 8>{});
+  else if (lanes == 4) f(std::integral_constant<int, 4>{});
+  else f(std::integral_constant<int, 0>{});
+}
+
+// The per-channel constants both directions use, as T, computed the same
+// way in each so backward recomputes the forward's values bit for bit.
+template <class T>
+struct Affine {
+  std::vector<T> mean, scale, istd;  // scale = gamma * istd
+};
+
+template <class T>
+Affine<T> affine(const T* gamma, const T* mean, const T* var, std::int64_t channels, double eps) {
+  Affine<T> a{std::vector<T>(channels), std::vector<T>(channels), std::vector<T>(channels)};
+  for (std::int64_t c = 0; c < channels; ++c) {
+    const double istd = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+    a.mean[c] = mean[c];
+    a.istd[c] = static_cast<T>(istd);
+    a.scale[c] = static_cast<T>(static_cast<double>(gamma[c]) * istd);
+  }
+  return a;
+}
+
+// Backward's per-element quantities: g, the gradient reaching batch norm's
+// output, and xhat, its normalised input, from y alone (FromX false) or
+// from x.
+template <class T, bool FromX>
+struct Recover {
+  const T *beta, *mean, *scale, *istd, *inv_gamma;
+  T slope, inv_slope;
+
+  void operator()(std::int64_t c, T dy, T y, T x, T& g, T& xhat) const {
+    // Both sides of each select are computed, so the loop vectorises.
+    const T dy_neg = dy * slope;
+    if constexpr (FromX) {
+      const T centred = x - mean[c];
+      const T z = centred * scale[c] + beta[c];
+      g = z > 0 ? dy : dy_neg;
+      xhat = centred * istd[c];
+    } else {
+      const T z_neg = y * inv_slope;
+      const T z = y > 0 ? y : z_neg;
+      g = y > 0 ? dy : dy_neg;
+      xhat = (z - beta[c]) * inv_gamma[c];
+    }
+  }
+};
+
+template <class T, bool FromX>
+void backward_impl(const ChannelView& v, const T* dy, const T* y, const T* x, const T* gamma, const T* beta,
+                   const T* mean, const T* var, double eps, double slope, T* dx, T* dgamma, T* dbeta) {
+  const std::int64_t channels = v.channels();
+  const Affine<T> a = affine(gamma, mean, var, channels, eps);
+  std::vector<T> inv_gamma(channels);
+  for (std::int64_t c = 0; c < channels; ++c) inv_gamma[c] = static_cast<T>(1.0 / static_cast<double>(gamma[c]));
+  const Recover<T, FromX> rec{beta, a.mean.data(), a.scale.data(), a.istd.data(), inv_gamma.data(),
+                              static_cast<T>(slope), static_cast<T>(slope > 0 ? 1.0 / slope : 0.0)};
+  const T* src = FromX ? x : y;
+  with_lanes(v.lanes, [&](auto lane_count) {
+    constexpr int LC = decltype(lane_count)::value;
+    const std::int64_t lanes = LC != 0 ? LC : v.lanes;
+    const std::vector<double> sums = parallel_sums(v, 2 * channels, [&](std::int64_t begin, std::int64_t end,
+                                                                        double* acc) {
+      const Recover<T, FromX> r = rec;
+      for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
+        // Fixed lane counts sum a segment in registers, then once into acc.
+        double local[2 * (LC != 0 ? LC : 1)] = {};
+        for (std::int64_t i = i0; i < i1; ++i) {
+#pragma omp simd
+          for (std::int64_t l = 0; l < lanes; ++l) {
+            const std::int64_t e = base + i * lanes + l;
+            T g, xhat;
+            r(c0 + l, dy[e], y[e], src[e], g, xhat);
+            if constexpr (LC != 0) {
+              local[l] += g;
+              local[LC + l] += static_cast<double>(g) * xhat;
+            } else {
+              acc[c0 + l] += g;
+              acc[channels + c0 + l] += static_cast<double>(g) * xhat;
+            }
+          }
+        }
+        if constexpr (LC != 0) {
+          for (int l = 0; l < LC; ++l) {
+            acc[c0 + l] += local[l];
+            acc[channels + c0 + l] += local[LC + l];
+          }
+        }
+      });
+    });
+    // dx = k * (g - mean(g) - xhat * mean(g * xhat)), k = gamma / std.
+    const double count = static_cast<double>(v.per_channel());
+    std::vector<T> ka(channels), kb(channels), kc(channels);
+    for (std::int64_t c = 0; c < channels; ++c) {
+      const double k = static_cast<double>(gamma[c]) * static_cast<double>(a.istd[c]);
+      ka[c] = static_cast<T>(k);
+      kb[c] = static_cast<T>(k * sums[c] / count);
+      kc[c] = static_cast<T>(k * sums[channels + c] / count);
+      dbeta[c] = static_cast<T>(sums[c]);
+      dgamma[c] = static_cast<T>(sums[channels + c]);
+    }
+    parallel_rows(v, [&](std::int64_t begin, std::int64_t end) {
+      const Recover<T, FromX> r = rec;
+      for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
+        for (std::int64_t i = i0; i < i1; ++i) {
+#pragma omp simd
+          for (std::int64_t l = 0; l < lanes; ++l) {
+            const std::int64_t e = base + i * lanes + l, c = c0 + l;
+            T g, xhat;
+            r(c, dy[e], y[e], src[e], g, xhat);
+            dx[e] = ka[c] * g - kb[c] - kc[c] * xhat;
+          }
+        }
+      });
+    });
+  });
+}
+
+}  // namespace
+
+template <class T>
+bool bn_leaky_output_invertible(const T* gamma, const T* beta, std::int64_t channels, double slope) {
+  if (!(slope > 0 && std::isfinite(1.0 / slope))) return false;
+  for (std::int64_t c = 0; c < channels; ++c) {
+    const double g = std::abs(static_cast<double>(gamma[c])), b = std::abs(static_cast<double>(beta[c]));
+    if (!(g > 0 && b <= kMaxShiftOverScale * g)) return false;  // NaN fails too
+  }
+  return true;
+}
+
+template <class T>
+void bn_leaky_forward(const ChannelView& v, const T* x, const T* gamma, const T* beta, double eps, double slope,
+                      T* y, T* mean, T* var) {
+  const std::int64_t channels = v.channels();
+  // Each channel's first value is subtracted before summing, so the
+  // variance does not cancel away when the mean is large against the spread.
+  std::vector<double> first(channels);
+  for (std::int64_t b = 0; b < v.blocks; ++b) {
+    for (std::int64_t l = 0; l < v.lanes; ++l) first[b * v.lanes + l] = x[b * v.inner * v.lanes + l];
+  }
+  with_lanes(v.lanes, [&](auto lane_count) {
+    constexpr int LC = decltype(lane_count)::value;
+    const std::int64_t lanes = LC != 0 ? LC : v.lanes;
+    const std::vector<double> sums = parallel_sums(v, 2 * channels, [&](std::int64_t begin, std::int64_t end,
+                                                                        double* acc) {
+      for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
+        const double* k = first.data() + c0;
+        double local[2 * (LC != 0 ? LC : 1)] = {};
+        for (std::int64_t i = i0; i < i1; ++i) {
+#pragma omp simd
+          for (std::int64_t l = 0; l < lanes; ++l) {
+            const double d = static_cast<double>(x[base + i * lanes + l]) - k[l];
+            if constexpr (LC != 0) {
+              local[l] += d;
+              local[LC + l] += d * d;
+            } else {
+              acc[c0 + l] += d;
+              acc[channels + c0 + l] += d * d;
+            }
+          }
+        }
+        if constexpr (LC != 0) {
+          for (int l = 0; l < LC; ++l) {
+            acc[c0 + l] += local[l];
+            acc[channels + c0 + l] += local[LC + l];
+          }
+        }
+      });
+    });
+    const double count = static_cast<double>(v.per_channel());
+    for (std::int64_t c = 0; c < channels; ++c) {
+      const double m = sums[c] / count;
+      mean[c] = static_cast<T>(first[c] + m);
+      var[c] = static_cast<T>(std::max(0.0, sums[channels + c] / count - m * m));
+    }
+    const Affine<T> a = affine(gamma, mean, var, channels, eps);
+    parallel_rows(v, [&](std::int64_t begin, std::int64_t end) {
+      const T s = static_cast<T>(slope);
+      for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
+        const T *m = a.mean.data() + c0, *sc = a.scale.data() + c0, *be = beta + c0;
+        for (std::int64_t i = i0; i < i1; ++i) {
+#pragma omp simd
+          for (std::int64_t l = 0; l < lanes; ++l) {
+            const std::int64_t e = base + i * lanes + l;
+            const T z = (x[e] - m[l]) * sc[l] + be[l];
+            const T z_neg = z * s;
+            y[e] = z > 0 ? z : z_neg;
+          }
+        }
+      });
+    });
+  });
+}
+
+template <class T>
+void bn_leaky_backward(const ChannelView& v, const T* dy, const T* y, const T* x, const T* gamma, const T* beta,
+                       const T* mean, const T* var, double eps, double slope, T* dx, T* dgamma, T* dbeta) {
+  if (x != nullptr) {
+    backward_impl<T, true>(v, dy, y, x, gamma, beta, mean, var, eps, slope, dx, dgamma, dbeta);
+  } else {
+    backward_impl<T, false>(v, dy, y, x, gamma, beta, mean, var, eps, slope, dx, dgamma, dbeta);
+  }
+}
+
+#define YOLO_BN_LEAKY_INSTANTIATE(T)                                                                               \
+  template bool bn_leaky_output_invertible<T>(const T*, const T*, std::int64_t, double);                          \
+  template void bn_leaky_forward<T>(const ChannelView&, const T*, const T*, const T*, double, double, T*, T*, T*); \
+  template void bn_leaky_backward<T>(const ChannelView&, const T*, const T*, const T*, const T*, const T*,         \
+                                     const T*, const T*, double, double, T*, T*, T*);
+YOLO_BN_LEAKY_INSTANTIATE(float)
+YOLO_BN_LEAKY_INSTANTIATE(double)
+#undef YOLO_BN_LEAKY_INSTANTIATE
+
+}  // namespace ops::kernels

@@ -1,0 +1,35 @@
+// batch_norm_leaky: training-mode batch norm followed by leaky ReLU as one
+// op, y = leaky(gamma * (x - mean) / sqrt(var + eps) + beta), with the same
+// results as batch_norm2d then leaky_relu up to float rounding.
+//
+// Why one op: Darknet's block runs these two after every convolution, and
+// apart, they read and write the activation six times forward and eight
+// times backward. Fused, forward is one reading pass for the statistics and
+// one pass that writes y; backward is two passes. And backward reads only y,
+// which the next convolution keeps anyway, so the convolution's output x is
+// freed at once (as in-place activated batch norm does): about half of a
+// training step's activation memory. y gives x back exactly enough when every
+// |beta| <= 32 |gamma| and the slope is positive; a layer outside that keeps
+// x for its backward instead (ops/backend/bn_leaky_kernels.h).
+//
+// Inference statistics, synchronised batch norm and negative slopes run as
+// batch_norm2d then leaky_relu. float32 runs on the activation's oneDNN
+// layout without a reorder; float64 on plain loops, the same kernels.
+#pragma once
+
+#include "ops/batch_norm2d.h"
+
+namespace ops {
+
+struct BatchNormLeakyParams {
+  BatchNorm2dParams bn;
+  double slope = 0.1;
+};
+
+// x [N,C,H,W]; weight, bias, running_mean, running_var [C]. Returns y and,
+// in training mode, the updated running statistics (as batch_norm2d).
+BatchNorm2dResult batch_norm_leaky(Tape& tape, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                   const Tensor& running_mean, const Tensor& running_var,
+                                   const BatchNormLeakyParams& p = {});
+
+}  // namespace ops
