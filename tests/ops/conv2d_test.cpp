@@ -60,6 +60,12 @@ std::vector<ConvCase> sweep() {
   cases.push_back({{2, 16, 11, 13}, 32, 3, {2, 1, 1, 1}, false});
   // Even size at stride 2 (416 -> 208): the last padded column is never read.
   cases.push_back({{2, 5, 8, 6}, 7, 3, {2, 1, 1, 1}, false});
+  // 3x3 stride 1 with 32+ channels and 16x16+ outputs: oneDNN's Winograd
+  // kernels in training (ONEDNN_VERBOSE=1 shows jit_wino_4x3), their
+  // rounding within the same bound.
+  cases.push_back({{2, 32, 16, 16}, 32, 3, {1, 1, 1, 1}, false});
+  cases.push_back({{1, 48, 18, 20}, 64, 3, {1, 1, 1, 1}, true});
+  cases.push_back({{2, 32, 20, 19}, 48, 3, {1, 0, 1, 1}, false});
   return cases;
 }
 
