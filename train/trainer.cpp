@@ -377,6 +377,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
   const auto start = std::chrono::steady_clock::now();
   auto last_log = start;
   std::int64_t images_since_log = 0, started_at = step, loaded_epoch = -1;
+  double data_wait_since_log = 0;  // seconds spent waiting for the loader
   double smoothed = -1;
   int bad_in_row = 0;
   std::vector<Tensor> buffer_backup(buffers.size());
@@ -401,7 +402,9 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     // collectives (sync_bn, gradients) must stay matched.
     std::int64_t images_this_step = 0;
     for (int sub = 0; sub < tc.subdivisions && (distributed || bad_reason.empty()); ++sub) {
+      const auto wait_start = std::chrono::steady_clock::now();
       std::optional<data::Batch> batch = loader->next();
+      data_wait_since_log += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
       if (!batch) throw core::Error(fmt::format("train: the loader ran out of batches in epoch {}", epoch));
       if (sub == 0 && step + 1 == options.nan_at_step) poison_with_nan(batch->images);
       core::Tape tape;
@@ -497,7 +500,11 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     if (step % config.log.interval == 0 || step == total_steps) {
       const double secs = std::chrono::duration<double>(now - last_log).count();
       const double ips = secs > 0 ? static_cast<double>(images_since_log) / secs : 0;
-      json line = {{"step", step}, {"epoch", epoch}, {"loss", loss_value}, {"lr", lr}, {"images_per_s", ips}};
+      // The share of the interval spent waiting for batches: above a few
+      // percent, the loader (workers, augmentation) limits training.
+      const double data_wait = secs > 0 ? data_wait_since_log / secs : 0;
+      json line = {{"step", step},          {"epoch", epoch}, {"loss", loss_value}, {"lr", lr},
+                   {"images_per_s", ips}, {"data_wait", data_wait}};
       const auto strides = model.network->yolo_strides(config.model.input_size, config.model.input_size);
       json per_head = json::object();
       for (std::size_t h = 0; h < heads.size(); ++h) {
@@ -508,11 +515,13 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
       line["loss_heads"] = per_head;
       if (rank0) run_writer->append_metrics(line);
       if (!tty) {
-        out << fmt::format("epoch {} step {}/{} loss {:.4f} (smoothed {:.4f}) lr {:.3e} {:.1f} images/s ETA {}\n",
-                           epoch + 1, step, total_steps, loss_value, smoothed, lr, ips, format_duration(eta))
+        out << fmt::format(
+                   "epoch {} step {}/{} loss {:.4f} (smoothed {:.4f}) lr {:.3e} {:.1f} images/s data wait {:.0f}% ETA {}\n",
+                   epoch + 1, step, total_steps, loss_value, smoothed, lr, ips, 100.0 * data_wait, format_duration(eta))
             << std::flush;
       }
       images_since_log = 0;
+      data_wait_since_log = 0;
       last_log = now;
     }
     if (step % config.log.plot_interval == 0) refresh_plots();

@@ -80,7 +80,13 @@ TEST_F(Trainer, WritesMetricsCheckpointsAndPlots) {
   const auto lines = RunDir(run).read_metrics();
   ASSERT_EQ(lines.size(), 6u) << log_.str();
   EXPECT_EQ(lines[0]["step"], 1);
-  for (const char* key : {"epoch", "loss", "lr", "images_per_s", "loss_heads"}) EXPECT_TRUE(lines[0].contains(key)) << key;
+  for (const char* key : {"epoch", "loss", "lr", "images_per_s", "data_wait", "loss_heads"}) {
+    EXPECT_TRUE(lines[0].contains(key)) << key;
+  }
+  for (const auto& line : lines) {
+    const double wait = line["data_wait"].get<double>();
+    EXPECT_TRUE(wait >= 0.0 && wait <= 1.0) << "data_wait is a share of the interval: " << wait;
+  }
   for (const char* stride : {"32", "16", "8"}) {
     EXPECT_TRUE(lines[0]["loss_heads"].contains(stride));
     EXPECT_TRUE(lines[0]["loss_heads"][stride].contains("objectness"));
