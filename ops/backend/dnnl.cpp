@@ -68,10 +68,9 @@ struct CacheEntry {
 };
 
 // Every primitive is created with a user-managed scratchpad: Exec::run hands
-// it a buffer from core::buffer_cache(). oneDNN's own scratchpad is a fresh
-// allocation per run in this build, whose pages (hundreds of MiB per YOLOv3
-// step, mostly backward-weights reductions) were faulted in and zeroed on
-// every step.
+// it the context's one scratchpad buffer (DnnlContext::scratchpad). oneDNN's
+// own scratchpad is a fresh allocation per run in this build, whose pages
+// (hundreds of MiB per YOLOv3 step) were faulted in and zeroed every step.
 dnnl::primitive_attr user_scratchpad() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -129,6 +128,20 @@ class DnnlContext {
     return cache_.size();
   }
 
+  // The scratchpad every primitive run uses, grown to the largest request
+  // and held under the returned lock until the run ends. One buffer rather
+  // than one per size: Winograd's tile buffers reach hundreds of MiB in the
+  // first layers, and idle copies of each size would sit in the buffer
+  // cache (and in the peak RSS) while the activations peak.
+  std::pair<void*, std::unique_lock<std::mutex>> scratchpad(std::size_t bytes) {
+    std::unique_lock lock(scratchpad_mutex_);
+    if (bytes > scratchpad_.capacity) {
+      ScratchPool::release(scratchpad_);
+      scratchpad_ = {nullptr, 0};
+      scratchpad_ = ScratchPool::acquire(bytes);
+    }
+    return {scratchpad_.data, std::move(lock)};
+  }
 
  private:
   dnnl::engine engine_;
@@ -136,6 +149,8 @@ class DnnlContext {
   // Recursive: creating a backward primitive looks up its forward hint.
   std::recursive_mutex mutex_;
   std::map<PrimitiveKey, CacheEntry> cache_;
+  std::mutex scratchpad_mutex_;
+  ScratchPool::Buffer scratchpad_{nullptr, 0};
 };
 
 DnnlContext& context() {
@@ -335,7 +350,12 @@ class Exec {
   void raw(int arg, const memory::desc& md, void* data) { bind(arg, memory(md, ctx_.engine(), data)); }
 
   void run(const CacheEntry& e) {
-    if (e.scratchpad.get_size() != 0) bind(DNNL_ARG_SCRATCHPAD, scratch(e.scratchpad));
+    std::unique_lock<std::mutex> scratchpad_held;
+    if (e.scratchpad.get_size() != 0) {
+      auto [data, lock] = ctx_.scratchpad(e.scratchpad.get_size());
+      scratchpad_held = std::move(lock);
+      bind(DNNL_ARG_SCRATCHPAD, memory(e.scratchpad, ctx_.engine(), data));
+    }
     e.primitive.execute(ctx_.stream(), args_);
     for (auto& [from, to] : copy_back_) dnnl::reorder(from, to).execute(ctx_.stream(), from, to);
     ctx_.stream().wait();
@@ -520,10 +540,11 @@ std::shared_ptr<const core::PhysicalLayout> BlockedValues::sum_with(const core::
       second = to;
     }
     const std::int64_t n = core::shape_numel(shape_);
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC_0, flat(mem())}, {DNNL_ARG_SRC_1, flat(second)}, {DNNL_ARG_DST, flat(out->mem())}};
-    add_entry(n).primitive.execute(ctx.stream(), args);
-    ctx.stream().wait();
+    Exec ex;
+    ex.bind(DNNL_ARG_SRC_0, flat(mem()));
+    ex.bind(DNNL_ARG_SRC_1, flat(second));
+    ex.bind(DNNL_ARG_DST, flat(out->mem()));
+    ex.run(add_entry(n));
     return std::shared_ptr<const core::PhysicalLayout>(std::move(out));
   });
 }
