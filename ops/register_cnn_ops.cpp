@@ -34,28 +34,46 @@ OpSpec conv2d_spec() {
           }};
 }
 
+// What batch_norm2d and batch_norm_leaky share: inputs, outputs, the
+// training/momentum/eps attributes, and outputs named from the result.
+std::vector<InputSpec> batch_norm_inputs() {
+  return {{"x"},
+          {"weight"},
+          {"bias"},
+          {"running_mean", InputKind::constant, false, "[C]"},
+          {"running_var", InputKind::constant, false, "[C]"}};
+}
+
+std::vector<AttrSpec> batch_norm_attrs(AttrSpec last) {
+  return {{"training", AttrType::boolean, AttrValue(true), "batch statistics (true) or running statistics"},
+          {"momentum", AttrType::real, AttrValue(0.1), "running = (1 - momentum) * running + momentum * batch"},
+          {"eps", AttrType::real, AttrValue(1e-5), "added to the variance under the square root"},
+          std::move(last)};
+}
+
+BatchNorm2dParams batch_norm_params(const OpCall& c, bool darknet) {
+  return {c.attrs.get_bool("training"), c.attrs.get_float("momentum"), c.attrs.get_float("eps"), darknet};
+}
+
+NamedTensors batch_norm_outputs(const BatchNorm2dResult& r, bool training) {
+  if (!training) return {{"y", r.y}};
+  return {{"y", r.y}, {"running_mean_out", r.running_mean}, {"running_var_out", r.running_var}};
+}
+
 OpSpec batch_norm2d_spec() {
   return {"batch_norm2d",
           "per-channel batch norm of x [N,C,H,W]; training uses batch statistics and returns updated running "
           "statistics (unbiased variance); darknet=true uses (x - mean) / (sqrt(var) + 1e-6) at inference",
-          {{"x"},
-           {"weight"},
-           {"bias"},
-           {"running_mean", InputKind::constant, false, "[C]"},
-           {"running_var", InputKind::constant, false, "[C]"}},
+          batch_norm_inputs(),
           false,
           {"y", "running_mean_out", "running_var_out"},
-          {{"training", AttrType::boolean, AttrValue(true), "batch statistics (true) or running statistics"},
-           {"momentum", AttrType::real, AttrValue(0.1), "running = (1 - momentum) * running + momentum * batch"},
-           {"eps", AttrType::real, AttrValue(1e-5), "added to the variance under the square root"},
-           {"darknet", AttrType::boolean, AttrValue(false), "Darknet's inference formula, epsilon 1e-6 outside the root"}},
+          batch_norm_attrs({"darknet", AttrType::boolean, AttrValue(false),
+                            "Darknet's inference formula, epsilon 1e-6 outside the root"}),
           [](Tape& t, const OpCall& c) -> NamedTensors {
-            const BatchNorm2dParams p{c.attrs.get_bool("training"), c.attrs.get_float("momentum"),
-                                      c.attrs.get_float("eps"), c.attrs.get_bool("darknet")};
-            const auto r = batch_norm2d(t, c.inputs.at("x"), c.inputs.at("weight"), c.inputs.at("bias"),
-                                        c.inputs.at("running_mean"), c.inputs.at("running_var"), p);
-            if (!p.training) return {{"y", r.y}};
-            return {{"y", r.y}, {"running_mean_out", r.running_mean}, {"running_var_out", r.running_var}};
+            const BatchNorm2dParams p = batch_norm_params(c, c.attrs.get_bool("darknet"));
+            return batch_norm_outputs(batch_norm2d(t, c.inputs.at("x"), c.inputs.at("weight"), c.inputs.at("bias"),
+                                                   c.inputs.at("running_mean"), c.inputs.at("running_var"), p),
+                                      p.training);
           }};
 }
 
@@ -63,25 +81,16 @@ OpSpec batch_norm_leaky_spec() {
   return {"batch_norm_leaky",
           "training batch norm of x [N,C,H,W] followed by leaky ReLU, as one op (backward reads the output); "
           "returns updated running statistics; training=false runs batch_norm2d then leaky_relu",
-          {{"x"},
-           {"weight"},
-           {"bias"},
-           {"running_mean", InputKind::constant, false, "[C]"},
-           {"running_var", InputKind::constant, false, "[C]"}},
+          batch_norm_inputs(),
           false,
           {"y", "running_mean_out", "running_var_out"},
-          {{"training", AttrType::boolean, AttrValue(true), "batch statistics (true) or running statistics"},
-           {"momentum", AttrType::real, AttrValue(0.1), "running = (1 - momentum) * running + momentum * batch"},
-           {"eps", AttrType::real, AttrValue(1e-5), "added to the variance under the square root"},
-           {"slope", AttrType::real, AttrValue(0.1), "leaky ReLU's slope for negative inputs"}},
+          batch_norm_attrs({"slope", AttrType::real, AttrValue(0.1), "leaky ReLU's slope for negative inputs"}),
           [](Tape& t, const OpCall& c) -> NamedTensors {
-            const BatchNormLeakyParams p{{c.attrs.get_bool("training"), c.attrs.get_float("momentum"),
-                                          c.attrs.get_float("eps")},
-                                         c.attrs.get_float("slope")};
-            const auto r = batch_norm_leaky(t, c.inputs.at("x"), c.inputs.at("weight"), c.inputs.at("bias"),
-                                            c.inputs.at("running_mean"), c.inputs.at("running_var"), p);
-            if (!p.bn.training) return {{"y", r.y}};
-            return {{"y", r.y}, {"running_mean_out", r.running_mean}, {"running_var_out", r.running_var}};
+            const BatchNormLeakyParams p{batch_norm_params(c, false), c.attrs.get_float("slope")};
+            return batch_norm_outputs(batch_norm_leaky(t, c.inputs.at("x"), c.inputs.at("weight"),
+                                                       c.inputs.at("bias"), c.inputs.at("running_mean"),
+                                                       c.inputs.at("running_var"), p),
+                                      p.bn.training);
           }};
 }
 

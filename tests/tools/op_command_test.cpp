@@ -7,7 +7,9 @@
 
 #include "core/npy.h"
 #include "core/tape.h"
+#include "ops/batch_norm2d.h"
 #include "ops/binary.h"
+#include "ops/unary.h"
 #include "ops/shape_ops.h"
 #include "tools/yolo/cli.h"
 
@@ -70,6 +72,37 @@ TEST_F(OpCommand, MulWritesOutputAndBroadcastGradients) {
   EXPECT_EQ(load("grad_a").to_double_vector(), la.grad().to_double_vector());
   EXPECT_EQ(load("grad_b").to_double_vector(), lb.grad().to_double_vector());
   EXPECT_EQ(load("grad_b").shape(), b.shape());
+}
+
+// The fused op through the command: y and running statistics equal to
+// batch_norm2d then leaky_relu, gradients written for x, weight and bias.
+TEST_F(OpCommand, BatchNormLeakyWritesStatisticsAndGradients) {
+  std::mt19937_64 rng(2);
+  const Tensor x = Tensor::randn({2, 3, 4, 5}, DType::f64, rng);
+  const Tensor w = Tensor::uniform({3}, DType::f64, rng, 0.5, 1.5), b = Tensor::randn({3}, DType::f64, rng);
+  const Tensor mean = Tensor::zeros({3}, DType::f64), var = Tensor::ones({3}, DType::f64);
+  const Tensor g = Tensor::randn({2, 3, 4, 5}, DType::f64, rng);
+  ASSERT_EQ(run({"op", "batch_norm_leaky", "--in", "x=" + save("x", x), "--in", "weight=" + save("w", w), "--in",
+                 "bias=" + save("b", b), "--in", "running_mean=" + save("m", mean), "--in", "running_var=" + save("v", var),
+                 "--attr", "slope=0.2", "--attr", "momentum=0.5", "--grad-out", save("g", g), "--out", out_dir()}),
+            0)
+      << err_.str();
+  Tensor lx = x.clone();
+  lx.set_requires_grad();
+  core::Tape tape;
+  const auto bn = ops::batch_norm2d(tape, lx, w, b, mean, var, {.momentum = 0.5});
+  const Tensor y = ops::leaky_relu(tape, bn.y, {0.2});
+  tape.backward(y, g);
+  auto near = [](const Tensor& a, const Tensor& e) {
+    const auto va = a.to_double_vector(), ve = e.to_double_vector();
+    ASSERT_EQ(va.size(), ve.size());
+    for (std::size_t i = 0; i < va.size(); ++i) EXPECT_NEAR(va[i], ve[i], 1e-12) << i;
+  };
+  near(load("y"), y);
+  near(load("running_mean_out"), bn.running_mean);
+  near(load("running_var_out"), bn.running_var);
+  near(load("grad_x"), lx.grad());
+  for (const char* f : {"grad_weight", "grad_bias"}) EXPECT_TRUE(fs::exists(dir_ / "out" / (std::string(f) + ".npy"))) << f;
 }
 
 TEST_F(OpCommand, VariadicConcatWithAttribute) {
