@@ -23,9 +23,10 @@ void* allocate(std::size_t capacity) {
 BufferCache::~BufferCache() { trim(); }
 
 void* BufferCache::acquire(std::size_t bytes, std::size_t* capacity) {
-  if (bytes < kMinCachedBytes) {
-    *capacity = round_up(bytes, kAlignment);
-    return allocate(*capacity);
+  // Decided on the rounded size, as release() decides on the capacity.
+  if (const std::size_t small = round_up(bytes, kAlignment); small < kMinCachedBytes) {
+    *capacity = small;
+    return allocate(small);
   }
   const std::size_t want = round_up(bytes, kPage);
   std::unique_lock lock(mutex_);
@@ -36,6 +37,7 @@ void* BufferCache::acquire(std::size_t bytes, std::size_t* capacity) {
     by_size_.erase(it);
     stats_.idle_bytes -= idle.capacity;
     stats_.in_use_bytes += idle.capacity;
+    stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
     ++stats_.hits;
     *capacity = idle.capacity;
     return idle.data;
@@ -52,6 +54,7 @@ void* BufferCache::acquire(std::size_t bytes, std::size_t* capacity) {
   } catch (...) {
     std::lock_guard again(mutex_);
     stats_.in_use_bytes -= want;
+    --stats_.misses;
     throw;
   }
 }

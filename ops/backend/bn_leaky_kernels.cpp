@@ -194,10 +194,10 @@ void backward_impl(const ChannelView& v, const T* dy, const T* y, const T* x, co
 
 template <class T>
 bool bn_leaky_output_invertible(const T* gamma, const T* beta, std::int64_t channels, double slope) {
-  if (!(slope > 0 && std::isfinite(1.0 / slope))) return false;
+  if (!(slope >= kMinDivisor)) return false;
   for (std::int64_t c = 0; c < channels; ++c) {
     const double g = std::abs(static_cast<double>(gamma[c])), b = std::abs(static_cast<double>(beta[c]));
-    if (!(g > 0 && b <= kMaxShiftOverScale * g)) return false;  // NaN fails too
+    if (!(g >= kMinDivisor && b <= kMaxShiftOverScale * g)) return false;  // NaN fails too
   }
   return true;
 }

@@ -30,14 +30,18 @@ struct ChannelView {
 };
 
 // Largest |beta / gamma| for which backward recovers the normalised input
-// from the output (see bn_leaky_output_invertible).
+// from the output, and the smallest |gamma| and slope it divides by (see
+// bn_leaky_output_invertible).
 inline constexpr double kMaxShiftOverScale = 32.0;
+inline constexpr double kMinDivisor = 1e-6;
 
 // Whether backward may read only the output y: z = y / slope where y < 0
 // undoes leaky ReLU, and xhat = (z - beta) / gamma undoes the affine step.
-// The second loses about |beta / gamma| ulps of xhat, so it needs every gamma
-// nonzero and |beta| <= kMaxShiftOverScale * |gamma|; otherwise the caller
-// keeps the input x for backward.
+// The second costs an absolute error of about (|xhat| + 2 |beta / gamma|)
+// units of float rounding in xhat, so it needs |beta| <= kMaxShiftOverScale
+// * |gamma|, and |gamma| and the slope at least kMinDivisor (no overflowing
+// reciprocals, no underflowing products); otherwise the caller keeps the
+// input x for backward.
 template <class T>
 bool bn_leaky_output_invertible(const T* gamma, const T* beta, std::int64_t channels, double slope);
 

@@ -22,6 +22,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -420,19 +421,16 @@ bool channels_last(const Shape& x, const Shape& w) { return w[0] < 16 || (x[1] %
 // oneDNN's jit_wino_4x3 does forward, backward data and backward weights
 // with fewer multiplications than the direct kernel, and measured 1.6-2.4
 // times faster on YOLOv3's residual 3x3 layers at 20x20 to 160x160 (2
-// threads, AVX-512), though slower at 10x10, hence the 16x16 floor. Its
+// threads, AVX-512), though slower at 10x10, hence the floor of 256 output
+// pixels. Its
 // rounding differs from the direct kernel's by float32 noise (the
 // float32-vs-float64 tests bound both the same). Channels-last layers and
 // bf16 have no Winograd kernel; inference keeps the direct kernel with its
 // fused batch norm and leaky ReLU, whose results Darknet parity checks.
-bool winograd(const Shape& x, const Shape& w, const ConvSpec& s, bool training) {
+bool winograd_candidate(const Shape& x, const Shape& w, const ConvSpec& s, bool training) {
   const Shape y = conv_out_shape(x, w, s);
   return training && !s.bf16 && w[2] == 3 && w[3] == 3 && s.stride == 1 && s.dilation == 1 && s.groups == 1 &&
          x[1] >= 32 && w[0] >= 32 && y[2] * y[3] >= 256 && !channels_last(x, w);
-}
-
-dnnl::algorithm conv_algorithm(const Shape& x, const Shape& w, const ConvSpec& s, bool training) {
-  return winograd(x, w, s, training) ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct;
 }
 
 memory::desc conv_act_md(const Shape& s, bool nhwc, dt type = dt::f32) {
@@ -444,6 +442,41 @@ memory::desc conv_act_md(const Shape& s, bool nhwc, dt type = dt::f32) {
 dt conv_math(const ConvSpec& s) { return s.bf16 ? dt::bf16 : dt::f32; }
 memory::desc conv_weight_md(const Shape& w, const ConvSpec& s) {
   return {to_dims(conv_weight_dims(w, s.groups)), conv_math(s), tag::any};
+}
+
+// Whether oneDNN runs this training convolution as Winograd on this CPU.
+// Its kernels need AVX-512, at most one pixel of padding and whole channel
+// blocks; rather than restate those rules, the three primitive descriptors
+// (with a bias, the wider case) are created once per geometry, and a
+// refusal means the direct kernel.
+bool winograd_available(const Shape& x, const Shape& w, const ConvSpec& s) {
+  static std::mutex mutex;
+  static std::map<std::tuple<Shape, Shape, std::int64_t>, bool> known;
+  std::lock_guard lock(mutex);
+  const auto key = std::make_tuple(x, w, s.pad);
+  if (auto it = known.find(key); it != known.end()) return it->second;
+  bool available = true;
+  try {
+    const auto algo = dnnl::algorithm::convolution_winograd;
+    const memory::desc xd = any_md(x), wd = any_md(w), bd = any_md({w[0]}), yd = any_md(conv_out_shape(x, w, s));
+    const memory::dims one{1, 1}, none{0, 0}, pad{s.pad, s.pad};
+    const dnnl::engine& engine = context().engine();
+    const dnnl::convolution_forward::primitive_desc fwd(
+        {dnnl::prop_kind::forward_training, algo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(), engine);
+    dnnl::convolution_backward_data::primitive_desc({algo, xd, wd, yd, one, none, pad, pad}, user_scratchpad(), engine,
+                                                    fwd);
+    dnnl::convolution_backward_weights::primitive_desc({algo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(),
+                                                       engine, fwd);
+  } catch (const dnnl::error&) {
+    available = false;
+  }
+  known.emplace(key, available);
+  return available;
+}
+
+dnnl::algorithm conv_algorithm(const Shape& x, const Shape& w, const ConvSpec& s, bool training) {
+  return winograd_candidate(x, w, s, training) && winograd_available(x, w, s) ? dnnl::algorithm::convolution_winograd
+                                                                              : dnnl::algorithm::convolution_direct;
 }
 
 constexpr std::uint32_t kBf16 = 4;

@@ -73,6 +73,11 @@ TEST(BatchNormLeaky, InvertibilityNeedsPositiveSlopeAndBoundedShift) {
   EXPECT_FALSE(kernels::bn_leaky_output_invertible(zero, none, 2, 0.1));
   const double nan[] = {1.0, std::nan("")};
   EXPECT_FALSE(kernels::bn_leaky_output_invertible(nan, beta, 2, 0.1));
+  const double tiny[] = {1.0, 1e-40}, no_shift[] = {0.0, 0.0};  // 1 / gamma would overflow float
+  const float tiny32[] = {1.0f, 1e-39f}, no_shift32[] = {0.0f, 0.0f};
+  EXPECT_FALSE(kernels::bn_leaky_output_invertible(tiny, no_shift, 2, 0.1));
+  EXPECT_FALSE(kernels::bn_leaky_output_invertible(tiny32, no_shift32, 2, 0.1));
+  EXPECT_FALSE(kernels::bn_leaky_output_invertible(gamma, beta, 2, 1e-40));
 }
 
 // The fused op is batch_norm2d then leaky_relu: y, every gradient and the
@@ -166,19 +171,26 @@ TEST(BatchNormLeaky, LargeBlockedActivationMatchesFloat64) {
 }
 
 // Inference statistics, synchronised statistics and a negative slope run as
-// the two ops: the tape then holds batch_norm2d and leaky_relu nodes.
-TEST(BatchNormLeaky, FallsBackToTheTwoOpsOutsideTrainingWithPositiveSlope) {
+// the two ops: two tape nodes instead of one, with the two ops' values.
+TEST(BatchNormLeaky, FallsBackToTheTwoOpsOutsideTrainingWithNonNegativeSlope) {
   const Inputs in = inputs({2, 3, 4, 4}, 51);
   Tensor x = in.x.clone();
   x.set_requires_grad();
+  // One process: the synchronised sum over replicas is the identity.
+  const SumAcrossReplicas alone = [](double*, std::size_t) {};
   for (const BatchNormLeakyParams& p :
-       {BatchNormLeakyParams{.bn = {.training = false}}, BatchNormLeakyParams{.slope = -0.2}}) {
+       {BatchNormLeakyParams{.bn = {.training = false}}, BatchNormLeakyParams{.slope = -0.2},
+        BatchNormLeakyParams{.bn = {.sync = alone}}}) {
     Tape tape;
     const Tensor y = batch_norm_leaky(tape, x, in.weight, in.bias, in.mean, in.var, p).y;
+    EXPECT_EQ(tape.size(), 2u);
     Tape ref;
     const Tensor want = leaky_relu(ref, batch_norm2d(ref, x, in.weight, in.bias, in.mean, in.var, p.bn).y, {p.slope});
     EXPECT_LE(rel_err(y, want), 1e-15);
   }
+  Tape fused_tape;
+  batch_norm_leaky(fused_tape, x, in.weight, in.bias, in.mean, in.var);
+  EXPECT_EQ(fused_tape.size(), 1u);
 }
 
 TEST(BatchNormLeaky, BadInputNamesOpAndShapes) {

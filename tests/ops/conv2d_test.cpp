@@ -66,6 +66,11 @@ std::vector<ConvCase> sweep() {
   cases.push_back({{2, 32, 16, 16}, 32, 3, {1, 1, 1, 1}, false});
   cases.push_back({{1, 48, 18, 20}, 64, 3, {1, 1, 1, 1}, true});
   cases.push_back({{2, 32, 20, 19}, 48, 3, {1, 0, 1, 1}, false});
+  // Padding 2: oneDNN has no Winograd kernel for it, so the direct one runs
+  // (creating a Winograd primitive would throw); 40 output channels run
+  // Winograd with a partial channel block.
+  cases.push_back({{1, 32, 18, 18}, 32, 3, {1, 2, 1, 1}, false});
+  cases.push_back({{1, 32, 18, 18}, 40, 3, {1, 1, 1, 1}, true});
   return cases;
 }
 
