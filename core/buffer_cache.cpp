@@ -4,6 +4,25 @@
 #include <cstdlib>
 #include <new>
 
+// Under AddressSanitizer an idle buffer is poisoned, so a use after release
+// is reported as it would be for freed memory (the macros are no-ops
+// otherwise).
+#if defined(__SANITIZE_ADDRESS__)
+#define YOLO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define YOLO_ASAN 1
+#endif
+#endif
+#ifdef YOLO_ASAN
+#include <sanitizer/asan_interface.h>
+#define YOLO_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define YOLO_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define YOLO_POISON(p, n) ((void)(p), (void)(n))
+#define YOLO_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace core {
 
 namespace {
@@ -40,6 +59,7 @@ void* BufferCache::acquire(std::size_t bytes, std::size_t* capacity) {
     stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
     ++stats_.hits;
     *capacity = idle.capacity;
+    YOLO_UNPOISON(idle.data, idle.capacity);
     return idle.data;
   }
   const std::size_t budget = stats_.peak_in_use_bytes + stats_.peak_in_use_bytes / 4;
@@ -65,6 +85,7 @@ void BufferCache::release(void* data, std::size_t capacity) {
     std::free(data);
     return;
   }
+  YOLO_POISON(data, capacity);
   std::lock_guard lock(mutex_);
   stats_.in_use_bytes -= capacity;
   stats_.idle_bytes += capacity;
@@ -82,6 +103,7 @@ void BufferCache::evict_oldest() {
   }
   lru_.pop_front();
   stats_.idle_bytes -= oldest.capacity;
+  YOLO_UNPOISON(oldest.data, oldest.capacity);
   std::free(oldest.data);
 }
 

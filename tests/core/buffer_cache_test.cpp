@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "core/tensor.h"
 
 namespace core {
@@ -108,6 +110,20 @@ TEST(BufferCache, PeakCountsBuffersTakenFromIdle) {
   EXPECT_EQ(cache.stats().peak_in_use_bytes, 12 * kMiB);
   for (auto [p, n] : {std::pair{pa, a}, std::pair{pb, b}, std::pair{pc, c}}) cache.release(p, n);
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+// Under AddressSanitizer, touching a released (idle) buffer is reported
+// like a use after free.
+TEST(BufferCacheDeathTest, UseAfterReleaseIsReportedUnderAddressSanitizer) {
+  BufferCache cache;
+  std::size_t cap = 0;
+  auto* p = static_cast<char*>(cache.acquire(2 * kMiB, &cap));
+  std::memset(p, 1, cap);
+  cache.release(p, cap);
+  EXPECT_DEATH(std::memset(p, 2, 16), "use-after-poison");
+  cache.trim();
+}
+#endif
 
 // The process-wide cache behind tensor storage: a step that makes the same
 // large tensors as the one before gets the same memory back.
