@@ -13,6 +13,10 @@ namespace {
 
 using core::ConfigError;
 
+// Anchors one [yolo] section may declare: Darknet's own cfgs use 9; the
+// bound keeps a typo from sizing gigabytes.
+constexpr int kMaxAnchors = 1024;
+
 // Keys Darknet accepts in every layer section; they steer its own training
 // tricks (freezing, partial loading) and carry no meaning for the forward pass.
 const std::set<std::string> kCommonLayerKeys = {"dontload", "dontloadscales", "numload", "dontsave", "stopbackward",
@@ -235,6 +239,10 @@ LayerSpec read_layer(const std::string& path, const CfgSection& s, int index) {
     YoloLayer c;
     c.classes = r.get_int("classes", 20);
     const int num = r.get_int("num", 1);
+    // Checked before anything is sized by it (fuzz_cfg: num=-88 reached vector::assign).
+    if (num < 1 || num > kMaxAnchors) {
+      r.fail_section(fmt::format("num must be between 1 and {} anchors (got {})", kMaxAnchors, num));
+    }
     c.mask = r.get_int_list("mask", false);
     if (c.mask.empty()) {
       for (int i = 0; i < num; ++i) c.mask.push_back(i);

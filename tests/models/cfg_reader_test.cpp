@@ -120,6 +120,9 @@ TEST(CfgReader, ErrorsNameFileLineSectionAndKey) {
   expect_error<core::ConfigError>("[convolutional]\nfilters=4\n", {"first section must be [net]"});
   expect_error<core::ConfigError>(net + "[convolutional]\nfilters\n", {"bad.cfg:6", "key=value"});
   expect_error<core::ConfigError>(net + "[yolo]\nmask=0,5\nnum=3\n", {"mask index 5"});
+  // fuzz_cfg: a negative anchor count sized a vector (std::length_error), a huge one would allocate gigabytes.
+  expect_error<core::ConfigError>(net + "[yolo]\nnum=-88\n", {"bad.cfg:5", "[yolo]", "num", "-88"});
+  expect_error<core::ConfigError>(net + "[yolo]\nnum=2000000000\n", {"num", "2000000000"});
   expect_error<core::ConfigError>("[net]\nwidth=32\n[convolutional]\n", {"channels"});
 }
 
