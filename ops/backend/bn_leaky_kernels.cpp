@@ -65,6 +65,40 @@ void for_segments(const ChannelView& v, std::int64_t begin, std::int64_t end, F&
   }
 }
 
+// Per-channel sums of two quantities of every value: terms(c, e, p, q) sets
+// p and q for value e of channel c. Returns the C sums of p, then the C sums
+// of q. LC fixed lanes sum a segment in registers, then once per segment
+// into the thread's doubles.
+template <int LC, class Terms>
+std::vector<double> channel_sums(const ChannelView& v, Terms&& terms) {
+  const std::int64_t channels = v.channels(), lanes = LC != 0 ? LC : v.lanes;
+  return parallel_sums(v, 2 * channels, [&](std::int64_t begin, std::int64_t end, double* acc) {
+    for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
+      double local[2 * (LC != 0 ? LC : 1)] = {};
+      for (std::int64_t i = i0; i < i1; ++i) {
+#pragma omp simd
+        for (std::int64_t l = 0; l < lanes; ++l) {
+          double p, q;
+          terms(c0 + l, base + i * lanes + l, p, q);
+          if constexpr (LC != 0) {
+            local[l] += p;
+            local[LC + l] += q;
+          } else {
+            acc[c0 + l] += p;
+            acc[channels + c0 + l] += q;
+          }
+        }
+      }
+      if constexpr (LC != 0) {
+        for (int l = 0; l < LC; ++l) {
+          acc[c0 + l] += local[l];
+          acc[channels + c0 + l] += local[LC + l];
+        }
+      }
+    });
+  });
+}
+
 // Calls f with the lane count as a compile-time constant for the blocked
 // layouts and narrow channels-last tensors (so the lane loop becomes whole
 // vectors), 0 for any other count.
@@ -133,34 +167,12 @@ void backward_impl(const ChannelView& v, const T* dy, const T* y, const T* x, co
   with_lanes(v.lanes, [&](auto lane_count) {
     constexpr int LC = decltype(lane_count)::value;
     const std::int64_t lanes = LC != 0 ? LC : v.lanes;
-    const std::vector<double> sums = parallel_sums(v, 2 * channels, [&](std::int64_t begin, std::int64_t end,
-                                                                        double* acc) {
-      const Recover<T, FromX> r = rec;
-      for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
-        // Fixed lane counts sum a segment in registers, then once into acc.
-        double local[2 * (LC != 0 ? LC : 1)] = {};
-        for (std::int64_t i = i0; i < i1; ++i) {
-#pragma omp simd
-          for (std::int64_t l = 0; l < lanes; ++l) {
-            const std::int64_t e = base + i * lanes + l;
-            T g, xhat;
-            r(c0 + l, dy[e], y[e], src[e], g, xhat);
-            if constexpr (LC != 0) {
-              local[l] += g;
-              local[LC + l] += static_cast<double>(g) * xhat;
-            } else {
-              acc[c0 + l] += g;
-              acc[channels + c0 + l] += static_cast<double>(g) * xhat;
-            }
-          }
-        }
-        if constexpr (LC != 0) {
-          for (int l = 0; l < LC; ++l) {
-            acc[c0 + l] += local[l];
-            acc[channels + c0 + l] += local[LC + l];
-          }
-        }
-      });
+    const std::vector<double> sums = channel_sums<LC>(v, [r = rec, dy, y, src](std::int64_t c, std::int64_t e,
+                                                                               double& p, double& q) {
+      T g, xhat;
+      r(c, dy[e], y[e], src[e], g, xhat);
+      p = g;
+      q = static_cast<double>(g) * xhat;
     });
     // dx = k * (g - mean(g) - xhat * mean(g * xhat)), k = gamma / std.
     const double count = static_cast<double>(v.per_channel());
@@ -215,31 +227,11 @@ void bn_leaky_forward(const ChannelView& v, const T* x, const T* gamma, const T*
   with_lanes(v.lanes, [&](auto lane_count) {
     constexpr int LC = decltype(lane_count)::value;
     const std::int64_t lanes = LC != 0 ? LC : v.lanes;
-    const std::vector<double> sums = parallel_sums(v, 2 * channels, [&](std::int64_t begin, std::int64_t end,
-                                                                        double* acc) {
-      for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
-        const double* k = first.data() + c0;
-        double local[2 * (LC != 0 ? LC : 1)] = {};
-        for (std::int64_t i = i0; i < i1; ++i) {
-#pragma omp simd
-          for (std::int64_t l = 0; l < lanes; ++l) {
-            const double d = static_cast<double>(x[base + i * lanes + l]) - k[l];
-            if constexpr (LC != 0) {
-              local[l] += d;
-              local[LC + l] += d * d;
-            } else {
-              acc[c0 + l] += d;
-              acc[channels + c0 + l] += d * d;
-            }
-          }
-        }
-        if constexpr (LC != 0) {
-          for (int l = 0; l < LC; ++l) {
-            acc[c0 + l] += local[l];
-            acc[channels + c0 + l] += local[LC + l];
-          }
-        }
-      });
+    const std::vector<double> sums = channel_sums<LC>(v, [x, k = first.data()](std::int64_t c, std::int64_t e,
+                                                                             double& p, double& q) {
+      const double d = static_cast<double>(x[e]) - k[c];
+      p = d;
+      q = d * d;
     });
     const double count = static_cast<double>(v.per_channel());
     for (std::int64_t c = 0; c < channels; ++c) {
