@@ -97,11 +97,29 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 test -f "$work/killed/checkpoints/last.ckpt" || { cat "$work/killed.log"; echo "FAIL: no checkpoint to start from"; exit 1; }
+# Rank 1 is the descendant of mpirun whose environment says so. Searched
+# over the whole tree and for a few seconds: on a loaded machine one look
+# once missed it (CI, 2026-11-26), and the log then says why.
+descendants() {
+  local child
+  for child in $(pgrep -P "$1" || true); do echo "$child"; descendants "$child"; done
+}
 victim=""
-for p in $(pgrep -P "$launcher" || true); do
-  if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
+for _ in $(seq 1 50); do
+  for p in $(descendants "$launcher"); do
+    if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
+  done
+  [ -n "$victim" ] || ! kill -0 "$launcher" 2>/dev/null && break
+  sleep 0.2
 done
-[ -n "$victim" ] || { echo "FAIL: rank 1 not found among mpirun's children"; kill "$launcher"; exit 1; }
+if [ -z "$victim" ]; then
+  ps -o pid,ppid,stat,args --ppid "$launcher" 2>/dev/null || true
+  kill -0 "$launcher" 2>/dev/null || echo "mpirun had already ended"
+  cat "$work/killed.log"
+  echo "FAIL: rank 1 not found among mpirun's descendants"
+  kill "$launcher" 2>/dev/null
+  exit 1
+fi
 killed_at=$(date +%s)
 kill -9 "$victim"
 status=0
