@@ -60,10 +60,9 @@ run_one() {
   # Several parsers read only from a path, so the target rewrites a scratch
   # file for every input (fuzz/fuzz_support.h). On tmpfs that costs no disk
   # I/O wait; a private folder keeps parallel runs apart and is removed after.
-  local scratch_base=${TMPDIR:-/tmp}
-  if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then scratch_base=/dev/shm; fi
-  local scratch
-  scratch=$(mktemp -d "$scratch_base/yolo_fuzz.XXXXXX")
+  local default_base=/tmp scratch
+  if [ -w /dev/shm ]; then default_base=/dev/shm; fi
+  scratch=$(mktemp -d "${TMPDIR:-$default_base}/yolo_fuzz.XXXXXX")
   # rss/malloc limits turn a size taken from a header into a finding rather
   # than a slow swap; detect_leaks is on by default under libFuzzer.
   TMPDIR=$scratch ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -113,7 +113,7 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 if [ -z "$victim" ]; then
-  ps -o pid,ppid,stat,args --ppid "$launcher" 2>/dev/null || true
+  ps -o pid,ppid,stat,args -p "$launcher" $(descendants "$launcher") 2>/dev/null || true
   kill -0 "$launcher" 2>/dev/null || echo "mpirun had already ended"
   cat "$work/killed.log"
   echo "FAIL: rank 1 not found among mpirun's descendants"
