@@ -2,12 +2,34 @@
 # Installs the Debian packages the build and tests need, then configures and
 # builds the project in Release into build/ (the executable is build/yolo).
 # Safe to run again: installed packages are skipped, the build is incremental.
+#
+#   bash scripts/setup.sh                   install the packages, then build
+#   bash scripts/setup.sh --packages-only   install the packages, build nothing
+#
+# The list covers the build, the tests (scripts/test.sh), the quickstart
+# (scripts/quickstart.sh) and the fuzz targets (scripts/fuzz.sh); it is
+# checked on a fresh minimal Debian 12 root by scripts/fresh_machine.sh,
+# which installs debootstrap on the host itself (this script does not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+packages_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --packages-only) packages_only=1 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup: unknown argument $arg (usage: scripts/setup.sh [--packages-only])" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   build-essential cmake pkg-config
   libdnnl-dev libeigen3-dev libstb-dev libfmt-dev
+  # Debian's dnnl-config.cmake calls find_package(OpenCL), but libdnnl-dev
+  # only recommends the OpenCL headers and loader, so they are named here.
+  ocl-icd-opencl-dev opencl-c-headers
+  # Pictures (plots, detections, previews): cairo, with DejaVu fonts for text.
+  libcairo2-dev fonts-dejavu-core
   libgtest-dev libgmock-dev googletest libbenchmark-dev libcli11-dev
   libyaml-cpp-dev libpugixml-dev nlohmann-json3-dev libsimdjson-dev
   python3 python3-numpy
@@ -23,6 +45,7 @@ packages=(
 # (scripts/compare_cnn_ops_torch.py).
 if [ "${YOLO_WITH_TORCH:-0}" = 1 ]; then packages+=(python3-torch); fi
 
+started=$(date +%s)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,8 +56,14 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: installing packages took $(( $(date +%s) - started )) s"
+fi
+if [ "$packages_only" = 1 ]; then
+  echo "setup: packages installed (--packages-only: nothing built)"
+  exit 0
 fi
 
+started=$(date +%s)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DYOLO_WERROR="${YOLO_WERROR:-OFF}" >/dev/null
 if ! cmake --build build -j2 >build/build.log 2>&1; then
   grep -E 'error|Error' -A5 build/build.log | head -80
@@ -42,4 +71,4 @@ if ! cmake --build build -j2 >build/build.log 2>&1; then
   exit 1
 fi
 test -x build/yolo
-echo "setup: build/yolo is ready"
+echo "setup: build/yolo is ready (configure and build took $(( $(date +%s) - started )) s)"
