@@ -9,58 +9,59 @@ namespace data {
 
 namespace {
 
-constexpr float kColours[10][3] = {{255, 56, 56},  {255, 157, 151}, {255, 112, 31}, {255, 178, 29}, {207, 210, 49},
-                                   {72, 249, 10},  {26, 147, 52},   {0, 212, 187},  {44, 153, 168}, {0, 194, 255}};
+// Twenty colours that stay apart from each other and from typical photos.
+constexpr unsigned char kColours[20][3] = {
+    {255, 56, 56},  {255, 157, 151}, {255, 112, 31}, {255, 178, 29}, {207, 210, 49}, {72, 249, 10},  {146, 204, 23},
+    {61, 219, 134}, {26, 147, 52},   {0, 212, 187},  {44, 153, 168}, {0, 194, 255},  {52, 69, 147},  {100, 115, 255},
+    {0, 24, 236},   {132, 56, 255},  {82, 0, 133},   {203, 56, 255}, {255, 149, 200}, {255, 55, 199}};
 
-// 3x5 glyphs, one row per 3 bits (MSB left).
-const unsigned char* glyph(char c) {
-  static const unsigned char digits[10][5] = {{7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7},
-                                              {5, 5, 7, 1, 1}, {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1},
-                                              {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}};
-  static const unsigned char dot[5] = {0, 0, 0, 0, 2}, colon[5] = {0, 2, 0, 2, 0}, dash[5] = {0, 0, 7, 0, 0};
-  if (c >= '0' && c <= '9') return digits[c - '0'];
-  if (c == '.') return dot;
-  if (c == ':') return colon;
-  if (c == '-') return dash;
-  return nullptr;
-}
+void draw_one(const Canvas& canvas, const LabelledBox& item, const LabelStyle& style) {
+  cairo_t* cr = canvas.cr();
+  const Rgb colour = class_colour(item.label);
+  const double half = style.line_width / 2;
+  canvas.set_colour(colour);
+  cairo_set_line_width(cr, style.line_width);
+  cairo_rectangle(cr, item.box.x1 + half, item.box.y1 + half, std::max(0.0, double(item.box.width()) - style.line_width),
+                  std::max(0.0, double(item.box.height()) - style.line_width));
+  cairo_stroke(cr);
+  if (item.text.empty()) return;
 
-void fill_rect(Image& im, int x0, int y0, int x1, int y1, const float colour[3]) {
-  x0 = std::max(x0, 0);
-  y0 = std::max(y0, 0);
-  x1 = std::min(x1, im.width);
-  y1 = std::min(y1, im.height);
-  for (int y = y0; y < y1; ++y)
-    for (int x = x0; x < x1; ++x) std::copy_n(colour, 3, im.at(x, y));
+  const TextSize size = canvas.measure(item.text);
+  const double pad = std::round(style.font_px * 0.25);
+  const double label_w = size.width + 2 * pad, label_h = size.height() + pad;
+  // Above the box when it fits, else inside its top edge; never off the picture.
+  double y = item.box.y1 - label_h;
+  if (y < 0) y = std::max(0.0, double(item.box.y1));
+  y = std::min(y, canvas.height() - label_h);
+  const double x = std::clamp(double(item.box.x1), 0.0, std::max(0.0, canvas.width() - label_w));
+  canvas.fill_rect(x, y, label_w, label_h);
+  canvas.set_colour(text_colour_on(colour));
+  canvas.text_at(x + pad, y + pad / 2, item.text);
 }
 
 }  // namespace
 
-const float* class_colour(int label) { return kColours[((label % 10) + 10) % 10]; }
-
-void draw_box(Image& image, const Box& box, const float colour[3], int thickness) {
-  const int x0 = static_cast<int>(std::floor(box.x1)), y0 = static_cast<int>(std::floor(box.y1));
-  const int x1 = static_cast<int>(std::ceil(box.x2)), y1 = static_cast<int>(std::ceil(box.y2));
-  fill_rect(image, x0, y0, x1, y0 + thickness, colour);
-  fill_rect(image, x0, y1 - thickness, x1, y1, colour);
-  fill_rect(image, x0, y0, x0 + thickness, y1, colour);
-  fill_rect(image, x1 - thickness, y0, x1, y1, colour);
+Rgb class_colour(int label) {
+  const unsigned char* c = kColours[((label % 20) + 20) % 20];
+  return {c[0] / 255.0, c[1] / 255.0, c[2] / 255.0};
 }
 
-void draw_text(Image& image, int x, int y, const std::string& text, const float colour[3], int scale) {
-  const float plate[3] = {0, 0, 0};
-  fill_rect(image, x, y, x + static_cast<int>(text.size()) * 4 * scale + scale, y + 7 * scale, plate);
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const unsigned char* g = glyph(text[i]);
-    if (g == nullptr) continue;
-    const int gx = x + scale + static_cast<int>(i) * 4 * scale;
-    for (int row = 0; row < 5; ++row)
-      for (int col = 0; col < 3; ++col)
-        if (g[row] & (4 >> col)) {
-          fill_rect(image, gx + col * scale, y + scale + row * scale, gx + (col + 1) * scale, y + scale + (row + 1) * scale,
-                    colour);
-        }
-  }
+std::string box_label(const std::string& class_name, double score) {
+  return score >= 0 ? fmt::format("{} {:.2f}", class_name, score) : class_name;
+}
+
+LabelStyle label_style_for(int width, int height) {
+  const double side = std::min(width, height);
+  return {std::max(12.0, std::round(side / 32)), std::max(2.0, std::round(side / 300))};
+}
+
+void draw_labelled_boxes(Image& image, const std::vector<LabelledBox>& boxes) {
+  if (boxes.empty()) return;
+  const Canvas canvas(image);
+  const LabelStyle style = label_style_for(image.width, image.height);
+  canvas.set_font(style.font_px, true);
+  for (const LabelledBox& b : boxes) draw_one(canvas, b, style);
+  image = canvas.to_image();
 }
 
 Image make_grid(const std::vector<Image>& tiles, int cols, int pad) {
@@ -81,7 +82,8 @@ Image make_grid(const std::vector<Image>& tiles, int cols, int pad) {
   return grid;
 }
 
-Image render_batch_row(const Batch& batch, int row, const NormalizeParams& normalize) {
+Image render_batch_row(const Batch& batch, int row, const NormalizeParams& normalize,
+                       const std::vector<std::string>& class_names) {
   const int S = batch.size;
   const auto B = batch.gt_box.size(1);
   Image im(S, S);
@@ -94,14 +96,16 @@ Image render_batch_row(const Batch& batch, int row, const NormalizeParams& norma
   const float* box = batch.gt_box.data<float>() + row * B * 4;
   const std::int32_t* label = batch.gt_label.data<std::int32_t>() + row * B;
   const float* score = batch.gt_score.data<float>() + row * B;
+  std::vector<LabelledBox> boxes;
   for (std::int64_t t = 0; t < B; ++t) {
     const float* b = box + t * 4;
     if (b[2] < 1e-6f || b[3] < 1e-6f) continue;  // padding row
     const Box px{(b[0] - b[2] / 2) * S, (b[1] - b[3] / 2) * S, (b[0] + b[2] / 2) * S, (b[1] + b[3] / 2) * S};
-    draw_box(im, px, class_colour(label[t]), 2);
-    draw_text(im, static_cast<int>(px.x1), std::max(0, static_cast<int>(px.y1) - 14),
-              fmt::format("{}:{:.2f}", label[t], score[t]), class_colour(label[t]), 2);
+    const auto k = static_cast<std::size_t>(label[t]);
+    const std::string name = k < class_names.size() ? class_names[k] : std::to_string(label[t]);
+    boxes.push_back({px, label[t], box_label(name, score[t])});
   }
+  draw_labelled_boxes(im, boxes);
   return im;
 }
 

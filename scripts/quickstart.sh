@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 run=${RUN_DIR:-runs/shapes_quick}
 
 bash scripts/setup.sh
-./build/yolo train --config configs/shapes_quick.yml --run-dir "$run" "$@"
+./build/yolo train --config configs/shapes_quick.yml --run-dir "$run" --overwrite "$@"
 
 # A few validation images (the Darknet copy of the data set lists their paths).
 head -n 8 cache/shapes/darknet/val.txt | sed 's|^|cache/shapes/darknet/|' > "$run/detect_images.txt"

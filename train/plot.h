@@ -1,23 +1,23 @@
-// Line plots of training curves (loss, learning rate, mAP) as PNG files, so
-// a run directory can be inspected without any plotting tool.
+// The pictures of a run directory, redrawn from what the run saved:
+// metrics.jsonl for the training curves and eval/step_NNNNNN.json for the
+// evaluation pictures. docs/plots.md says what each picture shows.
 #pragma once
 
 #include <string>
-#include <utility>
-#include <vector>
+
+#include "train/eval/eval_details.h"
 
 namespace train {
 
-struct Series {
-  std::vector<std::pair<double, double>> points;  // (x, y), x ascending
-};
+// Writes run_dir/plots/: results.png (one sheet: total loss, each loss part
+// per head, learning rate, every evaluation metric), loss.png, lr.png,
+// map.png, and, from the newest eval/step_NNNNNN.json, pr_curve.png and
+// confusion_matrix.png. VOC or COCO metrics are recognised from the
+// evaluation lines. Every write is atomic.
+void plot_run(const std::string& run_dir);
 
-// Renders `series` into a width x height PNG (axes, the curve, min/max
-// labels) and writes it atomically. An empty series gives an empty frame.
-void write_line_plot(const std::string& path, const Series& series, int width = 480, int height = 300);
-
-// Redraws run_dir/plots/{loss,lr,map}.png from run_dir/metrics.jsonl; `map_key`
-// picks the evaluation number plotted ("mAP_area" for VOC, "AP" for COCO).
-void plot_run(const std::string& run_dir, const std::string& map_key);
+// pr_curve.png and confusion_matrix.png into `dir` (created if missing);
+// `caption` (e.g. "step 3200") is added to the titles when not empty.
+void write_eval_plots(const EvalDetails& details, const std::string& dir, const std::string& caption);
 
 }  // namespace train

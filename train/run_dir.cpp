@@ -46,7 +46,7 @@ void remove_orphaned_temporaries(const fs::path& dir) {
 
 RunDir::RunDir(std::string root) : root_(std::move(root)) {
   std::error_code ec;
-  for (const char* sub : {"checkpoints", "plots"}) {
+  for (const char* sub : {"checkpoints", "plots", "eval"}) {
     fs::create_directories(fs::path(root_) / sub, ec);
     if (ec) throw core::IoError(fmt::format("run directory {}: cannot create {}: {}", root_, sub, ec.message()));
   }
@@ -56,12 +56,52 @@ RunDir::RunDir(std::string root) : root_(std::move(root)) {
   remove_orphaned_temporaries(fs::path(root_) / "checkpoints");
 }
 
+bool RunDir::holds_run(const std::string& dir) {
+  std::error_code ec;
+  const fs::path root(dir);
+  if (fs::exists(root / "metrics.jsonl", ec) || fs::exists(root / "config.yml", ec)) return true;
+  for (fs::directory_iterator it(root / "checkpoints", ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".ckpt") return true;
+  }
+  return false;
+}
+
+void RunDir::clear_run(const std::string& dir) {
+  const fs::path root(dir);
+  for (const char* name : {"metrics.jsonl", "config.yml", "checkpoints", "eval", "plots"}) {
+    std::error_code ec;
+    fs::remove_all(root / name, ec);
+    if (ec) throw core::IoError(fmt::format("--overwrite: cannot remove {}: {}", (root / name).string(), ec.message()));
+  }
+}
+
 std::string RunDir::checkpoint_path(std::int64_t step) const {
   return (fs::path(root_) / "checkpoints" / fmt::format("step_{:06d}.ckpt", step)).string();
 }
 std::string RunDir::last_checkpoint() const { return (fs::path(root_) / "checkpoints" / "last.ckpt").string(); }
 std::string RunDir::best_checkpoint() const { return (fs::path(root_) / "checkpoints" / "best.ckpt").string(); }
 std::string RunDir::plot_path(const std::string& name) const { return (fs::path(root_) / "plots" / name).string(); }
+
+std::string RunDir::eval_details_path(std::int64_t step) const {
+  return (fs::path(root_) / "eval" / fmt::format("step_{:06d}.json", step)).string();
+}
+
+std::string RunDir::latest_eval_details() const {
+  std::string latest;
+  std::error_code ec;
+  for (fs::directory_iterator it(fs::path(root_) / "eval", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    // Zero-padded step numbers sort as text.
+    if (name.starts_with("step_") && name.ends_with(".json") && name > fs::path(latest).filename().string()) {
+      latest = it->path().string();
+    }
+  }
+  return latest;
+}
+
+void RunDir::write_eval_details(std::int64_t step, const nlohmann::json& details) const {
+  core::write_file_atomic(eval_details_path(step), details.dump() + "\n");
+}
 
 void RunDir::write_config(const std::string& yaml) const {
   core::write_file_atomic((fs::path(root_) / "config.yml").string(), yaml);
@@ -100,6 +140,14 @@ void RunDir::truncate_metrics_after(std::int64_t step) const {
     if (j.value("step", std::int64_t{0}) <= step) kept += j.dump() + "\n";
   }
   core::write_file_atomic((fs::path(root_) / "metrics.jsonl").string(), kept);
+  std::error_code ec;
+  for (fs::directory_iterator it(fs::path(root_) / "eval", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with("step_") || !name.ends_with(".json")) continue;
+    const long long at = std::strtoll(name.c_str() + 5, nullptr, 10);
+    std::error_code ignored;
+    if (at > step) fs::remove(it->path(), ignored);
+  }
 }
 
 void RunDir::publish_checkpoint(std::int64_t step, bool best, int keep_last) const {

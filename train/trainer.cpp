@@ -171,7 +171,7 @@ std::array<double, 4> mean_parts(const Tensor& parts) {
 
 }  // namespace
 
-data::Dataset load_train_dataset(const TrainConfig& config, const std::string& spec, std::ostream& out) {
+data::Dataset load_train_dataset(const TrainConfig& config, const std::string& spec, DataRole role, std::ostream& out) {
   const ShapesConfig& s = config.data.shapes;
   namespace fs = std::filesystem;
   if (s.generate && !fs::exists(fs::path(config.data.cache_dir) / "classes.txt")) {
@@ -185,7 +185,8 @@ data::Dataset load_train_dataset(const TrainConfig& config, const std::string& s
     o.seed = s.seed;
     data::write_shapes_dataset(o, out);
   }
-  return data::read_dataset(spec, data::ReadOptions{}, "val");
+  // An empty default split lets the reader pick trainval or train.
+  return data::read_dataset(spec, data::ReadOptions{}, role == DataRole::val ? "val" : "");
 }
 
 models::Model build_model(const TrainConfig& c, const std::vector<std::string>& class_names) {
@@ -243,8 +244,8 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
   // read it after.
   std::optional<data::Dataset> train_storage, val_set;
   auto read_data = [&] {
-    train_storage = load_train_dataset(config, config.data.train, out);
-    if (!config.data.val.empty()) val_set = load_train_dataset(config, config.data.val, out);
+    train_storage = load_train_dataset(config, config.data.train, DataRole::train, out);
+    if (!config.data.val.empty()) val_set = load_train_dataset(config, config.data.val, DataRole::val, out);
   };
   if (rank0) read_data();
   comm.barrier();
@@ -338,9 +339,8 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     run.publish_checkpoint(step, is_best, config.checkpoint.keep_last);
   };
 
-  const std::string map_key = config.eval.metric == "coco" ? "AP" : "mAP_area";
   auto refresh_plots = [&] {
-    if (rank0) plot_run(options.run_dir, map_key);
+    if (rank0) plot_run(options.run_dir);
   };
 
   TrainResult result;
@@ -354,7 +354,8 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     if (ema) ema->swap_into(params);
     model.network->set_training(false);
     const auto t0 = std::chrono::steady_clock::now();
-    json metrics = options.evaluate(model, *val_set, config);
+    const EvalReport report = options.evaluate(model, *val_set, config);
+    const json& metrics = report.metrics;
     model.network->set_training(true);
     if (ema) ema->swap_into(params);
     const std::string key = config.eval.metric == "coco" ? "AP" : "mAP_11point";
@@ -362,11 +363,13 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     out << fmt::format("eval at step {}: mAP_11point {:.4f} mAP_area {:.4f} ({:.1f} s)\n", at_step,
                        metrics.value("mAP_11point", metrics.value("AP", 0.0)), metrics.value("mAP_area", 0.0),
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (rank0 && report.details) run_writer->write_eval_details(at_step, to_json(*report.details));
     if (rank0) run_writer->append_metrics({{"step", at_step}, {"epoch", at_step / steps_per_epoch}, {"eval", metrics}});
     const bool is_best = score > best;
     if (is_best) best = score;
     save(is_best);
     result.last_eval = metrics;
+    refresh_plots();
   };
 
   g_interrupted = false;

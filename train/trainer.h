@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -13,12 +14,19 @@
 #include "data/dataset.h"
 #include "models/model_file.h"
 #include "train/config.h"
+#include "train/eval/eval_details.h"
 
 namespace train {
 
-// Scores a model on a data set; returns the metrics.json object of the
-// evaluation issue (VOC: mAP_11point, mAP_area, ...; COCO: AP, AP50, ...).
-using EvaluateFn = std::function<nlohmann::json(const models::Model&, const data::Dataset&, const TrainConfig&)>;
+// What one evaluation during training gives: the metrics.json object (VOC:
+// mAP_11point, mAP_area, ...; COCO: AP, AP50, ...) and, when available, the
+// curves and confusion matrix saved to eval/step_NNNNNN.json for the plots.
+struct EvalReport {
+  nlohmann::json metrics;
+  std::optional<EvalDetails> details;
+};
+// Scores a model on a data set.
+using EvaluateFn = std::function<EvalReport(const models::Model&, const data::Dataset&, const TrainConfig&)>;
 
 struct TrainOptions {
   std::string run_dir;       // created if missing
@@ -45,9 +53,13 @@ struct TrainResult {
 // first). Progress and warnings go to `out`.
 TrainResult run_training(const TrainConfig& config, const TrainOptions& options, std::ostream& out);
 
+// Which split a `voc:DIR` spec without one reads: the training split
+// ("trainval" where every year folder has it, else "train") or "val".
+enum class DataRole { train, val };
+
 // Reads and, when the config asks for the built-in shapes data set and it is
 // absent, first generates it. Used by training, eval and detect.
-data::Dataset load_train_dataset(const TrainConfig& config, const std::string& spec, std::ostream& out);
+data::Dataset load_train_dataset(const TrainConfig& config, const std::string& spec, DataRole role, std::ostream& out);
 
 // The model a config describes, freshly initialised (before any weights).
 models::Model build_model(const TrainConfig& config, const std::vector<std::string>& class_names);

@@ -85,6 +85,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   eval->add_option("--config", eval_args.config, "Training config (model-running form)");
   eval->add_option("--weights", eval_args.weights, "Model weights (model-running form)");
   eval->add_option("--split", eval_args.split, "Split of --config's data set (model-running form)");
+  eval->add_option("--plots", eval_args.plots,
+                   "Write pr_curve.png and confusion_matrix.png (IoU 0.5; confusion at score 0.25) into this folder");
   eval->add_option("--save-detections", eval_args.save_detections, "Write the model's detections (model-running form)");
   eval->add_option("--batch", eval_args.batch, "Images per forward pass (model-running form)")->check(CLI::Range(1, 1024));
   eval->add_option("--size", eval_args.size, "Network input size, a multiple of 32 (model-running form; default: the model's)")->check(CLI::Range(32, 4096));
@@ -150,6 +152,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->allow_extra_args(false);
   train_cmd->add_option("--run-dir", train_args.run_dir, "Run directory (default runs/<config name>)");
   train_cmd->add_option("--resume", train_args.resume, "Resume the run in this directory from its last checkpoint");
+  train_cmd->add_flag("--overwrite", train_args.overwrite,
+                      "Start afresh in a --run-dir that already holds a run (its metrics, plots and checkpoints are deleted)");
 
   BenchArgs bench_args;
   CLI::App* bench = app.add_subcommand("bench", "Time a training step or a forward pass on random inputs (no data loader)");

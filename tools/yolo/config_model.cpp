@@ -18,7 +18,7 @@ models::Model model_from_config(const std::string& config_path, const std::strin
     class_names = models::load_model_checkpoint(weights).model.meta.class_names;
     log << fmt::format("classes: {} (from {})\n", class_names.size(), weights);
   } else {
-    class_names = train::load_train_dataset(config, config.data.train, log).classes;
+    class_names = train::load_train_dataset(config, config.data.train, train::DataRole::train, log).classes;
     log << fmt::format("classes: {} (from {})\n", class_names.size(), config.data.train);
   }
   models::Model model = train::build_model(config, class_names);

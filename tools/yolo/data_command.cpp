@@ -29,12 +29,12 @@ void run_data_command(const DataArgs& args, std::ostream& out) {
   const auto batch = loader.next();
   std::vector<data::Image> tiles;
   for (int i = 0; i < static_cast<int>(batch->images.size(0)); ++i) {
-    tiles.push_back(data::render_batch_row(*batch, i, config.augment_config.normalize));
+    tiles.push_back(data::render_batch_row(*batch, i, config.augment_config.normalize, ds.classes));
   }
   const data::Image grid = data::make_grid(tiles, 4, 4);
   data::write_bytes(args.preview, data::encode_png(grid));
   for (const auto& f : loader.stats().failed) out << "  warning: " << f.reason << "\n";
-  out << fmt::format("preview: {} ({} {} samples at {}x{}, label:score on each box)\n", args.preview, tiles.size(),
+  out << fmt::format("preview: {} ({} {} samples at {}x{}, class name and mixup score on each box)\n", args.preview, tiles.size(),
                      args.no_augment ? "resized" : "augmented", batch->size, batch->size);
 }
 

@@ -105,17 +105,15 @@ std::vector<std::string> unique_stems(const std::vector<std::string>& paths) {
   return stems;
 }
 
-void draw_detections(data::Image& image, const std::vector<models::ImageDetection>& dets) {
+void draw_detections(data::Image& image, const std::vector<models::ImageDetection>& dets,
+                     const std::vector<std::string>& names) {
   // Lowest scores first so the best boxes end up on top.
-  const int thickness = std::max(1, std::min(image.width, image.height) / 200);
-  const int text_scale = std::max(1, std::min(image.width, image.height) / 160);
+  std::vector<data::LabelledBox> boxes;
   for (auto it = dets.rbegin(); it != dets.rend(); ++it) {
-    const float* colour = data::class_colour(it->label);
-    data::draw_box(image, data::Box{it->x1, it->y1, it->x2, it->y2}, colour, thickness);
-    const int y = std::max(0, static_cast<int>(it->y1) - 6 * text_scale);
-    data::draw_text(image, static_cast<int>(it->x1), y, fmt::format("{}:{:.2f}", it->label, it->score), colour,
-                    text_scale);
+    boxes.push_back({data::Box{it->x1, it->y1, it->x2, it->y2}, it->label,
+                     data::box_label(names[static_cast<std::size_t>(it->label)], it->score)});
   }
+  data::draw_labelled_boxes(image, boxes);
 }
 
 // --config: the network the config trains, with the weights loaded by name
@@ -174,7 +172,7 @@ void run_detect_command(const DetectArgs& args, std::ostream& out, std::ostream&
                    d.x1, d.y1, d.x2, d.y2);
         records.push_back({i, d.label, d.x1, d.y1, double(d.x2) - d.x1, double(d.y2) - d.y1, d.score});
       }
-      draw_detections(images[b], dets[b]);
+      draw_detections(images[b], dets[b], names);
       const std::string picture = args.out.empty() ? (fs::path(args.out_dir) / (stems[i] + ".png")).string() : args.out;
       data::write_bytes(picture, data::encode_png(images[b]));
     }

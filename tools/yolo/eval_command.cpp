@@ -14,6 +14,7 @@
 #include "train/eval/detections_io.h"
 #include "train/eval/eval_datasets.h"
 #include "train/eval/evaluate_model.h"
+#include "train/plot.h"
 #include "train/eval/metrics_json.h"
 #include "train/trainer.h"
 
@@ -81,6 +82,27 @@ void write_metrics(const std::string& path, const std::string& json, std::ostrea
   fmt::print(out, "metrics written to {}\n", path);
 }
 
+// --plots DIR: the precision/recall curves and the confusion matrix.
+void write_plots(const EvalArgs& args, const train::VocGroundTruth& gt, const std::vector<train::Detection>& dets,
+                 std::ostream& out) {
+  if (args.plots.empty()) return;
+  train::write_eval_plots(train::compute_eval_details(gt, dets), args.plots, "");
+  fmt::print(out, "plots written to {}/pr_curve.png and confusion_matrix.png\n", args.plots);
+}
+
+// COCO ground truth in the form the pictures take: crowd regions are
+// neither hit nor miss, as difficult objects are for VOC.
+train::VocGroundTruth picture_ground_truth(const train::CocoGroundTruth& coco) {
+  train::VocGroundTruth gt;
+  gt.classes = coco.category_names;
+  for (std::size_t i = 0; i < coco.image_ids.size(); ++i) {
+    gt.image_names.push_back(std::to_string(coco.image_ids[i]));
+    auto& objects = gt.objects.emplace_back();
+    for (const train::CocoObject& o : coco.objects[i]) objects.push_back({o.x, o.y, o.x + o.w, o.y + o.h, o.label, o.crowd});
+  }
+  return gt;
+}
+
 void eval_voc(const EvalArgs& args, const data::DatasetSpec& spec, std::ostream& out, std::ostream& err) {
   const std::vector<std::string> classes = parse_class_list(args.classes);
   const std::string split = spec.extra.empty() ? "test" : spec.extra;
@@ -101,6 +123,7 @@ void eval_voc(const EvalArgs& args, const data::DatasetSpec& spec, std::ostream&
   print_voc_table(metrics, options, out);
   const train::EvalCounts counts{set.gt.image_names.size(), dets.detections.size(), dets.num_dropped()};
   write_metrics(args.out, train::voc_metrics_json(metrics, counts), out);
+  write_plots(args, set.gt, dets.detections, out);
 }
 
 void eval_coco(const EvalArgs& args, const data::DatasetSpec& spec, std::ostream& out, std::ostream& err) {
@@ -124,6 +147,7 @@ void eval_coco(const EvalArgs& args, const data::DatasetSpec& spec, std::ostream
   print_coco_table(metrics, args.per_category, out);
   const train::EvalCounts counts{gt.image_ids.size(), dets.detections.size(), dets.num_dropped()};
   write_metrics(args.out, train::coco_metrics_json(metrics, counts, args.per_category), out);
+  write_plots(args, picture_ground_truth(gt), dets.detections, out);
 }
 
 // "\reval [=======>      ] 12/20" on one terminal line, finished with a newline.
@@ -153,7 +177,7 @@ void eval_model(const EvalArgs& args, std::ostream& out, std::ostream& err) {
     if (split != "val" && split != "train") throw ConfigError(fmt::format("--split '{}': expected val or train", split));
     const std::string& spec = split == "val" ? config.data.val : config.data.train;
     if (spec.empty()) throw ConfigError(fmt::format("{}: data.{} is empty", args.config, split));
-    const data::Dataset ds = train::load_train_dataset(config, spec, out);
+    const data::Dataset ds = train::load_train_dataset(config, spec, split == "val" ? train::DataRole::val : train::DataRole::train, out);
     const models::Model model = load_config_model(config, args.weights, ds.classes, out);
     train::ModelEvalOptions options = train::model_eval_options(config.eval);
     run_model_eval(args, model, ds, options, out, err);
@@ -198,6 +222,10 @@ void run_model_eval(const EvalArgs& args, const models::Model& model, const data
     fmt::print(out, "detections written to {}\n", args.save_detections);
   }
   write_metrics(args.out, r.metrics_json, out);
+  if (!args.plots.empty()) {
+    train::write_eval_plots(r.details, args.plots, "");
+    fmt::print(out, "plots written to {}/pr_curve.png and confusion_matrix.png\n", args.plots);
+  }
 }
 
 }  // namespace

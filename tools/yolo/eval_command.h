@@ -2,11 +2,12 @@
 // VOC devkit's or cocoapi's conventions, prints a table and optionally
 // writes metrics.json. The results-file form needs no model:
 //   yolo eval --dataset voc:DIR[:SPLIT] | coco:ANNOTATIONS.json --detections dets.json
-//             [--classes a,b,...] [--out metrics.json] [--voc-iou-strict] [--per-category]
+//             [--classes a,b,...] [--out metrics.json] [--plots DIR] [--voc-iou-strict] [--per-category]
 // The model-running form detects on every image of the data set first
 // (train/eval/evaluate_model.h; score threshold 0.005, NMS 0.45, 100 per image):
 //   yolo eval (--cfg FILE.cfg --dataset SPEC | --config FILE.yml [--split val]) --weights W
-//             [--save-detections dets.json] [--out metrics.json] [--batch B] [--size S]
+//             [--save-detections dets.json] [--out metrics.json] [--plots DIR] [--batch B] [--size S]
+// --plots DIR writes pr_curve.png and confusion_matrix.png (train/plot.h).
 // (--cfg may be left out when W is a native checkpoint, which describes its network.)
 #pragma once
 
@@ -20,6 +21,7 @@ struct EvalArgs {
   std::string detections;    // results file (COCO results format)
   std::string classes;       // comma-separated class names for VOC folders without classes.txt
   std::string out;           // metrics.json, optional
+  std::string plots;         // folder for pr_curve.png and confusion_matrix.png, optional
   bool voc_iou_strict = false;
   bool per_category = false;
   // The model-running form.

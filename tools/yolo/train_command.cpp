@@ -14,6 +14,7 @@
 #include "train/distributed.h"
 #include "train/eval/evaluate_model.h"
 #include "train/plot.h"
+#include "train/run_dir.h"
 #include "train/trainer.h"
 
 namespace yolo {
@@ -71,6 +72,23 @@ std::vector<train::Detection> all_gather_detections(train::Communicator& comm,
   return all;
 }
 
+// A new run never appends to another run's files: a folder that holds one is
+// refused unless --overwrite says to clear it (rank 0 clears, after every
+// rank has looked).
+void claim_run_dir(const std::string& run_dir, bool overwrite) {
+  const bool taken = train::RunDir::holds_run(run_dir);
+  if (taken && !overwrite) {
+    throw core::ConfigError(fmt::format(
+        "train: {} already holds a run (metrics.jsonl, config.yml or checkpoints); continue it with "
+        "`yolo train --resume {}`, start it afresh with --overwrite (its metrics, plots and checkpoints are "
+        "deleted), or name another --run-dir",
+        run_dir, run_dir));
+  }
+  train::Communicator& comm = train::communicator();
+  comm.barrier();
+  if (taken && comm.rank() == 0) train::RunDir::clear_run(run_dir);
+}
+
 }  // namespace
 
 // The command on this rank; run_train_command below adds what mpirun needs.
@@ -81,6 +99,7 @@ int train_on_this_rank(const TrainCommandArgs& args, std::ostream& out) {
     if (!run_dir.empty() && run_dir != args.resume) {
       throw core::ConfigError("train: give either --resume DIR or --run-dir DIR, not two different folders");
     }
+    if (args.overwrite) throw core::ConfigError("train: --overwrite starts a run afresh; it cannot go with --resume");
     run_dir = args.resume;
     // The run's own merged config, unless another one is named explicitly.
     if (config_path.empty()) config_path = (fs::path(run_dir) / "config.yml").string();
@@ -88,6 +107,7 @@ int train_on_this_rank(const TrainCommandArgs& args, std::ostream& out) {
   if (config_path.empty()) throw core::ConfigError("train: --config FILE.yml is required");
   const train::TrainConfig config = train::load_config(config_path, args.overrides);
   if (run_dir.empty()) run_dir = (fs::path("runs") / fs::path(config_path).stem()).string();
+  if (args.resume.empty()) claim_run_dir(run_dir, args.overwrite);
 
   train::TrainOptions options;
   options.run_dir = run_dir;
@@ -101,7 +121,8 @@ int train_on_this_rank(const TrainCommandArgs& args, std::ostream& out) {
     eval.shard = comm.rank();
     eval.shards = comm.size();
     if (comm.distributed()) eval.gather = [&comm](const auto& mine) { return all_gather_detections(comm, mine); };
-    return nlohmann::json::parse(train::evaluate_model(model, ds, eval).metrics_json);
+    const train::ModelEvalResult r = train::evaluate_model(model, ds, eval);
+    return train::EvalReport{nlohmann::json::parse(r.metrics_json), r.details};
   };
   options.nan_at_step = nan_step_from_environment();
   train::TrainResult r;
@@ -138,10 +159,7 @@ void run_plot_command(const std::string& run_dir, std::ostream& out) {
   if (!fs::exists(fs::path(run_dir) / "metrics.jsonl")) {
     throw core::IoError(fmt::format("plot: {} has no metrics.jsonl (is it a run directory?)", run_dir));
   }
-  std::string map_key = "mAP_area";
-  const fs::path cfg = fs::path(run_dir) / "config.yml";
-  if (fs::exists(cfg) && train::load_config(cfg.string()).eval.metric == "coco") map_key = "AP";
-  train::plot_run(run_dir, map_key);
+  train::plot_run(run_dir);
   out << fmt::format("plots written to {}\n", (fs::path(run_dir) / "plots").string());
 }
 

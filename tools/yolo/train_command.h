@@ -13,6 +13,7 @@ struct TrainCommandArgs {
   std::vector<std::string> overrides;  // -o key=value
   std::string run_dir;                 // --run-dir DIR (default runs/<config name>)
   std::string resume;                  // --resume DIR
+  bool overwrite = false;              // --overwrite: start afresh in a run directory that holds a run
 };
 
 // Returns the exit code: 0 when training finished, 130 when Ctrl-C stopped it

@@ -77,6 +77,26 @@ std::vector<Detection> run_detector(const models::Model& model, const data::Data
 
 }  // namespace
 
+namespace {
+
+// Ground truth for the evaluation pictures, whatever the metric: crowd
+// regions count as difficult objects (neither hit nor miss), and images are
+// told apart by position, so COCO sets with repeated file names work too.
+VocGroundTruth picture_ground_truth(const data::Dataset& ds) {
+  VocGroundTruth gt;
+  gt.classes = ds.classes;
+  for (const data::ImageRecord& r : ds.images) {
+    gt.image_names.push_back(r.name);
+    auto& objects = gt.objects.emplace_back();
+    for (const data::Object& o : r.objects) {
+      objects.push_back({o.box.x1, o.box.y1, o.box.x2, o.box.y2, o.label, o.difficult || o.crowd});
+    }
+  }
+  return gt;
+}
+
+}  // namespace
+
 ModelEvalResult evaluate_model(const models::Model& model, const data::Dataset& ds, const ModelEvalOptions& options) {
   check_options(options);
   const std::vector<models::YoloLayer> layers = model.network->yolo_layers();
@@ -111,6 +131,7 @@ ModelEvalResult evaluate_model(const models::Model& model, const data::Dataset& 
     r.metrics_json = coco_metrics_json(*r.coco, r.counts, options.per_category);
     r.primary = r.coco->stats[0];
   }
+  r.details = compute_eval_details(picture_ground_truth(ds), r.detections);
   return r;
 }
 

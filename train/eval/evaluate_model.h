@@ -18,6 +18,7 @@
 #include "train/eval/coco_eval.h"
 #include "train/eval/detection.h"
 #include "train/eval/detections_io.h"
+#include "train/eval/eval_details.h"
 #include "train/eval/metrics_json.h"
 #include "train/eval/voc_eval.h"
 
@@ -68,6 +69,9 @@ struct ModelEvalResult {
   // The headline number: VOC area mAP or COCO AP; -1 when undefined (no
   // ground truth), for "best checkpoint" decisions.
   double primary = -1;
+  // Per-class precision/recall curves and the confusion matrix, for the
+  // evaluation pictures (whatever the metric).
+  EvalDetails details;
 };
 
 // Evaluates `model` on every image of `ds` (images are decoded from

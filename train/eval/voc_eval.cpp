@@ -85,6 +85,8 @@ VocClassResult evaluate_class(const VocGroundTruth& gt, int label, const std::ve
   }
   result.ap_11point = voc_ap_11point(recall, precision);
   result.ap_area = voc_ap_area(recall, precision);
+  result.recall = std::move(recall);
+  result.precision = std::move(precision);
   return result;
 }
 

@@ -37,6 +37,9 @@ struct VocClassResult {
   std::size_t num_detections = 0;      // detections of the class, ignored ones included
   std::optional<double> ap_11point;    // empty when npos == 0
   std::optional<double> ap_area;
+  // The ranked precision/recall curve the APs came from (one point per
+  // detection that counted); empty when npos == 0.
+  std::vector<double> recall, precision;
 };
 
 struct VocMetrics {
