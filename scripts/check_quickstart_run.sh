@@ -13,11 +13,13 @@ run=${1:-runs/shapes_quick}
 required=(
   config.yml
   metrics.jsonl
+  plots/results.png
   plots/loss.png
   plots/lr.png
   plots/map.png
-  # Coming with the new charts (add once the trainer writes them):
-  # plots/results.png plots/pr_curve.png plots/confusion_matrix.png eval/step_*.json
+  plots/pr_curve.png
+  plots/confusion_matrix.png
+  eval/step_*.json
   checkpoints/last.ckpt
   checkpoints/best.ckpt
   detections/*.png

@@ -38,6 +38,9 @@ packages=(
   # Tests only: NumPy checks of `yolo op`, and Darknet's cfg files and library
   # for the parity tests (never linked into the framework).
   darknet
+  # Tests only: the distributed test finds mpirun's ranks with pgrep and ps
+  # (today cmake pulls procps in; named here so that never changes under us).
+  procps
   # The fuzz targets (scripts/fuzz.sh): clang and its libFuzzer runtime.
   clang libclang-rt-dev
 )
