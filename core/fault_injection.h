@@ -16,7 +16,8 @@
 // written and synced but not renamed), checkpoint.before_publish and
 // checkpoint.before_prune (around pointing last.ckpt at a new checkpoint),
 // metrics.step_appended and metrics.eval_appended (a metrics.jsonl line
-// written), eval.batch (a batch of validation images detected),
+// written), eval.started (an evaluation begins; its step's checkpoint is
+// published), eval.batch (a batch of validation images detected),
 // step.updated (the optimizer stepped, nothing logged yet).
 #pragma once
 

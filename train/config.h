@@ -96,6 +96,8 @@ struct EvalConfig {
   int interval = 10;                  // epochs between evaluations (0 = only at the end)
   double score_thresh = 0.005;
   double nms_iou = 0.45;
+  std::string nms = "bounded";        // bounded | darknet (do_nms_sort, for comparisons)
+  int pre_nms_top_k = 1000;           // bounded: candidates per class into NMS (0 = all)
   int max_dets = 100;
   std::string metric = "voc";         // voc | coco
   bool voc_iou_strict = false;

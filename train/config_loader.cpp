@@ -407,6 +407,8 @@ std::vector<KeyDescriptor> build_table() {
       KEY(eval.interval, "Epochs between evaluations (0 = only at the end)"),
       KEY(eval.score_thresh, "Detections below this score are dropped before NMS"),
       KEY(eval.nms_iou, "IoU above which NMS suppresses a detection of the same class"),
+      KEY(eval.nms, "bounded (at most pre_nms_top_k candidates per class into NMS, docs/nms.md) | darknet (Darknet's do_nms_sort over every box, for comparisons)"),
+      KEY(eval.pre_nms_top_k, "Bounded NMS: candidates per class, best scores first, that enter suppression (0 = all)"),
       KEY(eval.max_dets, "Detections kept per image after NMS"),
       KEY(eval.metric, "voc (11-point and area mAP at IoU 0.5) | coco (AP at IoU 0.5:0.95)"),
       KEY(eval.voc_iou_strict, "VOC: a match needs IoU > 0.5 instead of >= 0.5"),
@@ -896,6 +898,8 @@ Problems validate(const TrainConfig& c) {
   k.in_range("eval.score_thresh", e.score_thresh, 0.0, 1.0);
   k.require(0 < e.nms_iou && e.nms_iou <= 1, "eval.nms_iou", fmt::format("must be in (0, 1], got {}", format_number(e.nms_iou)));
   k.at_least("eval.max_dets", e.max_dets, 1);
+  k.one_of("eval.nms", e.nms, {"bounded", "darknet"});
+  k.at_least("eval.pre_nms_top_k", e.pre_nms_top_k, 0);
   k.one_of("eval.metric", e.metric, {"voc", "coco"});
 
   k.at_least("log.interval", c.log.interval, 1);

@@ -150,37 +150,50 @@ void RunDir::truncate_metrics_after(std::int64_t step) const {
   }
 }
 
+namespace {
+
+// Points `target` at the checkpoint file `src` with an atomic rename of a
+// hard link (a copy where links are not possible). std::filesystem's errors
+// become IoErrors that say which step of the publication failed; the
+// previous target stays in place until the final rename, which either
+// happens whole or not at all.
+void link_checkpoint(std::int64_t step, const fs::path& src, const fs::path& target) {
+  auto fail = [&](const std::string& what, const fs::path& path, const std::error_code& ec) {
+    throw core::IoError(fmt::format("checkpoint of step {}: cannot {} {}: {}", step, what, path.string(), ec.message()));
+  };
+  const fs::path tmp = target.string() + ".tmp";
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  fs::create_hard_link(src, tmp, ec);
+  if (ec) {
+    ec.clear();
+    fs::copy_file(src, tmp, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      std::error_code ignored;
+      fs::remove(tmp, ignored);
+      fail(fmt::format("copy {} to", src.string()), tmp, ec);
+    }
+  }
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    fail(fmt::format("rename {} to", tmp.string()), target, ec);
+  }
+}
+
+}  // namespace
+
+void RunDir::publish_best(std::int64_t step) const { link_checkpoint(step, checkpoint_path(step), best_checkpoint()); }
+
 void RunDir::publish_checkpoint(std::int64_t step, bool best, int keep_last) const {
   core::fault_point("checkpoint.before_publish");
   const fs::path dir = fs::path(root_) / "checkpoints";
   const fs::path src = checkpoint_path(step);
-  // std::filesystem's errors become IoErrors that say which step of the
-  // publication failed; the previous last.ckpt stays in place until the
-  // final rename, which either happens whole or not at all.
   auto fail = [&](const std::string& what, const fs::path& path, const std::error_code& ec) {
     throw core::IoError(fmt::format("checkpoint of step {}: cannot {} {}: {}", step, what, path.string(), ec.message()));
   };
-  auto link_to = [&](const fs::path& target) {
-    const fs::path tmp = target.string() + ".tmp";
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    fs::create_hard_link(src, tmp, ec);
-    if (ec) {
-      ec.clear();
-      fs::copy_file(src, tmp, fs::copy_options::overwrite_existing, ec);
-      if (ec) {
-        std::error_code ignored;
-        fs::remove(tmp, ignored);
-        fail(fmt::format("copy {} to", src.string()), tmp, ec);
-      }
-    }
-    fs::rename(tmp, target, ec);
-    if (ec) {
-      std::error_code ignored;
-      fs::remove(tmp, ignored);
-      fail(fmt::format("rename {} to", tmp.string()), target, ec);
-    }
-  };
+  auto link_to = [&](const fs::path& target) { link_checkpoint(step, src, target); };
   link_to(last_checkpoint());
   if (best) link_to(best_checkpoint());
   core::fault_point("checkpoint.before_prune");

@@ -47,6 +47,9 @@ class RunDir {
   // `best`) at it with an atomic rename of a hard link, then deletes step
   // files beyond the newest `keep_last`.
   void publish_checkpoint(std::int64_t step, bool best, int keep_last) const;
+  // After an evaluation found step_NNNNNN.ckpt (already published as
+  // last.ckpt) the best so far: points best.ckpt at it the same way.
+  void publish_best(std::int64_t step) const;
 
  private:
   std::string root_;

@@ -169,6 +169,22 @@ std::array<double, 4> mean_parts(const Tensor& parts) {
   return out;
 }
 
+// On resume: whether metrics.jsonl holds the evaluation of `step`, and the
+// best `key` among the evaluations it holds up to `step` (-1 if none).
+std::pair<bool, double> logged_evaluation(const std::vector<nlohmann::json>& lines, std::int64_t step,
+                                          const std::string& key) {
+  bool logged = false;
+  double best = -1;
+  for (const auto& j : lines) {
+    if (!j.contains("eval") || !j["eval"].is_object()) continue;
+    const std::int64_t at = j.value("step", std::int64_t{-1});
+    if (at > step) continue;
+    logged = logged || at == step;
+    best = std::max(best, j["eval"].value(key, 0.0));
+  }
+  return {logged, best};
+}
+
 }  // namespace
 
 data::Dataset load_train_dataset(const TrainConfig& config, const std::string& spec, DataRole role, std::ostream& out) {
@@ -278,7 +294,8 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
   if (tc.ema) ema.emplace(params, tc.ema_decay);
 
   std::int64_t step = 0;
-  double best = -1;
+  double best = -1;  // the best evaluation score so far (best_key)
+  bool resumed_eval_pending = false;
   if (options.resume) {
     // Every rank reads the checkpoint (the run directory must be reachable
     // from every machine); the broadcast below makes the weights agree anyway.
@@ -289,6 +306,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     const json extra = json::parse(ckpt.extra_json);
     step = extra.at("step").get<std::int64_t>();
     best = extra.value("best", -1.0);
+    resumed_eval_pending = extra.value("eval_pending", false);
     if (rank0) run_writer->truncate_metrics_after(step);
     out << fmt::format("resumed from {} at step {}\n", last_checkpoint, step);
   } else if (rank0 && !config.pretrain_weights.empty()) {
@@ -327,16 +345,19 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
                        config.distributed.sync_bn ? ", sync_bn" : "");
   }
 
-  auto save = [&](bool is_best) {
+  // A checkpoint is written and published before each evaluation (with
+  // eval_pending set), so a slow, failed or killed evaluation never costs
+  // the steps before it; best.ckpt is pointed at it once the evaluation says so.
+  auto save = [&](bool eval_pending) {
     if (!rank0) return;
     const RunDir& run = *run_writer;
-    json extra = {{"step", step}, {"epoch", step / steps_per_epoch}, {"best", best}};
+    json extra = {{"step", step}, {"epoch", step / steps_per_epoch}, {"best", best}, {"eval_pending", eval_pending}};
     auto state = optimizer->state();
     if (ema) {
       for (auto& e : ema->state()) state.push_back(e);
     }
     models::save_model_checkpoint(run.checkpoint_path(step), model, state, extra.dump());
-    run.publish_checkpoint(step, is_best, config.checkpoint.keep_last);
+    run.publish_checkpoint(step, false, config.checkpoint.keep_last);
   };
 
   auto refresh_plots = [&] {
@@ -344,10 +365,14 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
   };
 
   TrainResult result;
+  const std::string best_key = config.eval.metric == "coco" ? "AP" : "mAP_11point";
+  // Evaluates the model of step `at_step`, whose checkpoint is already
+  // published. Returns false when the run has nothing to evaluate on.
   auto evaluate = [&](std::int64_t at_step) {
     // Every rank evaluates its shard of the val set (options.evaluate gathers
     // the detections), with rank 0's batch-norm statistics.
-    if (!options.evaluate || !val_set) return;
+    if (!options.evaluate || !val_set) return false;
+    core::fault_point("eval.started");
     if (distributed) {
       for (const auto& [name, t] : buffers) comm.broadcast(t.mutable_data<float>(), static_cast<std::size_t>(t.numel()), 0);
     }
@@ -358,19 +383,42 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     const json& metrics = report.metrics;
     model.network->set_training(true);
     if (ema) ema->swap_into(params);
-    const std::string key = config.eval.metric == "coco" ? "AP" : "mAP_11point";
-    const double score = metrics.value(key, 0.0);
+    const double score = metrics.value(best_key, 0.0);
     out << fmt::format("eval at step {}: mAP_11point {:.4f} mAP_area {:.4f} ({:.1f} s)\n", at_step,
                        metrics.value("mAP_11point", metrics.value("AP", 0.0)), metrics.value("mAP_area", 0.0),
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    // best.ckpt before the metrics line: a run killed in between evaluates
+    // this step again on resume and comes to the same decision.
+    if (score > best) {
+      best = score;
+      if (rank0) run_writer->publish_best(at_step);
+    }
     if (rank0 && report.details) run_writer->write_eval_details(at_step, to_json(*report.details));
     if (rank0) run_writer->append_metrics({{"step", at_step}, {"epoch", at_step / steps_per_epoch}, {"eval", metrics}});
-    const bool is_best = score > best;
-    if (is_best) best = score;
-    save(is_best);
     result.last_eval = metrics;
     refresh_plots();
+    return true;
   };
+  auto checkpoint_and_evaluate = [&] {
+    if (!options.evaluate || !val_set) return false;
+    save(true);
+    return evaluate(step);
+  };
+
+  // A run stopped during an evaluation evaluates that step again first.
+  if (options.resume) {
+    float pending = 0;
+    if (rank0) {
+      const auto [logged, best_logged] = logged_evaluation(run_writer->read_metrics(), step, best_key);
+      best = std::max(best, best_logged);
+      pending = resumed_eval_pending && !logged ? 1.0f : 0.0f;
+    }
+    if (distributed) comm.broadcast(&pending, 1, 0);
+    if (pending > 0) {
+      out << fmt::format("the evaluation of step {} did not finish before the run stopped; evaluating it now\n", step);
+      evaluate(step);
+    }
+  }
 
   g_interrupted = false;
   const auto previous_handler = std::signal(SIGINT, on_sigint);
@@ -533,10 +581,9 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
     const bool eval_now = epoch_end && config.eval.interval > 0 && (step / steps_per_epoch) % config.eval.interval == 0;
     if (step == total_steps) {
       if (tty) out << "\n";
-      evaluate(step);
-      if (!result.last_eval.is_object()) save(false);
+      if (!checkpoint_and_evaluate()) save(false);
     } else if (eval_now) {
-      evaluate(step);
+      checkpoint_and_evaluate();
     } else if (step % config.checkpoint.interval == 0) {
       save(false);
     }

@@ -28,18 +28,25 @@ void decode_image(const T* img, int H, int W, const YoloLayer& layer, int net_wi
         const T* entry = img + std::size_t(a) * (5 + C) * plane + loc;
         const float objectness = logistic(static_cast<float>(entry[4 * plane]));
         if (!(objectness > thresh)) continue;
-        const std::size_t k = static_cast<std::size_t>(layer.mask[std::size_t(a)]);
+        // Class probabilities first: a box none of whose classes passes the
+        // threshold is never decoded (it could neither be drawn nor suppress).
         DecodedBox b;
+        b.prob.assign(std::size_t(C), 0.0f);
+        bool any = false;
+        for (int j = 0; j < C; ++j) {
+          const float p = objectness * logistic(static_cast<float>(entry[std::size_t(5 + j) * plane]));
+          if (p > thresh) {
+            b.prob[std::size_t(j)] = p;
+            any = true;
+          }
+        }
+        if (!any) continue;
+        const std::size_t k = static_cast<std::size_t>(layer.mask[std::size_t(a)]);
         b.x = (static_cast<float>(col) + logistic(static_cast<float>(entry[0]))) / static_cast<float>(W);
         b.y = (static_cast<float>(row) + logistic(static_cast<float>(entry[plane]))) / static_cast<float>(H);
         b.w = std::exp(static_cast<float>(entry[2 * plane])) * layer.anchors[2 * k] / static_cast<float>(net_width);
         b.h = std::exp(static_cast<float>(entry[3 * plane])) * layer.anchors[2 * k + 1] / static_cast<float>(net_height);
         b.objectness = objectness;
-        b.prob.assign(std::size_t(C), 0.0f);
-        for (int j = 0; j < C; ++j) {
-          const float p = objectness * logistic(static_cast<float>(entry[std::size_t(5 + j) * plane]));
-          if (p > thresh) b.prob[std::size_t(j)] = p;
-        }
         boxes.push_back(std::move(b));
       }
     }

@@ -22,8 +22,9 @@ struct DecodedBox {
 
 // Decodes image n of one raw head [N, S*(5+C), H, W] (S = mask size, C =
 // layer.classes; channels of anchor slot a: tx, ty, tw, th, to, c0..cC-1).
-// Keeps boxes with objectness > thresh, in Darknet's order: cells row-major,
-// then anchor slots. Throws core::ShapeError naming the shapes when the head
+// Keeps boxes with objectness > thresh and at least one class probability
+// above it, in Darknet's order: cells row-major, then anchor slots. (Darknet
+// keeps the others too, but with every probability 0 they change nothing.) Throws core::ShapeError naming the shapes when the head
 // does not fit the layer, core::ValueError for n out of range or a mask
 // index outside the anchors.
 std::vector<DecodedBox> decode_yolo_head(const core::Tensor& head, int n, const YoloLayer& layer, int net_width,

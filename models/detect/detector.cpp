@@ -65,6 +65,11 @@ std::vector<std::vector<ImageDetection>> detect_batch(const Model& model, const 
     if (mode == ResizeMode::letterbox) {
       correct_letterbox_boxes(boxes, width, height, options.net_width, options.net_height);
     }
+    if (options.nms == NmsMethod::bounded && options.nms_iou > 0) {
+      const NmsOptions nms{options.nms_iou, options.pre_nms_top_k, options.max_dets};
+      result.push_back(bounded_nms(boxes, width, height, options.thresh, nms));
+      continue;
+    }
     if (options.nms_iou > 0) nms_sort(boxes, options.nms_iou);
     result.push_back(to_image_detections(boxes, width, height, options.thresh, options.max_dets));
   }

@@ -18,7 +18,9 @@ struct DetectOptions {
   int net_width = 416, net_height = 416;  // network input; multiples of 32
   float thresh = 0.5f;   // objectness and class-probability threshold (Darknet's -thresh)
   float nms_iou = 0.45f; // boxes overlapping more than this lose the class; <= 0 turns NMS off
-  int max_dets = 0;      // per image, best scores first; 0 keeps all
+  NmsMethod nms = NmsMethod::bounded;  // bounded_nms, or Darknet's do_nms_sort for comparisons
+  int pre_nms_top_k = 1000;  // bounded: candidates per class into NMS; 0 = all
+  int max_dets = 100;        // per image, best scores first; 0 keeps all
 };
 
 // The network input size a model was made for: meta.input_size when set,

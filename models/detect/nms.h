@@ -1,10 +1,13 @@
-// Darknet's test-time non-maximum suppression (do_nms_sort, darknet_compat.md
-// section 5) and the last step to scored boxes in original-image pixels.
-// Suppression is class-wise: a box loses only the class probabilities that
-// a better box of the same class overlaps, so it may survive in another
-// class.
+// Test-time non-maximum suppression and the last step to scored boxes in
+// original-image pixels: the bounded NMS used by default (at most
+// pre_nms_top_k candidates per class in, max_dets detections out; docs/nms.md)
+// and Darknet's do_nms_sort (darknet_compat.md section 5), kept for
+// comparisons. Both are class-wise: a box loses only the class
+// probabilities that a better box of the same class overlaps, so it may
+// survive in another class.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "models/detect/decode.h"
@@ -34,5 +37,26 @@ struct ImageDetection {
 // then class order); at most max_dets when max_dets > 0.
 std::vector<ImageDetection> to_image_detections(const std::vector<DecodedBox>& boxes, int image_width,
                                                 int image_height, float thresh, int max_dets = 0);
+
+enum class NmsMethod { bounded, darknet };
+// "bounded" or "darknet"; throws core::ConfigError naming the value otherwise.
+NmsMethod parse_nms_method(const std::string& name);
+
+struct NmsOptions {
+  float iou = 0.45f;         // a box overlapping a kept box of its class by more than this loses the class
+  int pre_nms_top_k = 1000;  // candidates per class (best scores) that enter suppression; 0 = all
+  int max_dets = 100;        // detections per image (best scores); 0 = all
+};
+
+// Bounded class-wise NMS straight to detections: per class, the (box,
+// class) pairs with probability above thresh, at most pre_nms_top_k of them
+// by score, are sorted once (ties keep box order) and visited best first;
+// one is kept unless it overlaps an already kept box of its class by more
+// than iou. A class stops once it has max_dets kept, since no later one
+// could reach the image's best max_dets. Classes run in parallel when there
+// are enough candidates to pay for it. With pre_nms_top_k = max_dets = 0
+// the result equals nms_sort followed by to_image_detections.
+std::vector<ImageDetection> bounded_nms(const std::vector<DecodedBox>& boxes, int image_width, int image_height,
+                                        float thresh, const NmsOptions& options);
 
 }  // namespace models

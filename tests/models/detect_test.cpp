@@ -80,9 +80,15 @@ TEST(DetectDecode, OrderIsCellsRowMajorThenAnchorSlots) {
   // Slot 0 at (row 0, col 1), slot 1 at (row 0, col 0) and slot 0 at
   // (row 1, col 1): Darknet's order is cell (0,0) slot 1, cell (0,1) slot 0,
   // cell (1,1) slot 0. tx = 0 puts each centre in the middle of its cell.
+  // Each has class 0 near certain, so its probability passes the threshold too.
   set(v, 0, 4, 0, 1, logit(0.7));
   set(v, 1, 4, 0, 0, logit(0.8));
   set(v, 0, 4, 1, 1, logit(0.6));
+  set(v, 0, 5, 0, 1, 20.0);
+  set(v, 1, 5, 0, 0, 20.0);
+  set(v, 0, 5, 1, 1, 20.0);
+  // Objectness above the threshold but no class above it: never decoded.
+  set(v, 1, 4, 1, 0, logit(0.9));
   const Tensor head = Tensor::from_vector({1, 14, 2, 2}, v, DType::f32);
   const auto boxes = decode_yolo_head(head, 0, two_anchor_layer(), 64, 64, 0.5f);
   ASSERT_EQ(boxes.size(), 3u);
@@ -99,6 +105,7 @@ TEST(DetectDecode, OrderIsCellsRowMajorThenAnchorSlots) {
 TEST(DetectDecode, SecondImageAndSeveralHeads) {
   std::vector<double> first = empty_head(), second = empty_head();
   set(second, 0, 4, 1, 0, logit(0.9));  // only image 1 has a box
+  set(second, 0, 6, 1, 0, 20.0);        // of class 1
   std::vector<double> both = first;
   both.insert(both.end(), second.begin(), second.end());
   const Tensor head = Tensor::from_vector({2, 14, 2, 2}, both, DType::f32);

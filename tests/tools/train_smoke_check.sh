@@ -59,8 +59,8 @@ evals=$(grep -c ' eval ' "$work/full.summary" || true)
 echo "uninterrupted run: 12 steps, $evals evaluations, ${full_seconds} s"
 
 # kind and kill spec of one trial, seeded by (seed, trial).
-# Checkpoints are written at steps 2, 4, 6, 8 (after the evaluation), 10 and
-# 12 (after the final one); a pass number of 2 or more leaves one on disk.
+# Checkpoints are written at steps 2, 4, 6, 8 (before the evaluation), 10 and
+# 12 (before the final one); a pass number of 2 or more leaves one on disk.
 choose() { python3 -c '
 import random, sys
 seed, trial, full = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
@@ -70,7 +70,7 @@ if kind == "checkpoint":
     spec = r.choice(["write.partial:{}:.ckpt", "write.before_rename:{}:.ckpt",
                      "checkpoint.before_publish:{}", "checkpoint.before_prune:{}"]).format(r.randint(2, 6))
 elif kind == "eval":
-    spec = r.choice(["eval.batch:1", "metrics.eval_appended:1", "metrics.eval_appended:2"])
+    spec = r.choice(["eval.started:1", "eval.batch:1", "metrics.eval_appended:1", "metrics.eval_appended:2"])
 elif kind == "step":
     spec = r.choice(["step.updated:{}", "metrics.step_appended:{}"]).format(r.randint(3, 12))
 else:
@@ -111,6 +111,10 @@ for trial in $(seq 1 "$trials"); do
     else
       problem="no last.ckpt after the kill"
     fi
+  elif [ -z "$problem" ] && [[ $spec == eval.started:1 || $spec == eval.batch:1 ]] &&
+    [ ! -f "$run/checkpoints/step_000008.ckpt" ]; then
+    # Killed inside the first evaluation (step 8): its checkpoint came first.
+    problem="no checkpoint of step 8 after a kill inside its evaluation"
   elif [ -z "$problem" ]; then
     from=$(ls "$run/checkpoints" | tr '\n' ' ')
     what="$what, left: $from"

@@ -101,6 +101,38 @@ TEST_F(Trainer, WritesMetricsCheckpointsAndPlots) {
   EXPECT_EQ(ckpt.model.meta.class_names.size(), 2u);
 }
 
+// The checkpoint of a step is published before its evaluation starts, so a
+// slow or failed evaluation loses no training; best.ckpt follows the scores.
+TEST_F(Trainer, CheckpointIsPublishedBeforeEachEvaluation) {
+  TrainConfig c = tiny_config(dir_);
+  c.data.val = "voc:" + (dir_ / "shapes" / "voc").string() + ":val";
+  c.train.max_steps = 13;  // an epoch is 6 steps: evaluations at 6, 12 and 13
+  c.eval.interval = 1;
+  c.checkpoint.interval = 1000;
+  const std::string run = (dir_ / "run").string();
+  std::vector<std::int64_t> checkpoint_steps;
+  double next_score = 0.5;
+  TrainOptions o{.run_dir = run};
+  o.evaluate = [&](const models::Model&, const data::Dataset&, const TrainConfig&) {
+    const auto ckpt = models::load_model_checkpoint(RunDir(run).last_checkpoint());
+    const auto extra = nlohmann::json::parse(ckpt.extra_json);
+    EXPECT_TRUE(extra.at("eval_pending").get<bool>());
+    checkpoint_steps.push_back(extra.at("step").get<std::int64_t>());
+    next_score = next_score == 0.5 ? 0.25 : 0.75;  // 0.25 after the first: not a new best
+    return EvalReport{{{"mAP_11point", next_score}, {"mAP_area", next_score}}, std::nullopt};
+  };
+  run_training(c, o, log_);
+  std::vector<std::int64_t> eval_steps;
+  for (const auto& j : RunDir(run).read_metrics()) {
+    if (j.contains("eval")) eval_steps.push_back(j["step"].get<std::int64_t>());
+  }
+  ASSERT_GE(eval_steps.size(), 2u) << log_.str();
+  EXPECT_EQ(checkpoint_steps, eval_steps) << "each evaluation saw its own step's checkpoint as last.ckpt";
+  // Scores 0.25, 0.75, 0.75, ...: best.ckpt is the checkpoint of the first 0.75.
+  const auto best = models::load_model_checkpoint(RunDir(run).best_checkpoint());
+  EXPECT_EQ(nlohmann::json::parse(best.extra_json).at("step").get<std::int64_t>(), eval_steps[1]);
+}
+
 TEST_F(Trainer, ResumedRunReproducesTheUninterruptedLosses) {
   const TrainConfig c = tiny_config(dir_);
   const std::string full = (dir_ / "full").string();

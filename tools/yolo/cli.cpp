@@ -88,6 +88,13 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   eval->add_option("--plots", eval_args.plots,
                    "Write pr_curve.png and confusion_matrix.png (IoU 0.5; confusion at score 0.25) into this folder");
   eval->add_option("--save-detections", eval_args.save_detections, "Write the model's detections (model-running form)");
+  eval->add_option("--nms", eval_args.nms, "bounded or darknet (model-running form; default: eval.nms, bounded)");
+  eval->add_option("--pre-nms-top-k", eval_args.pre_nms_top_k,
+                   "Bounded NMS: candidates per class (model-running form; default: eval.pre_nms_top_k, 1000)")
+      ->check(CLI::NonNegativeNumber);
+  eval->add_option("--max-dets", eval_args.max_dets,
+                   "Detections kept per image (model-running form; default: eval.max_dets, 100)")
+      ->check(CLI::PositiveNumber);
   eval->add_option("--batch", eval_args.batch, "Images per forward pass (model-running form)")->check(CLI::Range(1, 1024));
   eval->add_option("--size", eval_args.size, "Network input size, a multiple of 32 (model-running form; default: the model's)")->check(CLI::Range(32, 4096));
 
@@ -129,7 +136,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   detect->add_option("--image", detect_args.image, "One image");
   detect->add_option("--images", detect_args.images, "A folder of images or a list file (one path per line)");
   detect->add_option("--thresh", detect_args.thresh, "Objectness and class-probability threshold");
-  detect->add_option("--nms", detect_args.nms, "NMS IoU threshold (class-wise, Darknet's do_nms_sort)");
+  detect->add_option("--nms", detect_args.nms,
+                     "bounded (default: at most --pre-nms-top-k candidates per class into NMS) or darknet (do_nms_sort "
+                     "over every box, for comparisons); a number sets --nms-iou");
+  detect->add_option("--nms-iou", detect_args.nms_iou, "NMS IoU: a box overlapping a better one of its class by more loses the class");
+  detect->add_option("--pre-nms-top-k", detect_args.pre_nms_top_k, "Bounded NMS: candidates per class, best first (0 = all)")
+      ->check(CLI::NonNegativeNumber);
+  detect->add_option("--max-dets", detect_args.max_dets, "Detections kept per image, best first (0 = all)")
+      ->check(CLI::NonNegativeNumber);
   detect->add_option("--names", detect_args.names, "Class names, one per line (default: the checkpoint's)");
   detect->add_option("--out", detect_args.out, "Output PNG (with --image)");
   detect->add_option("--out-dir", detect_args.out_dir, "Output folder: one PNG per image, named after it");

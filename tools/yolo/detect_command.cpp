@@ -10,8 +10,10 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "data/class_names.h"
 #include "data/draw.h"
+#include "data/text.h"
 #include "data/image.h"
 #include "models/detect/detector.h"
 #include "models/letterbox.h"
@@ -68,7 +70,9 @@ void check_args(const DetectArgs& args) {
   if (args.out.empty() == args.out_dir.empty()) throw ConfigError("detect: give exactly one of --out OUT.png and --out-dir D");
   if (!args.out.empty() && args.image.empty()) throw ConfigError("detect: --out names one picture; use --out-dir D with --images");
   if (!(args.thresh >= 0 && args.thresh < 1)) throw ConfigError(fmt::format("detect: --thresh {} must be in [0, 1)", args.thresh));
-  if (!(args.nms >= 0 && args.nms <= 1)) throw ConfigError(fmt::format("detect: --nms {} must be in [0, 1]", args.nms));
+  if (!(args.nms_iou >= 0 && args.nms_iou <= 1)) {
+    throw ConfigError(fmt::format("detect: --nms-iou {} must be in [0, 1]", args.nms_iou));
+  }
   if (args.batch < 1) throw ConfigError(fmt::format("detect: --batch {} must be at least 1", args.batch));
 }
 
@@ -91,6 +95,20 @@ std::vector<std::string> class_names(const DetectArgs& args, const models::Model
     throw ConfigError(fmt::format("detect: {} names {} classes, the network predicts {}", from, names.size(), classes));
   }
   return names;
+}
+
+// --nms bounded|darknet, or a number (the IoU, as --nms took before --nms-iou).
+void apply_nms_flags(const DetectArgs& args, models::DetectOptions& options) {
+  options.nms_iou = args.nms_iou;
+  options.pre_nms_top_k = args.pre_nms_top_k;
+  options.max_dets = args.max_dets;
+  const std::optional<double> iou = data::parse_number(args.nms);
+  if (!iou) {
+    options.nms = models::parse_nms_method(args.nms);
+    return;
+  }
+  if (!(*iou >= 0 && *iou <= 1)) throw ConfigError(fmt::format("detect: --nms {} must be in [0, 1]", args.nms));
+  options.nms_iou = static_cast<float>(*iou);
 }
 
 // Output picture names: the image's stem, made unique when two inputs share it.
@@ -140,7 +158,7 @@ void run_detect_command(const DetectArgs& args, std::ostream& out, std::ostream&
   check_input_size(model.network->def(), options.net_height, options.net_width,
                    args.size != 0 ? fmt::format("--size {}", args.size) : std::string("the model's input size"));
   options.thresh = args.thresh;
-  options.nms_iou = args.nms;
+  apply_nms_flags(args, options);
 
   const std::vector<std::string> paths = collect_images(args);
   const std::vector<std::string> stems = unique_stems(paths);
@@ -155,6 +173,7 @@ void run_detect_command(const DetectArgs& args, std::ostream& out, std::ostream&
   keys.classes = names;
   std::vector<train::Detection> records;
   const std::size_t batch = static_cast<std::size_t>(args.batch);
+  core::Progress progress(err, "detect", "images", paths.size() > 1 ? paths.size() : 0, core::Progress::is_terminal(2));
   for (std::size_t start = 0; start < paths.size(); start += batch) {
     const std::size_t end = std::min(paths.size(), start + batch);
     std::vector<data::Image> images;
@@ -176,6 +195,7 @@ void run_detect_command(const DetectArgs& args, std::ostream& out, std::ostream&
       const std::string picture = args.out.empty() ? (fs::path(args.out_dir) / (stems[i] + ".png")).string() : args.out;
       data::write_bytes(picture, data::encode_png(images[b]));
     }
+    progress.update(end);
   }
   if (!args.json.empty()) {
     train::write_detections(args.json, records, keys);

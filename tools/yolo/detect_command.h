@@ -1,11 +1,12 @@
 // `yolo detect --weights W [--cfg C | --config Y] (--image IMG | --images DIR|LIST)
-//              [--thresh 0.5] [--nms 0.45] [--names FILE] (--out OUT.png | --out-dir D)
+//              [--thresh 0.5] [--nms bounded|darknet] [--nms-iou 0.45] [--pre-nms-top-k 1000]
+//              [--max-dets 100] [--names FILE] (--out OUT.png | --out-dir D)
 //              [--json OUT.json] [--size S] [--batch B]`
 // Runs a detector on images in batches and draws its boxes: Darknet's
-// letterbox (or the model's stretch), decoding, do_nms_sort with --nms, and
-// every class probability above --thresh. Pictures are PNGs with each box in
-// its class colour and "class:score" (the built-in font has digits only; the
-// class legend is printed). --json writes COCO results records
+// letterbox (or the model's stretch), decoding, class-wise NMS (bounded by
+// default, Darknet's do_nms_sort with --nms darknet; docs/nms.md), and the
+// best --max-dets class probabilities above --thresh. Pictures are PNGs with
+// each box in its class colour and "name score". --json writes COCO results records
 // {"image_id": file stem, "category": name, "bbox": [x, y, w, h], "score"}
 // in original-image pixels. --cfg is optional when W is a native checkpoint.
 #pragma once
@@ -22,7 +23,11 @@ struct DetectArgs {
   std::string image;     // one image
   std::string images;    // a folder of images or a list file (one path per line)
   float thresh = 0.5f;
-  float nms = 0.45f;
+  // bounded | darknet; a number is taken as the NMS IoU (the older form of --nms-iou).
+  std::string nms = "bounded";
+  float nms_iou = 0.45f;
+  int pre_nms_top_k = 1000;  // bounded NMS: candidates per class; 0 = all
+  int max_dets = 100;        // per image; 0 = all
   std::string names;     // one class name per line; overrides the checkpoint's names
   std::string out;       // OUT.png, with --image only
   std::string out_dir;   // one PNG per image, named after the image's stem

@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <memory>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "data/dataset_spec.h"
 #include "tools/yolo/inference_model.h"
 #include "train/config_loader.h"
@@ -150,15 +152,6 @@ void eval_coco(const EvalArgs& args, const data::DatasetSpec& spec, std::ostream
   write_plots(args, picture_ground_truth(gt), dets.detections, out);
 }
 
-// "\reval [=======>      ] 12/20" on one terminal line, finished with a newline.
-void print_progress(std::ostream& err, std::size_t done, std::size_t total) {
-  constexpr std::size_t kWidth = 30;
-  const std::size_t filled = total == 0 ? kWidth : done * kWidth / total;
-  fmt::print(err, "\reval [{}{}] {}/{}", std::string(filled, '='), std::string(kWidth - filled, ' '), done, total);
-  if (done == total) fmt::print(err, "\n");
-  err.flush();
-}
-
 void run_model_eval(const EvalArgs& args, const models::Model& model, const data::Dataset& ds,
                     train::ModelEvalOptions options, std::ostream& out, std::ostream& err);
 
@@ -203,13 +196,19 @@ void run_model_eval(const EvalArgs& args, const models::Model& model, const data
                     train::ModelEvalOptions options, std::ostream& out, std::ostream& err) {
   for (const data::SkippedFile& s : ds.skipped) fmt::print(err, "warning: skipped {}: {}\n", s.path, s.reason);
   options.per_category = args.per_category;
+  if (!args.nms.empty()) options.nms = models::parse_nms_method(args.nms);
+  if (args.pre_nms_top_k >= 0) options.pre_nms_top_k = args.pre_nms_top_k;
+  if (args.max_dets >= 0) options.max_dets = args.max_dets;
   options.batch_size = args.batch;
   options.input_size = args.size;
-  options.progress = [&err](std::size_t done, std::size_t total) { print_progress(err, done, total); };
+  auto progress = std::make_shared<core::Progress>(err, "eval", "images", ds.images.size(), core::Progress::is_terminal(2));
+  options.progress = [progress](std::size_t done, std::size_t) { progress->update(done); };
   fmt::print(out, "{}: {} images, {} classes\n", ds.spec, ds.images.size(), ds.classes.size());
   const train::ModelEvalResult r = train::evaluate_model(model, ds, options);
-  fmt::print(out, "{} detections (score > {}, NMS {}, at most {} per image)\n", r.detections.size(),
-             options.score_thresh, options.nms_iou, options.max_dets);
+  fmt::print(out, "{} detections (score > {}, {} NMS at IoU {}{}, at most {} per image)\n", r.detections.size(),
+             options.score_thresh, options.nms == models::NmsMethod::darknet ? "Darknet's" : "bounded", options.nms_iou,
+             options.nms == models::NmsMethod::darknet ? "" : fmt::format(", {} candidates per class", options.pre_nms_top_k),
+             options.max_dets);
   if (r.voc) {
     train::VocOptions vo;
     vo.strict_iou = options.voc_iou_strict;

@@ -26,6 +26,9 @@ struct EvalArgs {
   bool per_category = false;
   // The model-running form.
   std::string cfg, config, weights, split, save_detections;
+  std::string nms;         // bounded | darknet; empty = the config's or bounded
+  int pre_nms_top_k = -1;  // -1 = the config's or 1000
+  int max_dets = -1;       // -1 = the config's or 100
   int batch = 8;  // images per forward pass
   int size = 0;   // network input; 0 = the model's own
 };

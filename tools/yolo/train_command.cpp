@@ -6,9 +6,11 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <type_traits>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "models/model_file.h"
 #include "train/config_loader.h"
 #include "train/distributed.h"
@@ -113,11 +115,17 @@ int train_on_this_rank(const TrainCommandArgs& args, std::ostream& out) {
   options.run_dir = run_dir;
   options.resume = !args.resume.empty();
   options.config_yaml = train::dump_config(config);
-  options.evaluate = [](const models::Model& model, const data::Dataset& ds, const train::TrainConfig& c) {
+  options.evaluate = [&out](const models::Model& model, const data::Dataset& ds, const train::TrainConfig& c) {
     train::ModelEvalOptions eval = train::model_eval_options(c.eval);
     eval.input_size = c.model.input_size;
-    // Under mpirun each rank detects on its shard of the images.
+    // Under mpirun each rank detects on its shard of the images; rank 0
+    // alone reports progress (its share stands for the whole).
     train::Communicator& comm = train::communicator();
+    if (comm.rank() == 0) {
+      auto progress = std::make_shared<core::Progress>(out, "eval", "images", ds.images.size(),
+                                                       core::Progress::is_terminal(1) && !comm.distributed());
+      eval.progress = [progress](std::size_t done, std::size_t) { progress->update(done); };
+    }
     eval.shard = comm.rank();
     eval.shards = comm.size();
     if (comm.distributed()) eval.gather = [&comm](const auto& mine) { return all_gather_detections(comm, mine); };

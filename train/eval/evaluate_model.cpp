@@ -24,6 +24,8 @@ ModelEvalOptions model_eval_options(const EvalConfig& config) {
   o.metric = parse_eval_metric(config.metric);
   o.score_thresh = config.score_thresh;
   o.nms_iou = config.nms_iou;
+  o.nms = models::parse_nms_method(config.nms);
+  o.pre_nms_top_k = config.pre_nms_top_k;
   o.max_dets = config.max_dets;
   o.voc_iou_strict = config.voc_iou_strict;
   return o;
@@ -37,6 +39,9 @@ void check_options(const ModelEvalOptions& o) {
   }
   if (!(o.nms_iou >= 0 && o.nms_iou <= 1)) throw core::ConfigError(fmt::format("eval: nms_iou {} must be in [0, 1]", o.nms_iou));
   if (o.max_dets < 0) throw core::ConfigError(fmt::format("eval: max_dets {} must not be negative", o.max_dets));
+  if (o.pre_nms_top_k < 0) {
+    throw core::ConfigError(fmt::format("eval: pre_nms_top_k {} must not be negative", o.pre_nms_top_k));
+  }
   if (o.shards < 1 || o.shard < 0 || o.shard >= o.shards) {
     throw core::ConfigError(fmt::format("eval: shard {} is not in [0, {})", o.shard, o.shards));
   }
@@ -51,6 +56,8 @@ std::vector<Detection> run_detector(const models::Model& model, const data::Data
   if (o.input_size > 0) detect.net_width = detect.net_height = o.input_size;
   detect.thresh = static_cast<float>(o.score_thresh);
   detect.nms_iou = static_cast<float>(o.nms_iou);
+  detect.nms = o.nms;
+  detect.pre_nms_top_k = o.pre_nms_top_k;
   detect.max_dets = o.max_dets;
 
   std::vector<Detection> detections;

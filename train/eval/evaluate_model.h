@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "models/detect/nms.h"
 #include "models/model_file.h"
 #include "train/config.h"
 #include "train/eval/coco_eval.h"
@@ -35,6 +36,8 @@ struct ModelEvalOptions {
   // curve short.
   double score_thresh = 0.005;
   double nms_iou = 0.45;
+  models::NmsMethod nms = models::NmsMethod::bounded;
+  int pre_nms_top_k = 1000;  // bounded NMS: candidates per class (0 = all)
   int max_dets = 100;
   bool voc_iou_strict = false;
   bool per_category = false;  // COCO: per-category numbers in metrics_json
