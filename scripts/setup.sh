@@ -41,8 +41,9 @@ packages=(
   # Tests only: the distributed test finds mpirun's ranks with pgrep and ps
   # (today cmake pulls procps in; named here so that never changes under us).
   procps
-  # The fuzz targets (scripts/fuzz.sh): clang and its libFuzzer runtime.
-  clang libclang-rt-dev
+  # The fuzz targets (scripts/fuzz.sh): clang, its libFuzzer runtime, and
+  # LLVM's OpenMP (ops/ needs OpenMP; gcc brings its own libgomp, clang not).
+  clang libclang-rt-dev libomp-dev
 )
 # Opt-in, never needed by CI: PyTorch for the comparison scripts
 # (scripts/compare_cnn_ops_torch.py).
