@@ -30,7 +30,10 @@
 #    removed while anything is still mounted under it.
 #  - COMMAND runs with chroot, as root, in /src/yolo-cpu (a `git clone` of
 #    the repository this script lives in), with a clean environment: HOME,
-#    PATH, LANG=C.UTF-8, TERM, CI and every YOLO_* variable of the caller.
+#    PATH, LANG=C.UTF-8, TERM, CI and every YOLO_* variable of the caller;
+#    standard input is /dev/null. On SIGINT or SIGTERM it gets SIGTERM (its
+#    process group; SIGKILL 10 s later), and whatever still runs in the root
+#    when the script ends is killed before the unmounts.
 #    Tests that start mpirun as root pass --allow-run-as-root themselves.
 #  - It prints how long each phase took.
 # Needs root (re-runs itself with sudo otherwise).
@@ -83,11 +86,30 @@ mounts_under() {
     awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2-
 }
 
+# Processes whose root directory is the fresh root (COMMAND and anything it
+# left running, such as a daemon), by pid.
+processes_in_root() {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && echo "${p#/proc/}"
+  done
+  return 0
+}
+
 root=""
+child=""
 cleanup() {
-  local status=$? m left
+  local status=$? m left pids
   trap - EXIT INT TERM
   [ -n "$root" ] && [ -d "$root" ] || exit "$status"
+  # Nothing of COMMAND may outlive this script or keep the mounts busy.
+  pids=$(processes_in_root)
+  if [ -n "$pids" ]; then
+    say "ending processes left in the root:"
+    ps -o pid=,args= -p "$(echo $pids | tr ' ' ,)" 2>/dev/null | sed 's/^/  /' || true
+    kill -KILL $pids 2>/dev/null || true
+    sleep 0.5
+  fi
   while read -r m; do
     [ -n "$m" ] || continue
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || say "cannot unmount $m"
@@ -104,8 +126,19 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT
-trap 'say "terminated"; exit 143' TERM
+# A signal while COMMAND runs is passed on to it (its own session, so its
+# whole process group), with SIGKILL after 10 s; then the EXIT trap cleans up.
+on_signal() {
+  say "$1; stopping the command"
+  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+    kill -TERM -- "-$child" 2>/dev/null || kill -TERM "$child" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$child" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL -- "-$child" 2>/dev/null || true
+  fi
+  exit "$2"
+}
+trap 'on_signal interrupted 130' INT
+trap 'on_signal terminated 143' TERM
 
 need=()
 command -v debootstrap >/dev/null || need+=(debootstrap)
@@ -117,7 +150,7 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-root=$(mktemp -d "${TMPDIR:-/var/tmp}/yolo-fresh.XXXXXX")
+root=$(realpath "$(mktemp -d "${TMPDIR:-/var/tmp}/yolo-fresh.XXXXXX")")
 chmod 755 "$root"
 if [ "${FRESH_REBUILD:-0}" = 1 ]; then rm -f "$tarball"; fi
 if [ -f "$tarball" ]; then
@@ -181,8 +214,13 @@ for name in $(compgen -e); do
 done
 
 phase "running as root inside: $command_line"
+# In the background, in a session of its own, so that the traps above run
+# at once on a signal (bash defers them while a foreground child runs); its
+# standard input is /dev/null.
 status=0
-chroot "$root" /usr/bin/env -i "${envs[@]}" /bin/bash -c "cd $src && $command_line" || status=$?
+setsid chroot "$root" /usr/bin/env -i "${envs[@]}" /bin/bash -c "cd $src && $command_line" </dev/null &
+child=$!
+wait "$child" || status=$?
 phase_done
 say "command exited with status $status"
 exit "$status"
