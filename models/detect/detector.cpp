@@ -39,27 +39,27 @@ DetectOptions default_detect_options(const Model& model) {
   return o;
 }
 
-std::vector<std::vector<ImageDetection>> detect_batch(const Model& model, const std::vector<core::Tensor>& images,
-                                                      const DetectOptions& options) {
-  const std::vector<YoloLayer> layers = model.network->yolo_layers();
-  if (layers.empty()) {
+std::vector<core::Tensor> forward_heads(const Model& model, const std::vector<core::Tensor>& images,
+                                        const DetectOptions& options) {
+  if (model.network->yolo_layers().empty()) {
     throw core::ValueError(fmt::format("detect: network {} has no [yolo] layers", model.network->def().source));
   }
-  const ResizeMode mode = parse_resize_mode(model.meta.resize);
   const core::Tensor input = prepare_batch(images, model.meta, options.net_width, options.net_height);
+  EvalModeScope scope(*model.network);
+  core::Tape tape(core::Tape::Mode::inference);
+  return model.network->forward(tape, input).heads;
+}
 
-  DarknetNetwork::Output out;
-  {
-    EvalModeScope scope(*model.network);
-    core::Tape tape(core::Tape::Mode::inference);
-    out = model.network->forward(tape, input);
-  }
-
+std::vector<std::vector<ImageDetection>> detections_from_heads(const Model& model, const std::vector<core::Tensor>& heads,
+                                                               const std::vector<core::Tensor>& images,
+                                                               const DetectOptions& options) {
+  const std::vector<YoloLayer> layers = model.network->yolo_layers();
+  const ResizeMode mode = parse_resize_mode(model.meta.resize);
   std::vector<std::vector<ImageDetection>> result;
   result.reserve(images.size());
   for (std::size_t i = 0; i < images.size(); ++i) {
-    std::vector<DecodedBox> boxes = decode_yolo_heads(out.heads, layers, static_cast<int>(i), options.net_width,
-                                                      options.net_height, options.thresh);
+    std::vector<DecodedBox> boxes =
+        decode_yolo_heads(heads, layers, static_cast<int>(i), options.net_width, options.net_height, options.thresh);
     // Stretched inputs map fractions to fractions unchanged.
     const int width = static_cast<int>(images[i].size(2)), height = static_cast<int>(images[i].size(1));
     if (mode == ResizeMode::letterbox) {
@@ -74,6 +74,11 @@ std::vector<std::vector<ImageDetection>> detect_batch(const Model& model, const 
     result.push_back(to_image_detections(boxes, width, height, options.thresh, options.max_dets));
   }
   return result;
+}
+
+std::vector<std::vector<ImageDetection>> detect_batch(const Model& model, const std::vector<core::Tensor>& images,
+                                                      const DetectOptions& options) {
+  return detections_from_heads(model, forward_heads(model, images, options), images, options);
 }
 
 }  // namespace models

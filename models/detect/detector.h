@@ -35,4 +35,13 @@ DetectOptions default_detect_options(const Model& model);
 std::vector<std::vector<ImageDetection>> detect_batch(const Model& model, const std::vector<core::Tensor>& images,
                                                       const DetectOptions& options);
 
+// detect_batch in its two stages, for timing them apart (`yolo bench
+// detect`): preprocessing and the forward pass give the raw heads; decoding,
+// the letterbox correction and NMS turn them into each image's detections.
+std::vector<core::Tensor> forward_heads(const Model& model, const std::vector<core::Tensor>& images,
+                                        const DetectOptions& options);
+std::vector<std::vector<ImageDetection>> detections_from_heads(const Model& model, const std::vector<core::Tensor>& heads,
+                                                               const std::vector<core::Tensor>& images,
+                                                               const DetectOptions& options);
+
 }  // namespace models

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "tools/yolo/anchors_command.h"
 #include "tools/yolo/bench_command.h"
+#include "tools/yolo/bench_detect.h"
 #include "tools/yolo/config_command.h"
 #include "tools/yolo/conformance_command.h"
 #include "tools/yolo/convert_command.h"
@@ -170,8 +171,18 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                       "Start afresh in a --run-dir that already holds a run (its metrics, plots and checkpoints are deleted)");
 
   BenchArgs bench_args;
-  CLI::App* bench = app.add_subcommand("bench", "Time a training step or a forward pass on random inputs (no data loader)");
-  bench->add_option("mode", bench_args.mode, "train or forward")->required()->check(CLI::IsMember({"train", "forward"}));
+  BenchDetectArgs bench_detect_args;
+  CLI::App* bench = app.add_subcommand(
+      "bench", "Time a training step or a forward pass on random inputs (no data loader), or detection's decode + NMS");
+  bench->add_option("mode", bench_args.mode, "train, forward or detect")->required()
+      ->check(CLI::IsMember({"train", "forward", "detect"}));
+  bench->add_option("--weights", bench_detect_args.weights, "detect: Darknet .weights or a checkpoint");
+  bench->add_option("--image", bench_detect_args.image, "detect: the picture (default: Darknet's dog.jpg if installed)");
+  bench->add_option("--thresh", bench_detect_args.thresholds, "detect: thresholds, comma-separated");
+  bench->add_option("--nms", bench_detect_args.nms, "detect: bounded or darknet")->check(CLI::IsMember({"bounded", "darknet"}));
+  bench->add_option("--pre-nms-top-k", bench_detect_args.pre_nms_top_k, "detect: candidates per class into bounded NMS")
+      ->check(CLI::NonNegativeNumber);
+  bench->add_option("--max-dets", bench_detect_args.max_dets, "detect: detections kept per image")->check(CLI::NonNegativeNumber);
   bench->add_option("--cfg", bench_args.cfg, "Darknet .cfg");
   bench->add_option("--config", bench_args.config, "Training config (.yml) describing the model");
   bench->add_option("--size", bench_args.size, "Square input size, a multiple of 32 (default: the cfg's or config's)")
@@ -213,7 +224,15 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     else if (forward->parsed()) run_forward_command(forward_args, out);
     else if (convert->parsed()) run_convert_command(convert_args, out);
     else if (summary->parsed()) run_summary_command(summary_args, out);
-    else if (bench->parsed()) run_bench_command(bench_args, out, err);
+    else if (bench->parsed() && bench_args.mode == "detect") {
+      bench_detect_args.cfg = bench_args.cfg;
+      bench_detect_args.size = bench_args.size;
+      bench_detect_args.threads = bench_args.threads;
+      bench_detect_args.steps = bench_args.steps;
+      bench_detect_args.json = bench_args.json;
+      if (!bench_args.config.empty()) throw core::ConfigError("bench detect: give --weights (and --cfg for Darknet weights), not --config");
+      run_bench_detect(bench_detect_args, out, err);
+    } else if (bench->parsed()) run_bench_command(bench_args, out, err);
     return 0;
   } catch (const std::exception& e) {
     // Library errors already name the op, file or key at fault.
