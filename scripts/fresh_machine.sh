@@ -22,6 +22,8 @@
 #    does not. Downloaded .deb files are shared with the host's apt cache:
 #    /var/cache/apt/archives is bind-mounted into the root (debootstrap uses
 #    it as its --cache-dir too), so a second run downloads nothing new.
+#    apt takes that folder's lock, so run one of these at a time (and no
+#    apt-get install on the host meanwhile).
 #  - Inside the root: the host's apt sources, the apt.conf.d files that set
 #    Acquire:: or proxy options, apt's auth files and /etc/resolv.conf are
 #    copied in; /proc, /dev (rbind, then --make-rslave), /sys (rbind, rslave)
