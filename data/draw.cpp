@@ -15,17 +15,19 @@ constexpr unsigned char kColours[20][3] = {
     {61, 219, 134}, {26, 147, 52},   {0, 212, 187},  {44, 153, 168}, {0, 194, 255},  {52, 69, 147},  {100, 115, 255},
     {0, 24, 236},   {132, 56, 255},  {82, 0, 133},   {203, 56, 255}, {255, 149, 200}, {255, 55, 199}};
 
-void draw_one(const Canvas& canvas, const LabelledBox& item, const LabelStyle& style) {
+void draw_box(const Canvas& canvas, const LabelledBox& item, const LabelStyle& style) {
   cairo_t* cr = canvas.cr();
-  const Rgb colour = class_colour(item.label);
   const double half = style.line_width / 2;
-  canvas.set_colour(colour);
+  canvas.set_colour(class_colour(item.label));
   cairo_set_line_width(cr, style.line_width);
   cairo_rectangle(cr, item.box.x1 + half, item.box.y1 + half, std::max(0.0, double(item.box.width()) - style.line_width),
                   std::max(0.0, double(item.box.height()) - style.line_width));
   cairo_stroke(cr);
-  if (item.text.empty()) return;
+}
 
+void draw_label(const Canvas& canvas, const LabelledBox& item, const LabelStyle& style) {
+  if (item.text.empty()) return;
+  const Rgb colour = class_colour(item.label);
   const TextSize size = canvas.measure(item.text);
   const double pad = std::round(style.font_px * 0.25);
   const double label_w = size.width + 2 * pad, label_h = size.height() + pad;
@@ -34,6 +36,7 @@ void draw_one(const Canvas& canvas, const LabelledBox& item, const LabelStyle& s
   if (y < 0) y = std::max(0.0, double(item.box.y1));
   y = std::min(y, canvas.height() - label_h);
   const double x = std::clamp(double(item.box.x1), 0.0, std::max(0.0, canvas.width() - label_w));
+  canvas.set_colour(colour);
   canvas.fill_rect(x, y, label_w, label_h);
   canvas.set_colour(text_colour_on(colour));
   canvas.text_at(x + pad, y + pad / 2, item.text);
@@ -60,7 +63,11 @@ void draw_labelled_boxes(Image& image, const std::vector<LabelledBox>& boxes) {
   const Canvas canvas(image);
   const LabelStyle style = label_style_for(image.width, image.height);
   canvas.set_font(style.font_px, true);
-  for (const LabelledBox& b : boxes) draw_one(canvas, b, style);
+  // Every box line first, then the labels, so no line crosses a label; the
+  // labels in reverse, so the first box's (the best score's, as detections
+  // come) ends on top where two overlap.
+  for (const LabelledBox& b : boxes) draw_box(canvas, b, style);
+  for (auto b = boxes.rbegin(); b != boxes.rend(); ++b) draw_label(canvas, *b, style);
   image = canvas.to_image();
 }
 

@@ -18,6 +18,6 @@ head -n 8 cache/shapes/darknet/val.txt | sed 's|^|cache/shapes/darknet/|' > "$ru
 echo
 echo "run directory:  $run"
 echo "  metrics:      $run/metrics.jsonl (the last line holds the evaluation)"
-echo "  plots:        $run/plots/loss.png, lr.png, map.png"
+echo "  plots:        $run/plots/results.png, pr_curve.png, confusion_matrix.png, loss.png, lr.png, map.png"
 echo "  checkpoints:  $run/checkpoints/last.ckpt, best.ckpt"
 echo "  detections:   $run/detections/*.png and detections.json"

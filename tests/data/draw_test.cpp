@@ -55,6 +55,23 @@ TEST(Draw, LabelOfABoxAtTheTopGoesInsideTheBoxAndStaysOnThePicture) {
   EXPECT_EQ(fill_top_rows, 12) << "the label is moved inside the box and left of the right edge";
 }
 
+TEST(Draw, NoBoxLineCrossesALabel) {
+  // The second box's top edge runs through the first box's label: labels
+  // are drawn after every line, so the label keeps only its fill and text.
+  Image image(200, 120, 0.0f);
+  const Box first{20, 40, 180, 110}, second{10, 30, 190, 100};
+  draw_labelled_boxes(image, {{first, 0, box_label("star", 0.97)}, {second, 1, ""}});
+  const Rgb fill = class_colour(0), ink = text_colour_on(fill), line = class_colour(1);
+  int fill_pixels = 0, line_pixels = 0;
+  for (int x = 22; x < 60; ++x) {
+    const float* p = image.at(x, 31);  // inside the label, on the second box's edge
+    fill_pixels += near(p, fill, 2) ? 1 : 0;
+    line_pixels += near(p, line, 2) && !near(p, ink, 40) ? 1 : 0;
+  }
+  EXPECT_GT(fill_pixels, 10);
+  EXPECT_EQ(line_pixels, 0) << "the second box's line is drawn over the first box's label";
+}
+
 TEST(Draw, LabelStyleKeepsTextReadableOnSmallAndLargePictures) {
   EXPECT_GE(label_style_for(64, 64).font_px, 12);
   EXPECT_GE(label_style_for(256, 256).font_px, 12);

@@ -84,6 +84,12 @@ TEST_F(EvaluateModel, VocAndCocoPlumbing) {
   EXPECT_NE(voc.metrics_json.find("\"mAP_area\""), std::string::npos);
   EXPECT_GE(voc.primary, 0.0);
   EXPECT_LE(voc.primary, 1.0);
+  // Each stage's time is measured; the forward pass is never free.
+  EXPECT_GT(voc.timing.forward_s, 0.0);
+  EXPECT_GE(voc.timing.postprocess_s, 0.0);
+  EXPECT_GT(voc.timing.read_s, 0.0);
+  EXPECT_GE(voc.timing.score_s, 0.0);
+  EXPECT_NE(describe(voc.timing).find("% of the forward"), std::string::npos);
 
   // Same detections, COCO scoring.
   options.metric = EvalMetric::coco;

@@ -209,6 +209,7 @@ void run_model_eval(const EvalArgs& args, const models::Model& model, const data
              options.score_thresh, options.nms == models::NmsMethod::darknet ? "Darknet's" : "bounded", options.nms_iou,
              options.nms == models::NmsMethod::darknet ? "" : fmt::format(", {} candidates per class", options.pre_nms_top_k),
              options.max_dets);
+  fmt::print(out, "time: {}\n", train::describe(r.timing));
   if (r.voc) {
     train::VocOptions vo;
     vo.strict_iou = options.voc_iou_strict;

@@ -130,6 +130,7 @@ int train_on_this_rank(const TrainCommandArgs& args, std::ostream& out) {
     eval.shards = comm.size();
     if (comm.distributed()) eval.gather = [&comm](const auto& mine) { return all_gather_detections(comm, mine); };
     const train::ModelEvalResult r = train::evaluate_model(model, ds, eval);
+    if (comm.rank() == 0) out << fmt::format("eval time: {}\n", train::describe(r.timing));
     return train::EvalReport{nlohmann::json::parse(r.metrics_json), r.details};
   };
   options.nan_at_step = nan_step_from_environment();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/error.h"
 #include "core/fault_injection.h"
@@ -31,7 +32,23 @@ ModelEvalOptions model_eval_options(const EvalConfig& config) {
   return o;
 }
 
+std::string describe(const EvalTiming& t) {
+  const std::string share =
+      t.forward_s > 0 ? fmt::format(" ({:.1f}% of the forward)", 100.0 * t.postprocess_s / t.forward_s) : "";
+  return fmt::format("forward {:.2f} s, decode + NMS {:.2f} s{}, reading images {:.2f} s, scoring {:.2f} s", t.forward_s,
+                     t.postprocess_s, share, t.read_s, t.score_s);
+}
+
 namespace {
+
+// fn()'s result; the seconds it took are added to `total`.
+template <class Fn>
+auto timed(double& total, Fn&& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  auto result = fn();
+  total += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
 
 void check_options(const ModelEvalOptions& o) {
   if (!(o.score_thresh >= 0 && o.score_thresh < 1)) {
@@ -51,7 +68,8 @@ void check_options(const ModelEvalOptions& o) {
   }
 }
 
-std::vector<Detection> run_detector(const models::Model& model, const data::Dataset& ds, const ModelEvalOptions& o) {
+std::vector<Detection> run_detector(const models::Model& model, const data::Dataset& ds, const ModelEvalOptions& o,
+                                    EvalTiming& timing) {
   models::DetectOptions detect = models::default_detect_options(model);
   if (o.input_size > 0) detect.net_width = detect.net_height = o.input_size;
   detect.thresh = static_cast<float>(o.score_thresh);
@@ -65,12 +83,17 @@ std::vector<Detection> run_detector(const models::Model& model, const data::Data
   for (std::size_t start = 0; start < total; start += batch) {
     if (static_cast<int>((start / batch) % static_cast<std::size_t>(o.shards)) != o.shard) continue;
     const std::size_t end = std::min(total, start + batch);
-    std::vector<core::Tensor> images;
-    for (std::size_t i = start; i < end; ++i) {
-      const data::Image im = data::load_image(ds.images[i].path);
-      images.push_back(models::darknet_planar_image(im.width, im.height, im.pixels.data()));
-    }
-    const auto per_image = models::detect_batch(model, images, detect);
+    const std::vector<core::Tensor> images = timed(timing.read_s, [&] {
+      std::vector<core::Tensor> loaded;
+      for (std::size_t i = start; i < end; ++i) {
+        const data::Image im = data::load_image(ds.images[i].path);
+        loaded.push_back(models::darknet_planar_image(im.width, im.height, im.pixels.data()));
+      }
+      return loaded;
+    });
+    const std::vector<core::Tensor> heads = timed(timing.forward_s, [&] { return models::forward_heads(model, images, detect); });
+    const auto per_image =
+        timed(timing.postprocess_s, [&] { return models::detections_from_heads(model, heads, images, detect); });
     for (std::size_t b = 0; b < per_image.size(); ++b) {
       for (const models::ImageDetection& d : per_image[b]) {
         detections.push_back({start + b, d.label, d.x1, d.y1, double(d.x2) - d.x1, double(d.y2) - d.y1, d.score});
@@ -114,7 +137,8 @@ ModelEvalResult evaluate_model(const models::Model& model, const data::Dataset& 
   }
   ModelEvalResult r;
   r.metric = options.metric;
-  r.detections = run_detector(model, ds, options);
+  r.detections = run_detector(model, ds, options, r.timing);
+  const auto scoring_start = std::chrono::steady_clock::now();
   if (options.gather) {
     r.detections = options.gather(r.detections);
     // Each image was one process's: ordering by image restores the order of
@@ -139,6 +163,7 @@ ModelEvalResult evaluate_model(const models::Model& model, const data::Dataset& 
     r.primary = r.coco->stats[0];
   }
   r.details = compute_eval_details(picture_ground_truth(ds), r.detections);
+  r.timing.score_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - scoring_start).count();
   return r;
 }
 

@@ -57,6 +57,16 @@ struct ModelEvalOptions {
 // max_dets, strict IoU). Throws core::ConfigError for an unknown metric.
 ModelEvalOptions model_eval_options(const EvalConfig& config);
 
+// Where an evaluation's time went, in seconds of this process: decoding the
+// image files, the network's forward pass (preprocessing included), turning
+// the heads into detections (decode, letterbox correction, NMS) and scoring
+// them (the VOC/COCO evaluator and the picture data).
+struct EvalTiming {
+  double read_s = 0, forward_s = 0, postprocess_s = 0, score_s = 0;
+};
+// "forward 12.3 s, decode + NMS 0.4 s (3% of the forward), reading images 1.1 s, scoring 0.2 s"
+std::string describe(const EvalTiming& t);
+
 struct ModelEvalResult {
   EvalMetric metric = EvalMetric::voc;
   std::optional<VocMetrics> voc;    // set when metric == voc
@@ -75,6 +85,7 @@ struct ModelEvalResult {
   // Per-class precision/recall curves and the confusion matrix, for the
   // evaluation pictures (whatever the metric).
   EvalDetails details;
+  EvalTiming timing;
 };
 
 // Evaluates `model` on every image of `ds` (images are decoded from
