@@ -146,6 +146,17 @@ std::vector<DarknetConvTensors> DarknetNetwork::darknet_conv_tensors() const {
   return out;
 }
 
+std::vector<DarknetNetwork::HeadOutputConv> DarknetNetwork::head_output_convs() const {
+  std::vector<HeadOutputConv> out;
+  for (std::size_t i = 1; i < def_.layers.size(); ++i) {
+    const auto* head = std::get_if<YoloLayer>(&def_.layers[i].spec);
+    if (head == nullptr || convs_[i - 1] == nullptr) continue;
+    DarknetConvTensors conv = convs_[i - 1]->darknet_tensors(static_cast<int>(i - 1));
+    if (!conv.scales.defined()) out.push_back({*head, std::move(conv)});
+  }
+  return out;
+}
+
 DarknetNetwork::Output DarknetNetwork::forward(Tape& tape, const Tensor& x, bool keep_all_layers) const {
   if (x.dim() != 4 || x.size(1) != def_.net.channels) {
     throw core::ShapeError(fmt::format("{}: input must be [N,{},H,W], got {}", def_.source, def_.net.channels,

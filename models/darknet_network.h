@@ -78,6 +78,14 @@ class DarknetNetwork : public Module {
   std::vector<int> yolo_strides(int height, int width) const;
   // Parameters of every conv layer in cfg order, for .weights files.
   std::vector<DarknetConvTensors> darknet_conv_tensors() const;
+  // Each [yolo] layer with the conv that feeds it (the layer just before),
+  // when that conv has biases (no batch norm), in cfg order: what an
+  // initialisation of the heads' outputs writes to.
+  struct HeadOutputConv {
+    YoloLayer head;
+    DarknetConvTensors conv;
+  };
+  std::vector<HeadOutputConv> head_output_convs() const;
 
  private:
   NetworkDef def_;

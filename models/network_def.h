@@ -57,6 +57,10 @@ struct MaxpoolLayer {
 
 struct YoloLayer {
   int classes = 20;
+  // The head's input holds, anchor by anchor, 4 box offsets, the
+  // objectness, then one score per class (docs/yolo_loss.md).
+  int channels_per_anchor() const { return 5 + classes; }
+  int objectness_channel(int anchor) const { return anchor * channels_per_anchor() + 4; }
   std::vector<int> mask;
   std::vector<float> anchors;  // w0,h0,w1,h1,... in network-input pixels
   float ignore_thresh = 0.5f;

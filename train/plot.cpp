@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "train/chart.h"
 #include "train/run_dir.h"
+#include "train/training_evaluation.h"
 
 namespace train {
 
@@ -45,8 +46,7 @@ RunCurves read_curves(const RunDir& run) {
   const bool coco = std::any_of(lines.begin(), lines.end(), [](const json& j) {
     return j.contains("eval") && j["eval"].is_object() && j["eval"].contains("AP");
   });
-  for (const char* key : coco ? std::vector<const char*>{"AP", "AP50", "AP75"}
-                              : std::vector<const char*>{"mAP_area", "mAP_11point"}) {
+  for (const std::string& key : headline_metric_keys(coco ? EvalMetric::coco : EvalMetric::voc)) {
     c.metrics.push_back({key, {}});
   }
   for (const json& j : lines) {

@@ -119,7 +119,10 @@ TEST_F(Trainer, CheckpointIsPublishedBeforeEachEvaluation) {
     EXPECT_TRUE(extra.at("eval_pending").get<bool>());
     checkpoint_steps.push_back(extra.at("step").get<std::int64_t>());
     next_score = next_score == 0.5 ? 0.25 : 0.75;  // 0.25 after the first: not a new best
-    return EvalReport{{{"mAP_11point", next_score}, {"mAP_area", next_score}}, std::nullopt};
+    return TrainingEval{next_score,
+                        {{"mAP_11point", next_score}, {"mAP_area", next_score}},
+                        {{"mAP_11point", next_score}, {"mAP_area", next_score}},
+                        std::nullopt};
   };
   run_training(c, o, log_);
   std::vector<std::int64_t> eval_steps;

@@ -221,7 +221,7 @@ void run_model_eval(const EvalArgs& args, const models::Model& model, const data
     train::write_detections(args.save_detections, r.detections, r.keys);
     fmt::print(out, "detections written to {}\n", args.save_detections);
   }
-  write_metrics(args.out, r.metrics_json, out);
+  write_metrics(args.out, r.metrics.dump(2) + "\n", out);
   if (!args.plots.empty()) {
     train::write_eval_plots(r.details, args.plots, "");
     fmt::print(out, "plots written to {}/pr_curve.png and confusion_matrix.png\n", args.plots);

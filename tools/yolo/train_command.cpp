@@ -3,18 +3,13 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <memory>
-#include <type_traits>
 
 #include "core/error.h"
-#include "core/progress.h"
 #include "models/model_file.h"
 #include "train/config_loader.h"
 #include "train/distributed.h"
-#include "train/eval/evaluate_model.h"
 #include "train/plot.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
@@ -58,22 +53,6 @@ std::string last_good_checkpoint(const std::string& run_dir) {
   }
 }
 
-// Every rank's detections on every rank (Detection is plain data).
-std::vector<train::Detection> all_gather_detections(train::Communicator& comm,
-                                                    const std::vector<train::Detection>& mine) {
-  static_assert(std::is_trivially_copyable_v<train::Detection>);
-  std::string bytes(mine.size() * sizeof(train::Detection), '\0');
-  if (!mine.empty()) std::memcpy(bytes.data(), mine.data(), bytes.size());
-  std::vector<train::Detection> all;
-  for (const std::string& part : comm.all_gather(bytes)) {
-    const std::size_t n = part.size() / sizeof(train::Detection);
-    const std::size_t at = all.size();
-    all.resize(at + n);
-    if (n > 0) std::memcpy(all.data() + at, part.data(), n * sizeof(train::Detection));
-  }
-  return all;
-}
-
 // A new run never appends to another run's files: a folder that holds one is
 // refused unless --overwrite says to clear it (rank 0 clears, after every
 // rank has looked).
@@ -115,24 +94,6 @@ int train_on_this_rank(const TrainCommandArgs& args, std::ostream& out) {
   options.run_dir = run_dir;
   options.resume = !args.resume.empty();
   options.config_yaml = train::dump_config(config);
-  options.evaluate = [&out](const models::Model& model, const data::Dataset& ds, const train::TrainConfig& c) {
-    train::ModelEvalOptions eval = train::model_eval_options(c.eval);
-    eval.input_size = c.model.input_size;
-    // Under mpirun each rank detects on its shard of the images; rank 0
-    // alone reports progress (its share stands for the whole).
-    train::Communicator& comm = train::communicator();
-    if (comm.rank() == 0) {
-      auto progress = std::make_shared<core::Progress>(out, "eval", "images", ds.images.size(),
-                                                       core::Progress::is_terminal(1) && !comm.distributed());
-      eval.progress = [progress](std::size_t done, std::size_t) { progress->update(done); };
-    }
-    eval.shard = comm.rank();
-    eval.shards = comm.size();
-    if (comm.distributed()) eval.gather = [&comm](const auto& mine) { return all_gather_detections(comm, mine); };
-    const train::ModelEvalResult r = train::evaluate_model(model, ds, eval);
-    if (comm.rank() == 0) out << fmt::format("eval time: {}\n", train::describe(r.timing));
-    return train::EvalReport{nlohmann::json::parse(r.metrics_json), r.details};
-  };
   options.nan_at_step = nan_step_from_environment();
   train::TrainResult r;
   try {

@@ -153,13 +153,13 @@ ModelEvalResult evaluate_model(const models::Model& model, const data::Dataset& 
     vo.strict_iou = options.voc_iou_strict;
     r.voc = evaluate_voc(gt, r.detections, vo);
     r.keys = voc_detection_keys(gt);
-    r.metrics_json = voc_metrics_json(*r.voc, r.counts);
+    r.metrics = voc_metrics_object(*r.voc, r.counts);
     r.primary = r.voc->map_area.value_or(-1.0);
   } else {
     const CocoGroundTruth gt = coco_ground_truth(ds);
     r.coco = evaluate_coco(gt, r.detections);
     r.keys = coco_detection_keys(gt);
-    r.metrics_json = coco_metrics_json(*r.coco, r.counts, options.per_category);
+    r.metrics = coco_metrics_object(*r.coco, r.counts, options.per_category);
     r.primary = r.coco->stats[0];
   }
   r.details = compute_eval_details(picture_ground_truth(ds), r.detections);

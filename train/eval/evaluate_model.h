@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/dataset.h"
 #include "models/detect/nms.h"
 #include "models/model_file.h"
@@ -40,7 +42,7 @@ struct ModelEvalOptions {
   int pre_nms_top_k = 1000;  // bounded NMS: candidates per class (0 = all)
   int max_dets = 100;
   bool voc_iou_strict = false;
-  bool per_category = false;  // COCO: per-category numbers in metrics_json
+  bool per_category = false;  // COCO: per-category numbers in `metrics`
   int batch_size = 8;         // images per forward pass
   int input_size = 0;         // network input (multiple of 32); 0 = the model's own
   // Called after each batch with (images done, total), e.g. for a progress bar.
@@ -78,7 +80,7 @@ struct ModelEvalResult {
   // image and category ids).
   std::vector<Detection> detections;
   DetectionKeys keys;
-  std::string metrics_json;  // the metrics.json object (metrics_json.h)
+  nlohmann::json metrics;  // the metrics.json object (metrics_json.h)
   // The headline number: VOC area mAP or COCO AP; -1 when undefined (no
   // ground truth), for "best checkpoint" decisions.
   double primary = -1;

@@ -20,7 +20,7 @@ void add_counts(Json& j, const EvalCounts& counts) {
 
 }  // namespace
 
-std::string voc_metrics_json(const VocMetrics& metrics, const EvalCounts& counts) {
+nlohmann::json voc_metrics_object(const VocMetrics& metrics, const EvalCounts& counts) {
   Json j;
   j["mAP_11point"] = optional_number(metrics.map_11point);
   j["mAP_area"] = optional_number(metrics.map_area);
@@ -32,10 +32,14 @@ std::string voc_metrics_json(const VocMetrics& metrics, const EvalCounts& counts
   }
   j["per_class"] = std::move(per_class);
   add_counts(j, counts);
-  return j.dump(2) + "\n";
+  return j;
 }
 
-std::string coco_metrics_json(const CocoMetrics& metrics, const EvalCounts& counts, bool per_category) {
+std::string voc_metrics_json(const VocMetrics& metrics, const EvalCounts& counts) {
+  return voc_metrics_object(metrics, counts).dump(2) + "\n";
+}
+
+nlohmann::json coco_metrics_object(const CocoMetrics& metrics, const EvalCounts& counts, bool per_category) {
   Json j;
   for (std::size_t i = 0; i < kCocoStatNames.size(); ++i) j[kCocoStatNames[i]] = metrics.stats[i];
   add_counts(j, counts);
@@ -49,7 +53,11 @@ std::string coco_metrics_json(const CocoMetrics& metrics, const EvalCounts& coun
     }
     j["per_category"] = std::move(per);
   }
-  return j.dump(2) + "\n";
+  return j;
+}
+
+std::string coco_metrics_json(const CocoMetrics& metrics, const EvalCounts& counts, bool per_category) {
+  return coco_metrics_object(metrics, counts, per_category).dump(2) + "\n";
 }
 
 }  // namespace train
