@@ -30,10 +30,10 @@ double metric_or_zero(const nlohmann::json& metrics, const std::string& key) {
 
 TrainingEval training_eval_from(const ModelEvalResult& result, EvalMetric metric) {
   TrainingEval e;
-  e.metrics = result.metrics;
+  e.metrics = nlohmann::json(result.metrics);
   e.details = result.details;
-  e.score = metric_or_zero(result.metrics, best_metric_key(metric));
-  for (const std::string& key : headline_metric_keys(metric)) e.headline.emplace_back(key, metric_or_zero(result.metrics, key));
+  e.score = metric_or_zero(e.metrics, best_metric_key(metric));
+  for (const std::string& key : headline_metric_keys(metric)) e.headline.emplace_back(key, metric_or_zero(e.metrics, key));
   return e;
 }
 

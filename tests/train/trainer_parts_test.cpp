@@ -83,7 +83,7 @@ TEST(TrainingEvaluation, MetricChoiceAndHeadline) {
   EXPECT_EQ(coco.score, 0.25);
   ASSERT_EQ(coco.headline.size(), 3u);
   EXPECT_EQ(coco.headline[2].second, 0.125);
-  EXPECT_EQ(coco.metrics, r.metrics);
+  EXPECT_EQ(coco.metrics.at("AP50"), 0.5) << "the metrics are kept for metrics.jsonl";
 }
 
 int g_previous_handler_calls = 0;

@@ -80,7 +80,7 @@ struct ModelEvalResult {
   // image and category ids).
   std::vector<Detection> detections;
   DetectionKeys keys;
-  nlohmann::json metrics;  // the metrics.json object (metrics_json.h)
+  nlohmann::ordered_json metrics;  // the metrics.json object, keys in their documented order (metrics_json.h)
   // The headline number: VOC area mAP or COCO AP; -1 when undefined (no
   // ground truth), for "best checkpoint" decisions.
   double primary = -1;

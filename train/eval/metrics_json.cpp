@@ -20,7 +20,7 @@ void add_counts(Json& j, const EvalCounts& counts) {
 
 }  // namespace
 
-nlohmann::json voc_metrics_object(const VocMetrics& metrics, const EvalCounts& counts) {
+nlohmann::ordered_json voc_metrics_object(const VocMetrics& metrics, const EvalCounts& counts) {
   Json j;
   j["mAP_11point"] = optional_number(metrics.map_11point);
   j["mAP_area"] = optional_number(metrics.map_area);
@@ -39,7 +39,7 @@ std::string voc_metrics_json(const VocMetrics& metrics, const EvalCounts& counts
   return voc_metrics_object(metrics, counts).dump(2) + "\n";
 }
 
-nlohmann::json coco_metrics_object(const CocoMetrics& metrics, const EvalCounts& counts, bool per_category) {
+nlohmann::ordered_json coco_metrics_object(const CocoMetrics& metrics, const EvalCounts& counts, bool per_category) {
   Json j;
   for (std::size_t i = 0; i < kCocoStatNames.size(); ++i) j[kCocoStatNames[i]] = metrics.stats[i];
   add_counts(j, counts);

@@ -21,12 +21,12 @@ struct EvalCounts {
 };
 
 // {"mAP_11point", "mAP_area", "per_class": {name: {"ap_11point", "ap_area", "npos"}}, counts}
-nlohmann::json voc_metrics_object(const VocMetrics& metrics, const EvalCounts& counts);
+nlohmann::ordered_json voc_metrics_object(const VocMetrics& metrics, const EvalCounts& counts);
 std::string voc_metrics_json(const VocMetrics& metrics, const EvalCounts& counts);  // the object, indented
 
 // {"AP", ..., "ARl", counts} and, when per_category, "per_category":
 // {name: {"id", "AP", "AP50", "AP75", "AR100", "num_gts"}}.
-nlohmann::json coco_metrics_object(const CocoMetrics& metrics, const EvalCounts& counts, bool per_category);
+nlohmann::ordered_json coco_metrics_object(const CocoMetrics& metrics, const EvalCounts& counts, bool per_category);
 std::string coco_metrics_json(const CocoMetrics& metrics, const EvalCounts& counts, bool per_category);
 
 }  // namespace train
