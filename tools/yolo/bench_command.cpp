@@ -96,13 +96,14 @@ void print_profile(const core::OpProfile& profile, int steps, std::ostream& log)
   }
 }
 
-}  // namespace
+// The network to time with its input size and batch: --size and --batch,
+// else the cfg's (width; batch / subdivisions) or the config's.
+struct BenchModel {
+  models::Model model;
+  int size = 0, batch = 0;
+};
 
-void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& log) {
-  check_args(args);
-  const int threads = args.threads > 0 ? args.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  omp_set_num_threads(threads);
-
+BenchModel load_bench_model(const BenchArgs& args, std::ostream& log) {
   int size = args.size, batch = args.batch;
   std::optional<models::Model> model;
   if (!args.cfg.empty()) {
@@ -123,6 +124,82 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
     core::write_file_atomic(args.write_cfg, models::network_def_to_cfg(def));
     log << "bench: wrote the network to " << args.write_cfg << "\n";
   }
+  return {std::move(*model), size, batch};
+}
+
+struct BenchTimes {
+  std::vector<double> step_s;  // the measured steps
+  double first_step_s = 0;     // the first warm-up: primitives created, buffers faulted in
+  double median_s = 0;
+  double peak_rss_mib = 0;     // after the measured steps
+  int new_size = 0;
+  double new_size_step_s = 0;  // the first step at new_size
+  core::OpProfile profile;     // with --profile
+};
+
+// Two warm-ups, args.steps measured steps, then one step at size + 32:
+// multi-scale training meets a new input size now and then, and its first
+// step pays for new primitives and buffers.
+BenchTimes time_steps(const BenchArgs& args, BenchModel& bench) {
+  const models::NetworkDef& def = bench.model.network->def();
+  const bool train = args.mode == "train";
+  std::mt19937_64 rng(0);
+  const Tensor x = Tensor::uniform({bench.batch, def.net.channels, bench.size, bench.size}, core::DType::f32, rng);
+  const auto yolo_layers = bench.model.network->yolo_layers();
+  if (yolo_layers.empty()) throw core::ConfigError(fmt::format("bench: {} has no [yolo] layer", def.source));
+  const models::DetectionTargets targets = synthetic_targets(bench.batch, yolo_layers.front().classes);
+  models::DarknetNetwork& network = *bench.model.network;
+  network.set_training(train);
+  network.set_bf16(args.precision == "bf16");
+  train::OptimizerConfig sgd;  // SGD, momentum 0.9, weight decay 5e-4 on every parameter, as the peer
+  sgd.type = "sgd";
+  sgd.decay_bias_and_bn = true;
+  const auto optimizer = train::make_optimizer(sgd, network.named_parameters());
+
+  const auto run_step = [&](const Tensor& input, int input_size, core::OpProfile* prof) {
+    const auto t0 = Clock::now();
+    core::Tape tape(train ? core::Tape::Mode::record : core::Tape::Mode::inference);
+    if (prof) tape.set_profile(prof);
+    const auto fwd = network.forward(tape, input);
+    if (train) {
+      const Tensor loss = args.loss == "squares"
+                              ? squares_loss(tape, fwd.heads)
+                              : models::detection_loss(tape, network, fwd.heads, input_size, input_size, targets).loss;
+      tape.backward(loss);
+      optimizer->step(sgd.lr);
+      network.zero_grad();
+    } else {
+      for (const auto& h : fwd.heads) (void)h.data<float>();  // heads in plain layout, as a caller reads them
+    }
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  constexpr int warmups = 2;
+  BenchTimes t;
+  for (int s = 0; s < warmups + args.steps; ++s) {
+    const bool measured = s >= warmups;
+    const double step_s = run_step(x, bench.size, measured && args.profile ? &t.profile : nullptr);
+    if (s == 0) t.first_step_s = step_s;
+    if (measured) t.step_s.push_back(step_s);
+  }
+  t.peak_rss_mib = peak_rss_mib();  // before the larger new-size step
+  t.new_size = bench.size + 32;
+  const Tensor x_new = Tensor::uniform({bench.batch, def.net.channels, t.new_size, t.new_size}, core::DType::f32, rng);
+  t.new_size_step_s = run_step(x_new, t.new_size, nullptr);
+  std::vector<double> sorted = t.step_s;
+  std::sort(sorted.begin(), sorted.end());
+  t.median_s = sorted[sorted.size() / 2];
+  return t;
+}
+
+}  // namespace
+
+void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& log) {
+  check_args(args);
+  const int threads = args.threads > 0 ? args.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  omp_set_num_threads(threads);
+  BenchModel bench = load_bench_model(args, log);
+  const models::NetworkDef& def = bench.model.network->def();
+  const int size = bench.size, batch = bench.batch;
 
   const double sgemm = measure_sgemm_gflops();
   const double gflop_per_image = static_cast<double>(models::summarize_network(def, size, size).flops) / 1e9;
@@ -130,90 +207,40 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
   log << fmt::format("bench {}: {} at {}x{}, batch {}, {} threads, {}, loss {}; sgemm peak {:.1f} GFLOP/s\n",
                      args.mode, def.source, size, size, batch, threads, args.precision, train ? args.loss : "none",
                      sgemm);
-
-  std::mt19937_64 rng(0);
-  const Tensor x = Tensor::uniform({batch, def.net.channels, size, size}, core::DType::f32, rng);
-  const auto yolo_layers = model->network->yolo_layers();
-  if (yolo_layers.empty()) throw core::ConfigError(fmt::format("bench: {} has no [yolo] layer", def.source));
-  const models::DetectionTargets targets = synthetic_targets(batch, yolo_layers.front().classes);
-  model->network->set_training(train);
-  model->network->set_bf16(args.precision == "bf16");
-  train::OptimizerConfig sgd;  // SGD, momentum 0.9, weight decay 5e-4 on every parameter, as the peer
-  sgd.type = "sgd";
-  sgd.decay_bias_and_bn = true;
-  const auto optimizer = train::make_optimizer(sgd, model->network->named_parameters());
-
-  constexpr int warmups = 2;
-  core::OpProfile profile;
-  std::vector<double> seconds;
-  double first_step_s = 0;
-  const auto run_step = [&](const Tensor& input, int input_size, core::OpProfile* prof) {
-    const auto t0 = Clock::now();
-    core::Tape tape(train ? core::Tape::Mode::record : core::Tape::Mode::inference);
-    if (prof) tape.set_profile(prof);
-    const auto fwd = model->network->forward(tape, input);
-    if (train) {
-      const Tensor loss =
-          args.loss == "squares"
-              ? squares_loss(tape, fwd.heads)
-              : models::detection_loss(tape, *model->network, fwd.heads, input_size, input_size, targets).loss;
-      tape.backward(loss);
-      optimizer->step(sgd.lr);
-      model->network->zero_grad();
-    } else {
-      for (const auto& h : fwd.heads) (void)h.data<float>();  // heads in plain layout, as a caller reads them
-    }
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-  };
-  for (int s = 0; s < warmups + args.steps; ++s) {
-    const bool measured = s >= warmups;
-    const double step_s = run_step(x, size, measured && args.profile ? &profile : nullptr);
-    if (s == 0) first_step_s = step_s;
-    if (measured) seconds.push_back(step_s);
-  }
-  const double rss = peak_rss_mib();  // before the larger new-size step
-  // Multi-scale training meets a new input size now and then: the first
-  // step at size + 32 pays for its new primitives and buffers.
-  const int new_size = size + 32;
-  const Tensor x_new = Tensor::uniform({batch, def.net.channels, new_size, new_size}, core::DType::f32, rng);
-  const double new_size_step_s = run_step(x_new, new_size, nullptr);
-  std::vector<double> sorted = seconds;
-  std::sort(sorted.begin(), sorted.end());
-  const double median = sorted[sorted.size() / 2];
-  const double images_per_s = batch / median;
+  const BenchTimes t = time_steps(args, bench);
+  const double images_per_s = batch / t.median_s;
   const double gflops = (train ? 3.0 : 1.0) * gflop_per_image * images_per_s;
 
-  if (args.profile) print_profile(profile, args.steps, log);
-  log << fmt::format("first step at the new size {}: {:.3f} s ({:.2f} x the median step)\n", new_size,
-                     new_size_step_s, new_size_step_s / median);
+  if (args.profile) print_profile(t.profile, args.steps, log);
+  log << fmt::format("first step at the new size {}: {:.3f} s ({:.2f} x the median step)\n", t.new_size,
+                     t.new_size_step_s, t.new_size_step_s / t.median_s);
   log << fmt::format("{}: median step {:.4f} s over {} steps (first step {:.3f} s), {:.2f} images/s, {:.1f} GFLOP/s "
                      "({:.0f}% of sgemm; {:.3f} GFLOP per image{}), peak RSS {:.0f} MiB\n",
-                     args.mode, median, args.steps, first_step_s, images_per_s, gflops, 100.0 * gflops / sgemm,
-                     gflop_per_image, train ? ", a step counted as 3 x forward" : "", rss);
-  if (args.json) {
-    nlohmann::json j;
-    j["mode"] = args.mode;
-    j["network"] = def.source;
-    j["size"] = size;
-    j["batch"] = batch;
-    j["threads"] = threads;
-    j["precision"] = args.precision;
-    if (train) j["loss"] = args.loss;
-    j["steps"] = args.steps;
-    j["step_s"] = seconds;
-    j["median_step_s"] = median;
-    j["images_per_s"] = images_per_s;
-    j["gflop_per_image"] = gflop_per_image;
-    j["gflops_per_s"] = gflops;
-    j["sgemm_gflops_per_s"] = sgemm;
-    j["peak_fraction"] = gflops / sgemm;
-    j["peak_rss_mb"] = rss;
-    j["first_step_s"] = first_step_s;
-    j["new_size"] = new_size;
-    j["new_size_step_s"] = new_size_step_s;
-    j["new_size_step_ratio"] = new_size_step_s / median;
-    out << j.dump() << "\n";
-  }
+                     args.mode, t.median_s, args.steps, t.first_step_s, images_per_s, gflops, 100.0 * gflops / sgemm,
+                     gflop_per_image, train ? ", a step counted as 3 x forward" : "", t.peak_rss_mib);
+  if (!args.json) return;
+  nlohmann::json j;
+  j["mode"] = args.mode;
+  j["network"] = def.source;
+  j["size"] = size;
+  j["batch"] = batch;
+  j["threads"] = threads;
+  j["precision"] = args.precision;
+  if (train) j["loss"] = args.loss;
+  j["steps"] = args.steps;
+  j["step_s"] = t.step_s;
+  j["median_step_s"] = t.median_s;
+  j["images_per_s"] = images_per_s;
+  j["gflop_per_image"] = gflop_per_image;
+  j["gflops_per_s"] = gflops;
+  j["sgemm_gflops_per_s"] = sgemm;
+  j["peak_fraction"] = gflops / sgemm;
+  j["peak_rss_mb"] = t.peak_rss_mib;
+  j["first_step_s"] = t.first_step_s;
+  j["new_size"] = t.new_size;
+  j["new_size_step_s"] = t.new_size_step_s;
+  j["new_size_step_ratio"] = t.new_size_step_s / t.median_s;
+  out << j.dump() << "\n";
 }
 
 }  // namespace yolo
