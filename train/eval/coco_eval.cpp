@@ -176,7 +176,9 @@ double coco_iou(const Detection& d, const CocoObject& g) {
   return i / u;
 }
 
-CocoMetrics evaluate_coco(const CocoGroundTruth& gt, const std::vector<Detection>& detections) {
+namespace {
+
+void check_inputs(const CocoGroundTruth& gt, const std::vector<Detection>& detections) {
   const std::size_t num_images = gt.image_ids.size(), K = gt.category_ids.size();
   if (gt.objects.size() != num_images) {
     throw core::ValueError(fmt::format("evaluate_coco: {} image ids but {} object lists", num_images, gt.objects.size()));
@@ -188,9 +190,14 @@ CocoMetrics evaluate_coco(const CocoGroundTruth& gt, const std::vector<Detection
                                          "{} images and {} categories", i, d.image, d.label, num_images, K));
     }
   }
-  const auto thresholds = iou_thresholds();
-  const auto rec_thresholds = recall_thresholds();
+}
 
+// evaluate(): every (image, category) pair with detections or ground truth,
+// images in id order, each category's best 100 detections of an image
+// matched against its ground truth at every IoU threshold.
+std::vector<CategoryAccumulator> match_all(const CocoGroundTruth& gt, const std::vector<Detection>& detections,
+                                           const std::array<double, kT>& thresholds) {
+  const std::size_t num_images = gt.image_ids.size(), K = gt.category_ids.size();
   // Detections per image in file order (a counting sort keeps it stable).
   std::vector<std::size_t> start(num_images + 1, 0);
   for (const Detection& d : detections) ++start[d.image + 1];
@@ -200,7 +207,6 @@ CocoMetrics evaluate_coco(const CocoGroundTruth& gt, const std::vector<Detection
     std::vector<std::size_t> next(start.begin(), start.end() - 1);
     for (const Detection& d : detections) by_image[next[d.image]++] = &d;
   }
-
   std::vector<std::size_t> image_order(num_images);
   std::iota(image_order.begin(), image_order.end(), 0);
   std::sort(image_order.begin(), image_order.end(),
@@ -209,12 +215,12 @@ CocoMetrics evaluate_coco(const CocoGroundTruth& gt, const std::vector<Detection
   std::vector<CategoryAccumulator> acc(K);
   std::vector<std::vector<const Detection*>> dets_of(K);
   std::vector<std::vector<const CocoObject*>> gts_of(K);
-  std::vector<int> touched;
+  std::vector<std::size_t> touched;
   for (std::size_t img : image_order) {
     touched.clear();
     for (std::size_t i = start[img]; i < start[img + 1]; ++i) {
       const auto k = static_cast<std::size_t>(by_image[i]->label);
-      if (dets_of[k].empty() && gts_of[k].empty()) touched.push_back(static_cast<int>(k));
+      if (dets_of[k].empty() && gts_of[k].empty()) touched.push_back(k);
       dets_of[k].push_back(by_image[i]);
     }
     for (const CocoObject& o : gt.objects[img]) {
@@ -223,25 +229,31 @@ CocoMetrics evaluate_coco(const CocoGroundTruth& gt, const std::vector<Detection
                                            o.id, o.label, K));
       }
       const auto k = static_cast<std::size_t>(o.label);
-      if (dets_of[k].empty() && gts_of[k].empty()) touched.push_back(o.label);
+      if (dets_of[k].empty() && gts_of[k].empty()) touched.push_back(k);
       gts_of[k].push_back(&o);
     }
-    for (int k : touched) {
-      auto& dets = dets_of[static_cast<std::size_t>(k)];
+    for (std::size_t k : touched) {
+      auto& dets = dets_of[k];
       std::stable_sort(dets.begin(), dets.end(), [](const Detection* a, const Detection* b) { return a->score > b->score; });
       if (dets.size() > 100) dets.resize(100);  // maxDets[-1] per image and category
-      evaluate_image_category(dets, gts_of[static_cast<std::size_t>(k)], thresholds, acc[static_cast<std::size_t>(k)]);
+      evaluate_image_category(dets, gts_of[k], thresholds, acc[k]);
       dets.clear();
-      gts_of[static_cast<std::size_t>(k)].clear();
+      gts_of[k].clear();
     }
   }
+  return acc;
+}
 
-  std::vector<double> precision(static_cast<std::size_t>(kT) * kR * K * kA * kM, -1.0);
-  std::vector<double> recall(static_cast<std::size_t>(kT) * K * kA * kM, -1.0);
-  for (std::size_t k = 0; k < K; ++k) accumulate_category(acc[k], rec_thresholds, precision, recall, k, K);
+// accumulate()'s precision [T,R,K,A,M] and recall [T,K,A,M] tables (-1 where
+// a category has no ground truth), and summarize()'s means over them.
+struct Accumulated {
+  std::size_t K = 0;
+  std::vector<double> precision, recall;
 
-  // summarize(): the mean of the selected entries that are not -1.
-  auto mean_precision = [&](int t_only, std::size_t k_first, std::size_t k_last, int a, int m) {
+  // The mean of the selected entries that are not -1 (-1 when none):
+  // IoU threshold t_only (or all when < 0), categories [k_first, k_last),
+  // area range a, max-detections index m.
+  double mean_precision(int t_only, std::size_t k_first, std::size_t k_last, int a, int m) const {
     double sum = 0;
     long n = 0;
     for (int t = 0; t < kT; ++t) {
@@ -257,8 +269,8 @@ CocoMetrics evaluate_coco(const CocoGroundTruth& gt, const std::vector<Detection
       }
     }
     return n == 0 ? -1.0 : sum / static_cast<double>(n);
-  };
-  auto mean_recall = [&](std::size_t k_first, std::size_t k_last, int a, int m) {
+  }
+  double mean_recall(std::size_t k_first, std::size_t k_last, int a, int m) const {
     double sum = 0;
     long n = 0;
     for (int t = 0; t < kT; ++t) {
@@ -271,27 +283,45 @@ CocoMetrics evaluate_coco(const CocoGroundTruth& gt, const std::vector<Detection
       }
     }
     return n == 0 ? -1.0 : sum / static_cast<double>(n);
-  };
+  }
+};
+
+}  // namespace
+
+CocoMetrics evaluate_coco(const CocoGroundTruth& gt, const std::vector<Detection>& detections) {
+  check_inputs(gt, detections);
+  const std::size_t K = gt.category_ids.size();
+  const auto thresholds = iou_thresholds();
+  const auto rec_thresholds = recall_thresholds();
+  std::vector<CategoryAccumulator> acc = match_all(gt, detections, thresholds);
+
+  Accumulated tables{K, std::vector<double>(static_cast<std::size_t>(kT) * kR * K * kA * kM, -1.0),
+                     std::vector<double>(static_cast<std::size_t>(kT) * K * kA * kM, -1.0)};
+  for (std::size_t k = 0; k < K; ++k) accumulate_category(acc[k], rec_thresholds, tables.precision, tables.recall, k, K);
+
   // summarize() finds AP50 and AP75 by comparing with the thresholds exactly;
   // 0.5 and 0.75 are both representable in the linspace above.
   const int t50 = static_cast<int>(std::find(thresholds.begin(), thresholds.end(), 0.5) - thresholds.begin());
   const int t75 = static_cast<int>(std::find(thresholds.begin(), thresholds.end(), 0.75) - thresholds.begin());
-  auto at_threshold = [&](int t, std::size_t k0, std::size_t k1) { return t < kT ? mean_precision(t, k0, k1, 0, 2) : -1.0; };
+  auto ap = [&](std::size_t k0, std::size_t k1, int a) { return tables.mean_precision(-1, k0, k1, a, 2); };
+  auto at_threshold = [&](int t, std::size_t k0, std::size_t k1) {
+    return t < kT ? tables.mean_precision(t, k0, k1, 0, 2) : -1.0;
+  };
+  auto ar = [&](std::size_t k0, std::size_t k1, int a, int m) { return tables.mean_recall(k0, k1, a, m); };
 
   CocoMetrics metrics;
-  metrics.stats = {mean_precision(-1, 0, K, 0, 2), at_threshold(t50, 0, K), at_threshold(t75, 0, K),
-                   mean_precision(-1, 0, K, 1, 2), mean_precision(-1, 0, K, 2, 2), mean_precision(-1, 0, K, 3, 2),
-                   mean_recall(0, K, 0, 0),        mean_recall(0, K, 0, 1),        mean_recall(0, K, 0, 2),
-                   mean_recall(0, K, 1, 2),        mean_recall(0, K, 2, 2),        mean_recall(0, K, 3, 2)};
+  metrics.stats = {ap(0, K, 0),        at_threshold(t50, 0, K), at_threshold(t75, 0, K), ap(0, K, 1),
+                   ap(0, K, 2),        ap(0, K, 3),             ar(0, K, 0, 0),          ar(0, K, 0, 1),
+                   ar(0, K, 0, 2),     ar(0, K, 1, 2),          ar(0, K, 2, 2),          ar(0, K, 3, 2)};
   for (std::size_t k = 0; k < K; ++k) {
     CocoCategoryResult c;
     c.name = k < gt.category_names.size() ? gt.category_names[k] : fmt::format("{}", gt.category_ids[k]);
     c.id = gt.category_ids[k];
     c.num_gts = static_cast<int>(acc[k].num_positive[0]);
-    c.ap = mean_precision(-1, k, k + 1, 0, 2);
+    c.ap = ap(k, k + 1, 0);
     c.ap50 = at_threshold(t50, k, k + 1);
     c.ap75 = at_threshold(t75, k, k + 1);
-    c.ar100 = mean_recall(k, k + 1, 0, 2);
+    c.ar100 = ar(k, k + 1, 0, 2);
     metrics.per_category.push_back(std::move(c));
   }
   return metrics;
