@@ -91,43 +91,43 @@ std::string darknet_labels(const Rendered& r) {
   return s;
 }
 
-}  // namespace
+// Which of the three layouts to write, and where each one's images go.
+struct Layouts {
+  bool voc = false, coco = false, darknet = false;
+  std::vector<fs::path> image_dirs;  // the first gets the JPEG, the others copies of it
+};
 
-ShapesSummary write_shapes_dataset(const ShapesOptions& options, std::ostream& log) {
-  const std::vector<std::string> classes = shape_class_names(options.classes);
-  const bool voc = options.format == "voc" || options.format == "all";
-  const bool coco = options.format == "coco" || options.format == "all";
-  const bool darknet = options.format == "darknet" || options.format == "all";
-  if (!voc && !coco && !darknet) {
+Layouts make_layouts(const ShapesOptions& options, const fs::path& out) {
+  Layouts l;
+  l.voc = options.format == "voc" || options.format == "all";
+  l.coco = options.format == "coco" || options.format == "all";
+  l.darknet = options.format == "darknet" || options.format == "all";
+  if (!l.voc && !l.coco && !l.darknet) {
     throw core::ConfigError(fmt::format("make-shapes: --format '{}' must be voc, coco, darknet or all", options.format));
   }
   if (options.images < 1) throw core::ConfigError(fmt::format("make-shapes: --images {} must be positive", options.images));
   if (options.size < 64) throw core::ConfigError(fmt::format("make-shapes: --size {} must be at least 64", options.size));
   if (options.out.empty()) throw core::ConfigError("make-shapes: --out is required");
-
-  const fs::path out(options.out);
-  std::vector<fs::path> image_dirs;
-  if (voc) {
+  if (l.voc) {
     make_dir(out / "voc" / "Annotations");
     make_dir(out / "voc" / "ImageSets" / "Main");
-    image_dirs.push_back(out / "voc" / "JPEGImages");
+    l.image_dirs.push_back(out / "voc" / "JPEGImages");
   }
-  if (coco) {
+  if (l.coco) {
     make_dir(out / "coco" / "annotations");
-    image_dirs.push_back(out / "coco" / "images");
+    l.image_dirs.push_back(out / "coco" / "images");
   }
-  if (darknet) {
+  if (l.darknet) {
     make_dir(out / "darknet" / "labels");
-    image_dirs.push_back(out / "darknet" / "images");
+    l.image_dirs.push_back(out / "darknet" / "images");
   }
-  for (const auto& d : image_dirs) make_dir(d);
+  for (const auto& d : l.image_dirs) make_dir(d);
+  return l;
+}
 
-  std::string names;
-  for (const auto& c : classes) names += c + "\n";
-  write_bytes((out / "classes.txt").string(), names);
-  if (voc) write_bytes((out / "voc" / "classes.txt").string(), names);
-
-  // Render and encode in parallel; each image depends only on (seed, index).
+// Renders and encodes every image, in parallel: each depends only on (seed,
+// index). The first error stops nothing but is rethrown at the end.
+std::vector<Rendered> render_images(const ShapesOptions& options, const std::vector<fs::path>& image_dirs) {
   const int n = options.images;
   std::vector<Rendered> rendered(static_cast<std::size_t>(n));
   std::atomic<int> next{0};
@@ -154,7 +154,13 @@ ShapesSummary write_shapes_dataset(const ShapesOptions& options, std::ostream& l
   }
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
+  return rendered;
+}
 
+// The split lists (80/10/10 in index order) and the COCO annotation files.
+ShapesSummary write_splits(const Layouts& l, const fs::path& out, const std::vector<Rendered>& rendered,
+                           const std::vector<std::string>& classes) {
+  const int n = static_cast<int>(rendered.size());
   ShapesSummary summary;
   summary.train = n * 8 / 10;
   summary.val = n / 10;
@@ -168,22 +174,40 @@ ShapesSummary write_shapes_dataset(const ShapesOptions& options, std::ostream& l
       list_voc += fmt::format("{:06d}\n", i);
       list_darknet += fmt::format("images/{:06d}.jpg\n", i);
     }
-    if (voc) write_bytes((out / "voc" / "ImageSets" / "Main" / (std::string(kSplits[split]) + ".txt")).string(), list_voc);
-    if (darknet) write_bytes((out / "darknet" / (std::string(kSplits[split]) + ".txt")).string(), list_darknet);
-    if (coco) {
+    if (l.voc) write_bytes((out / "voc" / "ImageSets" / "Main" / (std::string(kSplits[split]) + ".txt")).string(), list_voc);
+    if (l.darknet) write_bytes((out / "darknet" / (std::string(kSplits[split]) + ".txt")).string(), list_darknet);
+    if (l.coco) {
       write_bytes((out / "coco" / "annotations" / fmt::format("instances_{}.json", kSplits[split])).string(),
                   coco_json(ids, rendered, classes));
     }
   }
-  for (int i = 0; i < n; ++i) {
+  return summary;
+}
+
+}  // namespace
+
+ShapesSummary write_shapes_dataset(const ShapesOptions& options, std::ostream& log) {
+  const std::vector<std::string> classes = shape_class_names(options.classes);
+  const fs::path out(options.out);
+  const Layouts layouts = make_layouts(options, out);
+  std::string names;
+  for (const auto& c : classes) names += c + "\n";
+  write_bytes((out / "classes.txt").string(), names);
+  if (layouts.voc) write_bytes((out / "voc" / "classes.txt").string(), names);
+
+  const std::vector<Rendered> rendered = render_images(options, layouts.image_dirs);
+  ShapesSummary summary = write_splits(layouts, out, rendered, classes);
+  for (std::size_t i = 0; i < rendered.size(); ++i) {
     summary.boxes += static_cast<long long>(rendered[i].targets.size());
     const std::string stem = fmt::format("{:06d}", i);
-    if (voc) write_bytes((out / "voc" / "Annotations" / (stem + ".xml")).string(), voc_xml(stem + ".jpg", rendered[i], classes));
-    if (darknet) write_bytes((out / "darknet" / "labels" / (stem + ".txt")).string(), darknet_labels(rendered[i]));
+    if (layouts.voc) {
+      write_bytes((out / "voc" / "Annotations" / (stem + ".xml")).string(), voc_xml(stem + ".jpg", rendered[i], classes));
+    }
+    if (layouts.darknet) write_bytes((out / "darknet" / "labels" / (stem + ".txt")).string(), darknet_labels(rendered[i]));
   }
-  log << fmt::format("make-shapes: {} images ({} train, {} val, {} test), {} boxes, {} classes, format {} -> {}\n", n,
-                     summary.train, summary.val, summary.test, summary.boxes, classes.size(), options.format,
-                     options.out);
+  log << fmt::format("make-shapes: {} images ({} train, {} val, {} test), {} boxes, {} classes, format {} -> {}\n",
+                     options.images, summary.train, summary.val, summary.test, summary.boxes, classes.size(),
+                     options.format, options.out);
   return summary;
 }
 
