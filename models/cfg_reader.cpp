@@ -185,90 +185,118 @@ NetSettings read_net(const std::string& path, const CfgSection& s) {
   return n;
 }
 
+ConvLayer read_convolutional(SectionReader& r) {
+  ConvLayer c;
+  c.filters = r.get_int("filters", 1);
+  c.size = r.get_int("size", 1);
+  c.stride = r.get_int("stride", 1);
+  c.padding = r.get_int("padding", 0);
+  if (r.get_int("pad", 0) != 0) c.padding = c.size / 2;  // Darknet's pad flag wins over padding
+  c.groups = r.get_int("groups", 1);
+  c.batch_normalize = r.get_int("batch_normalize", 0) != 0;
+  c.activation = r.get_activation(Activation::logistic);
+  if (c.filters <= 0 || c.size <= 0 || c.stride <= 0 || c.groups <= 0 || c.padding < 0) {
+    r.fail_section(fmt::format("filters, size, stride and groups must be positive and padding >= 0 "
+                               "(filters={} size={} stride={} groups={} padding={})",
+                               c.filters, c.size, c.stride, c.groups, c.padding));
+  }
+  return c;
+}
+
+ShortcutLayer read_shortcut(SectionReader& r, int index) {
+  ShortcutLayer c;
+  const CfgEntry* e = r.find("from");
+  if (!e) r.fail_section("required key 'from' is missing");
+  c.from = resolve_reference(r, *e, r.require_int("from"), index);
+  c.activation = r.get_activation(Activation::linear);
+  if (r.get_float("alpha", 1) != 1 || r.get_float("beta", 1) != 1) {
+    r.fail_section("alpha/beta other than 1 are not supported");
+  }
+  return c;
+}
+
+RouteLayer read_route(SectionReader& r, int index) {
+  RouteLayer c;
+  const CfgEntry* e = r.find("layers");
+  for (int v : r.get_int_list("layers", true)) c.layers.push_back(resolve_reference(r, *e, v, index));
+  return c;
+}
+
+UpsampleLayer read_upsample(SectionReader& r) {
+  UpsampleLayer c;
+  c.stride = r.get_int("stride", 2);
+  c.scale = r.get_float("scale", 1.0f);
+  if (c.stride <= 0) r.fail_section(fmt::format("stride must be positive (got {})", c.stride));
+  return c;
+}
+
+MaxpoolLayer read_maxpool(SectionReader& r) {
+  MaxpoolLayer c;
+  c.stride = r.get_int("stride", 1);
+  c.size = r.get_int("size", c.stride);
+  c.padding = r.get_int("padding", c.size - 1);
+  if (c.size <= 0 || c.stride <= 0 || c.padding < 0) {
+    r.fail_section(fmt::format("size and stride must be positive and padding >= 0 (size={} stride={} padding={})",
+                               c.size, c.stride, c.padding));
+  }
+  return c;
+}
+
+YoloLayer read_yolo(SectionReader& r) {
+  YoloLayer c;
+  c.classes = r.get_int("classes", 20);
+  const int num = r.get_int("num", 1);
+  // Checked before anything is sized by it (fuzz_cfg: num=-88 reached vector::assign).
+  if (num < 1 || num > kMaxAnchors) {
+    r.fail_section(fmt::format("num must be between 1 and {} anchors (got {})", kMaxAnchors, num));
+  }
+  c.mask = r.get_int_list("mask", false);
+  if (c.mask.empty()) {
+    for (int i = 0; i < num; ++i) c.mask.push_back(i);
+  }
+  c.anchors = r.get_float_list("anchors");
+  if (c.anchors.empty()) c.anchors.assign(2 * num, 0.5f);
+  c.ignore_thresh = r.get_float("ignore_thresh", 0.5f);
+  c.truth_thresh = r.get_float("truth_thresh", 1.0f);
+  c.jitter = r.get_float("jitter", 0.2f);
+  c.random = r.get_int("random", 0) != 0;
+  c.max_boxes = r.get_int("max", 90);
+  if (c.classes <= 0) r.fail_section(fmt::format("classes must be positive (got {})", c.classes));
+  if (static_cast<int>(c.anchors.size()) != 2 * num) {
+    r.fail_section(fmt::format("anchors has {} values, but num={} needs {}", c.anchors.size(), num, 2 * num));
+  }
+  for (int m : c.mask) {
+    if (m < 0 || m >= num) r.fail_section(fmt::format("mask index {} is outside the {} anchors", m, num));
+  }
+  return c;
+}
+
+SoftmaxLayer read_softmax(SectionReader& r) {
+  SoftmaxLayer c;
+  c.groups = r.get_int("groups", 1);
+  c.temperature = r.get_float("temperature", 1.0f);
+  return c;
+}
+
 LayerSpec read_layer(const std::string& path, const CfgSection& s, int index) {
   SectionReader r(path, s, index);
   LayerSpec spec;
   if (s.name == "convolutional") {
-    ConvLayer c;
-    c.filters = r.get_int("filters", 1);
-    c.size = r.get_int("size", 1);
-    c.stride = r.get_int("stride", 1);
-    c.padding = r.get_int("padding", 0);
-    if (r.get_int("pad", 0) != 0) c.padding = c.size / 2;  // Darknet's pad flag wins over padding
-    c.groups = r.get_int("groups", 1);
-    c.batch_normalize = r.get_int("batch_normalize", 0) != 0;
-    c.activation = r.get_activation(Activation::logistic);
-    if (c.filters <= 0 || c.size <= 0 || c.stride <= 0 || c.groups <= 0 || c.padding < 0) {
-      r.fail_section(fmt::format("filters, size, stride and groups must be positive and padding >= 0 "
-                                 "(filters={} size={} stride={} groups={} padding={})",
-                                 c.filters, c.size, c.stride, c.groups, c.padding));
-    }
-    spec = c;
+    spec = read_convolutional(r);
   } else if (s.name == "shortcut") {
-    ShortcutLayer c;
-    const CfgEntry* e = r.find("from");
-    if (!e) r.fail_section("required key 'from' is missing");
-    c.from = resolve_reference(r, *e, r.require_int("from"), index);
-    c.activation = r.get_activation(Activation::linear);
-    if (r.get_float("alpha", 1) != 1 || r.get_float("beta", 1) != 1) {
-      r.fail_section("alpha/beta other than 1 are not supported");
-    }
-    spec = c;
+    spec = read_shortcut(r, index);
   } else if (s.name == "route") {
-    RouteLayer c;
-    const CfgEntry* e = r.find("layers");
-    for (int v : r.get_int_list("layers", true)) c.layers.push_back(resolve_reference(r, *e, v, index));
-    spec = c;
+    spec = read_route(r, index);
   } else if (s.name == "upsample") {
-    UpsampleLayer c;
-    c.stride = r.get_int("stride", 2);
-    c.scale = r.get_float("scale", 1.0f);
-    if (c.stride <= 0) r.fail_section(fmt::format("stride must be positive (got {})", c.stride));
-    spec = c;
+    spec = read_upsample(r);
   } else if (s.name == "maxpool") {
-    MaxpoolLayer c;
-    c.stride = r.get_int("stride", 1);
-    c.size = r.get_int("size", c.stride);
-    c.padding = r.get_int("padding", c.size - 1);
-    if (c.size <= 0 || c.stride <= 0 || c.padding < 0) {
-      r.fail_section(fmt::format("size and stride must be positive and padding >= 0 (size={} stride={} padding={})",
-                                 c.size, c.stride, c.padding));
-    }
-    spec = c;
+    spec = read_maxpool(r);
   } else if (s.name == "yolo") {
-    YoloLayer c;
-    c.classes = r.get_int("classes", 20);
-    const int num = r.get_int("num", 1);
-    // Checked before anything is sized by it (fuzz_cfg: num=-88 reached vector::assign).
-    if (num < 1 || num > kMaxAnchors) {
-      r.fail_section(fmt::format("num must be between 1 and {} anchors (got {})", kMaxAnchors, num));
-    }
-    c.mask = r.get_int_list("mask", false);
-    if (c.mask.empty()) {
-      for (int i = 0; i < num; ++i) c.mask.push_back(i);
-    }
-    c.anchors = r.get_float_list("anchors");
-    if (c.anchors.empty()) c.anchors.assign(2 * num, 0.5f);
-    c.ignore_thresh = r.get_float("ignore_thresh", 0.5f);
-    c.truth_thresh = r.get_float("truth_thresh", 1.0f);
-    c.jitter = r.get_float("jitter", 0.2f);
-    c.random = r.get_int("random", 0) != 0;
-    c.max_boxes = r.get_int("max", 90);
-    if (c.classes <= 0) r.fail_section(fmt::format("classes must be positive (got {})", c.classes));
-    if (static_cast<int>(c.anchors.size()) != 2 * num) {
-      r.fail_section(fmt::format("anchors has {} values, but num={} needs {}", c.anchors.size(), num, 2 * num));
-    }
-    for (int m : c.mask) {
-      if (m < 0 || m >= num) r.fail_section(fmt::format("mask index {} is outside the {} anchors", m, num));
-    }
-    spec = c;
+    spec = read_yolo(r);
   } else if (s.name == "avgpool") {
     spec = AvgpoolLayer{};
   } else if (s.name == "softmax") {
-    SoftmaxLayer c;
-    c.groups = r.get_int("groups", 1);
-    c.temperature = r.get_float("temperature", 1.0f);
-    spec = c;
+    spec = read_softmax(r);
   } else {
     r.fail_section(fmt::format("unknown section [{}] (supported: net, convolutional, shortcut, route, upsample, "
                                "maxpool, yolo, avgpool, softmax)",
