@@ -53,9 +53,15 @@ Shape parse_shape(const std::string& field, const std::string& name) {
   return shape;
 }
 
-}  // namespace
+// What the header says: the dtype string ('<f4'), the shape, and where
+// the data starts.
+struct NpyHeader {
+  std::string descr;
+  Shape shape;
+  std::size_t data_offset = 0;
+};
 
-Tensor parse_npy(const std::string& bytes, const std::string& name) {
+NpyHeader parse_header(const std::string& bytes, const std::string& name) {
   if (bytes.size() < kMagicLen + 4 || std::memcmp(bytes.data(), kMagic, kMagicLen) != 0) {
     fail(name, "not a .npy file (missing the \\x93NUMPY magic)");
   }
@@ -74,19 +80,30 @@ Tensor parse_npy(const std::string& bytes, const std::string& name) {
   }
   if (bytes.size() < offset + header_len) fail(name, "truncated header");
   const std::string header = bytes.substr(offset, header_len);
-  offset += header_len;
 
-  std::string descr = header_field(header, "descr", name);
-  const auto q1 = descr.find('\'');
-  const auto q2 = descr.find('\'', q1 + 1);
+  NpyHeader h;
+  h.data_offset = offset + header_len;
+  h.descr = header_field(header, "descr", name);
+  const auto q1 = h.descr.find('\'');
+  const auto q2 = h.descr.find('\'', q1 + 1);
   if (q1 == std::string::npos || q2 == std::string::npos) fail(name, "malformed descr in header");
-  descr = descr.substr(q1 + 1, q2 - q1 - 1);
+  h.descr = h.descr.substr(q1 + 1, q2 - q1 - 1);
 
   const std::string fortran = header_field(header, "fortran_order", name);
   if (fortran.find("True") < fortran.find_first_of(",}")) {
     fail(name, "Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
   }
-  const Shape shape = parse_shape(header_field(header, "shape", name), name);
+  h.shape = parse_shape(header_field(header, "shape", name), name);
+  return h;
+}
+
+}  // namespace
+
+Tensor parse_npy(const std::string& bytes, const std::string& name) {
+  const NpyHeader header = parse_header(bytes, name);
+  const std::string& descr = header.descr;
+  const Shape& shape = header.shape;
+  const std::size_t offset = header.data_offset;
 
   if (descr.size() >= 2 && descr[0] == '>' && descr.substr(1) != "i1" && descr.substr(1) != "u1") {
     fail(name, fmt::format("big-endian dtype '{}' is not supported; convert with arr.astype('<{}')", descr,
