@@ -4,9 +4,9 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include "core/error.h"
+#include "data/cocoapi_numbers.h"
 
 namespace data {
 
@@ -25,23 +25,6 @@ struct Cursor {
     return field == nullptr ? fmt::format("{}[{}]", section, index) : fmt::format("{}[{}].{}", section, index, field);
   }
 };
-
-// An id as cocoapi's Python sees it: an integer, or a float with an integral
-// value (json gives 5.0, and 5.0 == 5 as a dict key).
-std::int64_t read_cocoapi_id(od::value v) {
-  od::number n = v.get_number();
-  if (n.is_int64()) return n.get_int64();
-  if (n.is_uint64()) throw IoError("is too large for an id");
-  const double d = n.get_double();
-  if (d != std::floor(d) || std::fabs(d) > 9.0e15) throw IoError(fmt::format("is {}, not an integer id", d));
-  return static_cast<std::int64_t>(d);
-}
-
-double read_finite(od::value v) {
-  const double d = v.get_double();
-  if (!std::isfinite(d)) throw IoError("is not a finite number");
-  return d;
-}
 
 class Reader {
  public:
@@ -134,7 +117,7 @@ class Reader {
   Cursor at;
 
  private:
-  std::int64_t id(od::value v) const { return cocoapi_ ? read_cocoapi_id(v) : v.get_int64().value(); }
+  std::int64_t id(od::value v) const { return cocoapi_ ? read_cocoapi_integer(v, "an integer id") : v.get_int64().value(); }
   double number(od::value v) const { return cocoapi_ ? read_finite(v) : v.get_double().value(); }
   bool crowd(od::value v) const {
     if (!cocoapi_) return v.get_int64().value() != 0;
