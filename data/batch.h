@@ -1,4 +1,4 @@
-// A batch in exactly the layout yolo_loss reads (specs/yolo_loss.md):
+// A batch in exactly the layout yolo_loss reads (docs/yolo_loss.md):
 //   images   float32 [N, 3, S, S]  RGB, scaled to [0,1] (then mean/std if asked)
 //   gt_box   float32 [N, B, 4]     (cx, cy, w, h) / S
 //   gt_label int32   [N, B]

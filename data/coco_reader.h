@@ -1,6 +1,6 @@
-// COCO instances JSON (`images`, `annotations`, `categories`), parsed with
-// simdjson's on-demand API: one pass, no DOM, so train2017's 450 MB file
-// costs about its own size in memory.
+// COCO instances JSON into a training Dataset. The parsing itself is
+// data/coco_json.h (shared with the evaluator's ground truth); this file
+// decides what training keeps.
 #pragma once
 
 #include <string>

@@ -22,7 +22,7 @@ constexpr int kMaxAnchors = 1024;
 const std::set<std::string> kCommonLayerKeys = {"dontload", "dontloadscales", "numload", "dontsave", "stopbackward",
                                                 "onlyforward", "truth", "smooth", "learning_rate"};
 
-// [net] keys Darknet defines (spec table 1.1) that this project reads or
+// [net] keys Darknet defines (docs/darknet_format.md, '[net]') that this project reads or
 // accepts without effect on the network.
 const std::set<std::string> kNetKeys = {
     "batch", "subdivisions", "width", "height", "channels", "momentum", "decay", "angle", "saturation", "exposure",

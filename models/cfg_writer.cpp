@@ -3,17 +3,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/overloaded.h"
+
 namespace models {
 
-namespace {
+using core::Overloaded;
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-// Spelled out for clang 14 (the fuzz build), which does not deduce aggregates.
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
+namespace {
 
 // Relative references read like Darknet's own cfgs ("from=-3", "layers=-1,61").
 std::string reference(int target, int index) { return fmt::format("{}", target - index); }

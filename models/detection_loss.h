@@ -23,7 +23,9 @@ struct DetectionLossOptions {
 
 struct DetectionLoss {
   core::Tensor loss;                     // scalar: mean over images of the summed heads
-  std::vector<core::Tensor> head_parts;  // per head [N, 4]: x/y, w/h, objectness, class (for logs)
+  // Per head [N, ops::kYoloLossNumParts], columns indexed by ops::YoloLossPart
+  // (x/y, w/h, objectness, class), for logs.
+  std::vector<core::Tensor> head_parts;
 };
 
 // heads are DarknetNetwork::forward's heads for an input of height x width.

@@ -2,7 +2,7 @@
 // in Darknet's planar layout ([3, H, W], values in [0, 1]) is resized with
 // Darknet's own bilinear (corner-aligned, horizontal pass then vertical, in
 // float32) so that it fits the network input keeping its aspect ratio, and
-// pasted at an integer offset onto a canvas of 0.5 (spec darknet_compat §4).
+// pasted at an integer offset onto a canvas of 0.5 (docs/darknet_format.md, 'Letterbox').
 // This is deliberately not data/augment_resize.h's pixel-centre resampling:
 // parity with Darknet's forward pass needs Darknet's exact pixels.
 #pragma once

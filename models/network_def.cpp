@@ -3,20 +3,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/overloaded.h"
 
 namespace models {
 
-namespace {
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-// Spelled out for clang 14 (the fuzz build), which does not deduce aggregates.
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
-
-}  // namespace
+using core::Overloaded;
 
 std::string layer_type_name(const LayerSpec& spec) {
   return std::visit(Overloaded{[](const ConvLayer&) { return "convolutional"; },

@@ -3,7 +3,7 @@
 gradient, float32 and float64, on random inputs.
 
 Measure: max|ours - torch| / max|torch| per tensor; it must be <= 2e-4 in
-float32 and <= 1e-10 in float64 (issue 3). Needs Debian's python3-torch;
+float32 and <= 1e-10 in float64, the bar the CNN ops were accepted at. Needs Debian's python3-torch;
 never part of CI.
 
 Usage: scripts/compare_cnn_ops_torch.py path/to/yolo

@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <map>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "ops/yolo_loss.h"
 #include "train/chart.h"
 #include "train/run_dir.h"
 #include "train/training_evaluation.h"
@@ -24,9 +26,16 @@ using nlohmann::json;
 constexpr int kPanelWidth = 440, kPanelHeight = 340;  // results.png's panels
 constexpr int kSingleWidth = 800, kSingleHeight = 540;
 
-// The loss parts metrics.jsonl records per head, with their panel titles.
-constexpr std::pair<const char*, const char*> kParts[4] = {
-    {"xy", "x/y loss"}, {"wh", "w/h loss"}, {"objectness", "Objectness loss"}, {"class", "Class loss"}};
+// The loss parts metrics.jsonl records per head (its keys), with their panel
+// titles, in the order of ops::YoloLossPart.
+constexpr std::array<std::pair<const char*, const char*>, ops::kYoloLossNumParts> kParts = [] {
+  std::array<std::pair<const char*, const char*>, ops::kYoloLossNumParts> parts{};
+  parts[ops::kYoloLossXY] = {"xy", "x/y loss"};
+  parts[ops::kYoloLossWH] = {"wh", "w/h loss"};
+  parts[ops::kYoloLossObjectness] = {"objectness", "Objectness loss"};
+  parts[ops::kYoloLossClass] = {"class", "Class loss"};
+  return parts;
+}();
 
 // Every curve a run's metrics.jsonl holds.
 struct RunCurves {

@@ -1,5 +1,5 @@
 // Decoding YOLO heads into boxes exactly as Darknet's yolo layer does at test
-// time (darknet_compat.md section 5): sigmoids on x, y, objectness and class
+// time (docs/darknet_format.md, 'Decoding'): sigmoids on x, y, objectness and class
 // scores, exp on w and h times the anchor, per-class probability
 // objectness * sigmoid(class) kept only above the threshold, then the
 // letterbox correction back to the original image.

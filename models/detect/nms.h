@@ -1,7 +1,7 @@
 // Test-time non-maximum suppression and the last step to scored boxes in
 // original-image pixels: the bounded NMS used by default (at most
 // pre_nms_top_k candidates per class in, max_dets detections out; docs/nms.md)
-// and Darknet's do_nms_sort (darknet_compat.md section 5), kept for
+// and Darknet's do_nms_sort (docs/darknet_format.md, 'NMS'), kept for
 // comparisons. Both are class-wise: a box loses only the class
 // probabilities that a better box of the same class overlaps, so it may
 // survive in another class.

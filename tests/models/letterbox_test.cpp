@@ -1,5 +1,5 @@
 // Darknet's letterbox re-implementation on hand-made images whose expected
-// pixels are worked out in the comments (spec darknet_compat §4).
+// pixels are worked out in the comments (docs/darknet_format.md, 'Letterbox').
 #include <gtest/gtest.h>
 
 #include <cmath>

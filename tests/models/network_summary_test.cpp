@@ -72,7 +72,7 @@ TEST(NetworkSummary, YoloV3At416Is65Point9GflopAndDarknetsWeightsSize) {
   const GeneratedNetwork net = yolov3(YoloV3Options{});
   const NetworkSummary s = summarize_network(net.def, 416, 416);
   // The YOLOv3 paper's 65.86 Bn FLOPs; Darknet's file is 248,007,048 bytes
-  // = 20 header bytes + 62,001,757 floats (darknet_compat §2).
+  // = 20 header bytes + 62,001,757 floats (docs/darknet_format.md).
   EXPECT_NEAR(s.flops / 1e9, 65.86, 0.01);
   EXPECT_EQ(s.weights_floats(), 62001757);
 }

@@ -103,7 +103,7 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, BatchNormRunning, ::testing::Values(DType::f32,
                          [](const auto& info) { return std::string(core::dtype_name(info.param)); });
 
 // Darknet puts its epsilon outside the root: a channel with variance 0 has a
-// gain of exactly 1e6 (spec §3), where sqrt(var + 1e-5) would give ~316.
+// gain of exactly 1e6 (docs/darknet_format.md, 'Inference arithmetic'), where sqrt(var + 1e-5) would give ~316.
 class BatchNormDarknet : public ::testing::TestWithParam<DType> {};
 
 TEST_P(BatchNormDarknet, EpsilonOutsideTheSquareRoot) {

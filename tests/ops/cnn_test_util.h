@@ -25,7 +25,7 @@ inline Tensor rand64(const Shape& s, std::uint64_t seed, double lo = -1.0, doubl
   return Tensor::uniform(s, DType::f64, rng, lo, hi);
 }
 
-// max |a - b| / max |b|: the measure of agreement.
+// max |a - b| / max |b|: the measure of agreement the CNN op tests use.
 inline double rel_err(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(a.shape(), b.shape());
   const auto va = a.to_double_vector();

@@ -1,6 +1,6 @@
-// yolo_loss: the worked example of spec section 12 by hand, a float64
-// gradient check away from the discontinuities, and the quirks of spec
-// section 10 that a small input can pin. Validation errors are in
+// yolo_loss: the worked example by hand, a float64 gradient check away from
+// the discontinuities, and the quirks that a small input can pin (both in
+// docs/yolo_loss.md). Validation errors are in
 // yolo_loss_validation_test.cpp; the conformance vectors run through ctest.
 #include <gtest/gtest.h>
 
@@ -25,7 +25,7 @@ Tensor randn(const Shape& s, std::uint64_t seed, double stddev) {
   return Tensor::randn(s, DType::f64, rng, 0.0, stddev);
 }
 
-// ---- spec section 12 ------------------------------------------------------
+// ---- the worked example (docs/yolo_loss.md) --------------------------------
 
 TEST(YoloLossWorkedExample, LossTermsByHand) {
   const Result r = run(worked_example());
@@ -37,9 +37,9 @@ TEST(YoloLossWorkedExample, LossTermsByHand) {
                          + std::log(1 + std::exp(-1.0))              // positive objectness, logit 1
                          + 6 * kLn2;                                 // 8 cells - 1 positive - 1 ignored
   EXPECT_NEAR(r.out.loss.item(), by_hand, 1e-14 * by_hand);
-  EXPECT_NEAR(r.out.loss.item(), 7.851139945584474, 1e-12);  // the spec's figure
+  EXPECT_NEAR(r.out.loss.item(), 7.851139945584474, 1e-12);  // the documented figure
   // Cell (0,0) of slot 0 is ignored (IoU 0.3356 > 0.3); cell (1,0) was
-  // ignored too (0.5417) but the positive overwrote it (Q4).
+  // ignored too (0.5417) but the positive overwrote it (a positive is never ignored).
   EXPECT_EQ(r.out.objectness_mask.to_double_vector(), (std::vector<double>{-1, 0, 1, 0, 0, 0, 0, 0}));
   EXPECT_EQ(r.out.gt_match_mask.to_int_vector(), std::vector<std::int32_t>{0});
 }
@@ -151,7 +151,7 @@ TEST(YoloLossGradcheck, BackwardKernelMatchesTape) {
   EXPECT_EQ(dx.to_double_vector(), r.dx.to_double_vector());
 }
 
-// ---- quirks of spec section 10 ----------------------------------------------
+// ---- quirks (docs/yolo_loss.md, 'Quirks kept from the original') -----------
 
 // Shared geometry for the quirk tests: H=W=4, ratio 8 (input 32), anchors
 // [10,13, 16,30], both in the mask, two classes, nothing ignored.
@@ -165,7 +165,7 @@ Case small_case(std::vector<double> boxes, std::vector<std::int32_t> labels, std
   return c;
 }
 
-TEST(YoloLossQuirks, PaddingRowsAnywhereAreSkipped) {  // Q1, Q2
+TEST(YoloLossQuirks, PaddingRowsAnywhereAreSkipped) {
   const Case compact = small_case({0.3, 0.3, 0.3, 0.4, 0.7, 0.6, 0.5, 0.9}, {0, 1});
   Case padded = compact;
   padded.box = f64({1, 5, 4}, {0, 0, 0, 0, 0.3, 0.3, 0.3, 0.4, 0.5, 0.5, 0.2, -0.1, 0.7, 0.6, 0.5, 0.9, 0.5, 0.5, 0, 0.4});
@@ -176,7 +176,7 @@ TEST(YoloLossQuirks, PaddingRowsAnywhereAreSkipped) {  // Q1, Q2
   EXPECT_EQ(a.dx.to_double_vector(), b.dx.to_double_vector());
 }
 
-TEST(YoloLossQuirks, ValidityComparesWithTheDoubleConstant) {  // Q1
+TEST(YoloLossQuirks, ValidityComparesWithTheDoubleConstant) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const Case c = small_case({0.3, 0.3, 1e-6, 0.4,  0.3, 0.3, 0.999e-6, 0.4,  0.6, 0.6, nan, 0.3}, {0, 0, 0});
   const Result r64 = run(c);
@@ -202,14 +202,14 @@ Case ignore_case(double ignore_thresh) {
   return c;
 }
 
-TEST(YoloLossQuirks, GtOutsideMaskStillDrivesIgnore) {  // Q3, Q7
+TEST(YoloLossQuirks, GtOutsideMaskStillDrivesIgnore) {
   const Result r = run(ignore_case(0.22));  // cell (1,0) has IoU 0.2149, (0,1) 0.1628
   EXPECT_EQ(r.out.gt_match_mask.to_int_vector(), std::vector<std::int32_t>{-1});
   EXPECT_EQ(r.out.objectness_mask.to_double_vector(), (std::vector<double>{-1, 0, 0, 0}));
   EXPECT_NEAR(r.out.loss.item(), 3 * kLn2, 1e-15);  // no gt terms, three negatives
 }
 
-TEST(YoloLossQuirks, IgnoreIsStrictAfterFloat32Rounding) {  // Q5
+TEST(YoloLossQuirks, IgnoreIsStrictAfterFloat32Rounding) {
   EXPECT_EQ(run(ignore_case(0.25)).out.objectness_mask.to_double_vector(), (std::vector<double>{0, 0, 0, 0}));
   // 0.25 - 1e-12 rounds to the float32 0.25: still not ignored, even in float64.
   EXPECT_EQ(run(ignore_case(0.25 - 1e-12)).out.objectness_mask.to_double_vector(), (std::vector<double>{0, 0, 0, 0}));
@@ -217,7 +217,7 @@ TEST(YoloLossQuirks, IgnoreIsStrictAfterFloat32Rounding) {  // Q5
   EXPECT_EQ(run(ignore_case(below)).out.objectness_mask.to_double_vector(), (std::vector<double>{-1, 0, 0, 0}));
 }
 
-TEST(YoloLossQuirks, NegativeThresholdIgnoresEveryNonPositive) {  // Q27
+TEST(YoloLossQuirks, NegativeThresholdIgnoresEveryNonPositive) {
   Case c = small_case({0.3, 0.3, 0.3, 0.4}, {0});
   c.p.ignore_thresh = -0.1;
   const Result r = run(c);
@@ -227,7 +227,7 @@ TEST(YoloLossQuirks, NegativeThresholdIgnoresEveryNonPositive) {  // Q27
   EXPECT_NEAR(r.out.parts.to_double_vector()[kYoloLossObjectness], sce(at(c.x, 0, 4, 1, 1), 1.0), 1e-14);
 }
 
-TEST(YoloLossQuirks, AnchorIouRoundedToFloat32FirstMaximumWins) {  // Q6
+TEST(YoloLossQuirks, AnchorIouRoundedToFloat32FirstMaximumWins) {
   // Anchor 1 (10001 x 9999) has a larger IoU than anchor 0 (10000 x 10000) in
   // double, by 1e-8 relative; both round to the same float32, so anchor 0
   // wins, and anchor 0 is outside the mask.
@@ -244,7 +244,7 @@ TEST(YoloLossQuirks, AnchorIouRoundedToFloat32FirstMaximumWins) {  // Q6
   EXPECT_EQ(run(c).out.gt_match_mask.to_int_vector(), std::vector<std::int32_t>{0});
 }
 
-TEST(YoloLossQuirks, DuplicateMaskEntriesUseTheFirstSlot) {  // Q8
+TEST(YoloLossQuirks, DuplicateMaskEntriesUseTheFirstSlot) {
   Case c = small_case({0.3, 0.3, 0.3, 0.4}, {0});
   c.p.anchor_mask = {0, 0};
   const Result r = run(c);
@@ -253,7 +253,7 @@ TEST(YoloLossQuirks, DuplicateMaskEntriesUseTheFirstSlot) {  // Q8
   EXPECT_EQ(at(r.out.objectness_mask, 0, 1, 1, 1), 0.0);
 }
 
-TEST(YoloLossQuirks, CentreOnACellBorderGoesToTheHigherCell) {  // Q9
+TEST(YoloLossQuirks, CentreOnACellBorderGoesToTheHigherCell) {
   Case c = small_case({0.5, 0.0, 0.3, 0.4}, {0});
   c.x = Tensor::zeros({1, 14, 4, 4}, DType::f64);
   const Result r = run(c);
@@ -265,7 +265,7 @@ TEST(YoloLossQuirks, CentreOnACellBorderGoesToTheHigherCell) {  // Q9
 }
 
 // gts 0 and 1 share cell (1,1) and anchor 0; gt 2 sits in the same cell on anchor 1.
-TEST(YoloLossQuirks, TwoGtsInOneCellAndSlotSumLossButKeepTheLaterGradient) {  // Q11, Q12, 9.1
+TEST(YoloLossQuirks, TwoGtsInOneCellAndSlotSumLossButKeepTheLaterGradient) {
   const std::vector<double> a{0.30, 0.30, 0.30, 0.40}, b{0.35, 0.32, 0.32, 0.42}, d{0.33, 0.27, 0.50, 0.90};
   auto concat = [](std::vector<std::vector<double>> rows) {
     std::vector<double> out;
@@ -294,7 +294,7 @@ TEST(YoloLossQuirks, TwoGtsInOneCellAndSlotSumLossButKeepTheLaterGradient) {  //
   }
 }
 
-TEST(YoloLossQuirks, BoxWeightCanTurnNegative) {  // Q14
+TEST(YoloLossQuirks, BoxWeightCanTurnNegative) {
   Case c = small_case({0.5, 0.5, 1.6, 1.5}, {0});
   c.p.anchors = {10, 13, 60, 50};
   c.x = Tensor::zeros({1, 14, 4, 4}, DType::f64);
@@ -305,7 +305,7 @@ TEST(YoloLossQuirks, BoxWeightCanTurnNegative) {  // Q14
   EXPECT_NEAR(r.out.parts.to_double_vector()[kYoloLossXY], 2 * kLn2 * wt, 1e-14);
 }
 
-TEST(YoloLossQuirks, ScoreEdgesForObjectness) {  // Q15, Q16, Q18
+TEST(YoloLossQuirks, ScoreEdgesForObjectness) {
   // Four images with the same gt and scores 0, 1e-5, 2e-5, -0.5.
   const std::vector<double> scores{0.0, 1e-5, 2e-5, -0.5};
   Case c;
@@ -335,7 +335,7 @@ TEST(YoloLossQuirks, ScoreEdgesForObjectness) {  // Q15, Q16, Q18
   EXPECT_NEAR(parts[3 * kYoloLossNumParts + kYoloLossObjectness], 31 * kLn2, 1e-13);
 }
 
-TEST(YoloLossQuirks, LabelSmoothingIsMinOfOneOverCAndOneFortieth) {  // Q17
+TEST(YoloLossQuirks, LabelSmoothingIsMinOfOneOverCAndOneFortieth) {
   struct Want {
     std::int64_t classes;
     bool smooth;
@@ -371,7 +371,7 @@ TEST(YoloLossQuirks, L1TieGivesMinusOne) {  // 9.1 item 2
   EXPECT_NEAR(r.out.parts.to_double_vector()[kYoloLossWH], 0.25 * wt, 1e-15);
 }
 
-TEST(YoloLossQuirks, ScaleXYOnlyMovesDecodedCentres) {  // Q20
+TEST(YoloLossQuirks, ScaleXYOnlyMovesDecodedCentres) {
   Case c = small_case({0.3, 0.3, 0.3, 0.4, 0.7, 0.6, 0.5, 0.9}, {0, 1});
   const Result a = run(c);
   c.p.scale_x_y = 1.3;
@@ -380,7 +380,7 @@ TEST(YoloLossQuirks, ScaleXYOnlyMovesDecodedCentres) {  // Q20
   EXPECT_EQ(a.dx.to_double_vector(), b.dx.to_double_vector());
 }
 
-TEST(YoloLossQuirks, LossIsAPerImageSum) {  // Q21
+TEST(YoloLossQuirks, LossIsAPerImageSum) {
   Case c = gradcheck_case();
   const Result both = run(c);
   for (std::int64_t i = 0; i < 2; ++i) {
@@ -404,7 +404,7 @@ TEST(YoloLossQuirks, LossIsAPerImageSum) {  // Q21
   }
 }
 
-TEST(YoloLossQuirks, NoGtRowsLeaveOnlyNegatives) {  // Q24
+TEST(YoloLossQuirks, NoGtRowsLeaveOnlyNegatives) {
   Case c;
   c.p = {{10, 13, 16, 30}, {0, 1}, 2, 0.5, 8, true, 1.0};
   c.x = randn({1, 14, 4, 4}, 5, 1.0);
@@ -424,7 +424,7 @@ TEST(YoloLossQuirks, NoGtRowsLeaveOnlyNegatives) {  // Q24
   EXPECT_EQ(r.out.gt_match_mask.shape(), (Shape{1, 0}));
 }
 
-TEST(YoloLossQuirks, EmptyAnchorMaskGivesZeroLoss) {  // Q25
+TEST(YoloLossQuirks, EmptyAnchorMaskGivesZeroLoss) {
   Case c;
   c.p = {{10, 13, 16, 30}, {}, 2, 0.5, 8, true, 1.0};
   c.x = Tensor::zeros({2, 0, 4, 4}, DType::f64);
@@ -437,7 +437,7 @@ TEST(YoloLossQuirks, EmptyAnchorMaskGivesZeroLoss) {  // Q25
   EXPECT_EQ(r.dx.shape(), (Shape{2, 0, 4, 4}));
 }
 
-TEST(YoloLossQuirks, NoGradientReachesTheTargets) {  // Q22
+TEST(YoloLossQuirks, NoGradientReachesTheTargets) {
   Case c = worked_example();
   Tensor box = c.box.clone();
   box.set_requires_grad();

@@ -48,7 +48,7 @@ inline Result run(const Case& c, DType dtype = DType::f64, Tensor dloss = Tensor
   return r;
 }
 
-// Spec section 12: N=1, H=W=2, anchors [10,13, 16,30], mask [0,1], C=1,
+// The worked example (docs/yolo_loss.md, 'The worked example'): N=1, H=W=2, anchors [10,13, 16,30], mask [0,1], C=1,
 // ratio 8, ignore 0.3, one gt (0.3, 0.6, 0.5, 0.8) of class 0.
 inline Case worked_example() {
   Case c;

@@ -1,6 +1,6 @@
 // Every argument error of yolo_loss, each starting from the valid worked
 // example and breaking one thing, plus cases with two faults that pin the
-// order of the checks (spec section 2, then this project's rejections).
+// order of the checks (docs/yolo_loss.md, 'Argument checks, in order').
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -47,7 +47,7 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::vector<Broken> broken_inputs() {
   return {
-      // Spec section 2, checks 1..13.
+      // The original's checks, in its order.
       {"x_not_4d", [](Case& c) { c.x = zeros({12, 2, 2}); }, Kind::shape, {"yolo_loss: x must be 4-D", "[12,2,2]"}},
       {"x_not_square", [](Case& c) { c.x = zeros({1, 12, 2, 3}); }, Kind::shape, {"H == W", "H = 2", "W = 3"}},
       {"x_channels", [](Case& c) { c.x = zeros({1, 11, 2, 2}); }, Kind::shape,

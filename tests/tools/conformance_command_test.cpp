@@ -1,5 +1,5 @@
 // `yolo conformance yolo_loss FILE.json`, in-process, on small vector files
-// written here: the spec's worked example (section 12) passes in both dtypes,
+// written here: the worked example of docs/yolo_loss.md passes in both dtypes,
 // a wrong expected value fails with a non-zero exit, and broken files are
 // reported as errors. The dev vectors themselves run through ctest.
 #include <gtest/gtest.h>
@@ -18,7 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The worked example as a vector file; expected values are the spec's hand
+// The worked example as a vector file; expected values are the hand-checked
 // figures. `loss_offset` corrupts the expected loss.
 std::string worked_example_json(double loss_offset = 0.0, const std::string& extra_case_keys = "") {
   std::vector<double> x(48, 0.0), dx(48, 0.0);
@@ -35,7 +35,7 @@ std::string worked_example_json(double loss_offset = 0.0, const std::string& ext
   for (int hw = 0; hw < 4; ++hw) dx[at(10, hw / 2, hw % 2)] = 0.5;
   return fmt::format(
       R"({{"format": "yolo_loss_vectors/1", "seed": 0, "notes": [], "future_key": {{"a": 1}},
-  "cases": [{{"name": "worked_example", "note": "spec 12", {}
+  "cases": [{{"name": "worked_example", "note": "the worked example of docs/yolo_loss.md", {}
     "attrs": {{"anchors": [10, 13, 16, 30], "anchor_mask": [0, 1], "class_num": 1, "ignore_thresh": 0.3,
               "downsample_ratio": 8, "use_label_smooth": true, "scale_x_y": 1.0}},
     "x": {{"shape": [1, 12, 2, 2], "data": [{}]}},
@@ -96,7 +96,7 @@ TEST_F(ConformanceCommand, WrongExpectedLossFails) {
 
 TEST_F(ConformanceCommand, CaseRejectedByTheOpFailsAndOthersStillRun) {
   std::string text = worked_example_json();
-  // A second case whose gt centre lies outside the image (rejected, Q13).
+  // A second case whose gt centre lies outside the image (rejected by this project).
   const auto begin = text.find("{\"name\"");
   const auto end = text.rfind("]}");
   std::string bad = text.substr(begin, end - begin);

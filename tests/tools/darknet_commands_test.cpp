@@ -1,5 +1,5 @@
 // `yolo forward`, `yolo convert` and `yolo summary` end to end, in-process,
-// on a two-head toy cfg at 64x64, and every failure the issue lists (bad
+// on a two-head toy cfg at 64x64, and every failure those commands can meet (bad
 // weights sizes, bad cfgs, bad input sizes, corrupt checkpoints) reported
 // with a message instead of a crash.
 #include <gtest/gtest.h>

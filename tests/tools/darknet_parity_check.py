@@ -7,7 +7,7 @@ seed with calibrated, non-trivial batch-norm statistics, writes them with
 Darknet's save_weights, letterboxes an image and dumps every layer's output.
 Then `yolo forward --all-layers` runs on the same weights file and image, and
 every layer is compared: max |ours - darknet| / max |darknet| per tensor.
-The bar (issue 5) is 1e-4 on every head (the raw input of each [yolo]
+The bar is 1e-4 on every head (the raw input of each [yolo]
 layer); every other layer must be within 2e-4, and the letterboxed input must
 be identical.
 
@@ -25,7 +25,7 @@ import time
 
 SKIP = 77
 DARKNET_DIR = "/usr/lib/darknet"
-TOLERANCE = 1e-4        # heads: the acceptance bar of issue 5
+TOLERANCE = 1e-4        # heads: the acceptance bar
 LAYER_TOLERANCE = 2e-4  # other layers: a sanity bar with room for another CPU's summation order
 DEFAULT_CASES = ["yolov3-tiny.cfg:0", "yolov3-tiny.cfg:320", "yolov3.cfg:416", "yolov3.cfg:288",
                  "yolov3-voc.cfg:0"]

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Drives `yolo op yolo_loss` case by case from a yolo_loss vector file.
 
-For every case of a "yolo_loss_vectors/1" file (spec yolo_loss.md section 13)
-this writes the inputs and the upstream gradient as .npy files, runs
+For every case of a "yolo_loss_vectors/1" file (docs/yolo_loss.md,
+"Conformance files") this writes the inputs and the upstream gradient as
+.npy files, runs
 `yolo op yolo_loss ... --grad-out dloss.npy`, and compares loss.npy,
 objectness_mask.npy, gt_match_mask.npy and grad_x.npy with the expected
-values at the spec's tolerances: float64 on every case, float32 on the cases
+values at the documented tolerances: float64 on every case, float32 on the cases
 marked float32_safe. It also checks that grad_x.npy is the only gradient
 written. Prints one line per case and dtype, ends with "N passed, M failed"
 and exits non-zero on any failure.

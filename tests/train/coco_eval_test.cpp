@@ -1,5 +1,5 @@
 // Hand-computed COCO cases, one per cocoapi convention in
-// shared/specs/evaluation.md. Each expected number is derived in the comments.
+// docs/evaluation.md, 'COCO'. Each expected number is derived in the comments.
 // With perfect boxes (IoU 1) every IoU threshold gives the same matches, so
 // AP is the mean of 101 equal recall-point precisions.
 #include "train/eval/coco_eval.h"

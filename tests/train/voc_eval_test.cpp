@@ -1,5 +1,5 @@
 // Hand-computed VOC cases, one per devkit convention in
-// shared/specs/evaluation.md. Each expected AP is derived in the comments.
+// docs/evaluation.md, 'VOC'. Each expected AP is derived in the comments.
 #include "train/eval/voc_eval.h"
 
 #include <fmt/format.h>

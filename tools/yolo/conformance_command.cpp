@@ -3,7 +3,7 @@
 // Each run goes through the tape exactly as training does: forward, then
 // backward seeded with the case's dloss.
 //
-// Error measures and tolerances are those of spec section 13:
+// Error measures and tolerances (docs/yolo_loss.md, 'Conformance files'):
 //   loss: max_i |got_i - want_i| / max(|want_i|, 1e-6 * max|want|)
 //   dx:   max |got - want| / max |want|
 //   float64 <= 1e-10 for both; float32 loss <= 1e-5, dx <= 1e-4;

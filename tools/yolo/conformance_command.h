@@ -1,6 +1,7 @@
 // `yolo conformance OP FILE.json`: runs an op on every case of a conformance
 // vector file and compares with the expected results at the tolerances its
-// spec states. Only yolo_loss has vectors (spec yolo_loss.md section 13).
+// documentation states. Only yolo_loss has vectors (docs/yolo_loss.md,
+// 'Conformance files').
 #pragma once
 
 #include <ostream>

@@ -23,7 +23,7 @@ using core::Tensor;
 
 // Darknet's yolo layer copies its input and applies the logistic in place to
 // tx, ty (channels 0 and 1 of each anchor slot) and to objectness and every
-// class score (channels 4 onwards); tw, th stay raw (darknet_compat §3).
+// class score (channels 4 onwards); tw, th stay raw (docs/darknet_format.md, 'Inference arithmetic').
 Tensor darknet_yolo_output(const Tensor& raw, const models::YoloLayer& yolo) {
   Tensor out = raw.clone();
   const std::int64_t N = out.size(0), C = out.size(1), plane = out.size(2) * out.size(3);

@@ -1,5 +1,5 @@
 // Reader for yolo_loss conformance vectors, format "yolo_loss_vectors/1"
-// (spec section 13). Unknown keys are ignored; tensors are read as float64
+// (docs/yolo_loss.md, 'Conformance files'). Unknown keys are ignored; tensors are read as float64
 // (inputs are float32-representable, so each case can also drive float32).
 #pragma once
 

@@ -1,7 +1,7 @@
 // COCO bbox evaluation with cocoapi's COCOeval semantics (evaluate,
 // accumulate, summarize): 10 IoU thresholds, 101 recall points, area ranges
 // decided by the ground truth's `area` field, crowd regions, and the first
-// 1 / 10 / 100 detections per image. See shared/specs/evaluation.md.
+// 1 / 10 / 100 detections per image. See docs/evaluation.md, 'COCO'.
 // Scoring only: reading annotation and results files lives elsewhere.
 #pragma once
 

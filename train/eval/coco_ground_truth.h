@@ -4,6 +4,7 @@
 // the `area` field and `iscrowd`. The training-side data::read_coco stores
 // float boxes and skips boxes it cannot train on, so scores computed from it
 // could drift from the official numbers; this reader exists for that reason.
+// Both parse with data/coco_json.h, this one under its cocoapi rules.
 #pragma once
 
 #include <string>

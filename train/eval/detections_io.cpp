@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "data/cocoapi_numbers.h"
 
 namespace train {
 
@@ -42,22 +43,6 @@ struct KeyIndex {
   }
 };
 
-std::int64_t read_integer(od::value v) {
-  od::number n = v.get_number();
-  if (n.is_int64()) return n.get_int64();
-  if (n.is_uint64()) throw IoError("is too large for an id");
-  // An integral float names the same id in cocoapi's Python (5.0 == 5).
-  const double d = n.get_double();
-  if (d != std::floor(d) || std::fabs(d) > 9.0e15) throw IoError(fmt::format("is {}, not an integer", d));
-  return static_cast<std::int64_t>(d);
-}
-
-double read_finite(od::value v) {
-  const double d = v.get_double();
-  if (!std::isfinite(d)) throw IoError("is not a finite number");
-  return d;
-}
-
 // The fields of one element as written; which of them count depends on the naming.
 struct RawDetection {
   bool has_image = false, has_category_id = false, has_category = false, has_bbox = false, has_score = false;
@@ -79,14 +64,14 @@ void read_element(od::object obj, ResultsNaming naming, const char*& field, RawD
         r.image_name = std::string(std::string_view(v.get_string()));
       } else {
         if (v.type() != od::json_type::number) throw IoError("must be the integer id of a COCO image");
-        r.image_id = read_integer(v);
+        r.image_id = data::read_cocoapi_integer(v, "an integer");
       }
       r.has_image = true;
     } else if (key == "category_id") {
       field = "category_id";
       od::value v = f.value();
       if (v.type() != od::json_type::number) throw IoError("must be an integer");
-      r.category_id = read_integer(v);
+      r.category_id = data::read_cocoapi_integer(v, "an integer");
       r.has_category_id = true;
     } else if (key == "category" && naming == ResultsNaming::voc) {
       field = "category";
@@ -100,7 +85,7 @@ void read_element(od::object obj, ResultsNaming naming, const char*& field, RawD
       if (v.type() != od::json_type::array) throw IoError("must be an array [x, y, w, h]");
       std::size_t n = 0;
       for (auto x : v.get_array()) {
-        const double d = read_finite(x.value());
+        const double d = data::read_finite(x.value());
         if (n < 4) r.bbox[n] = d;
         ++n;
       }
@@ -114,7 +99,7 @@ void read_element(od::object obj, ResultsNaming naming, const char*& field, RawD
       field = "score";
       od::value v = f.value();
       if (v.type() != od::json_type::number) throw IoError("must be a number");
-      r.score = read_finite(v);
+      r.score = data::read_finite(v);
       r.has_score = true;
     }
   }

@@ -1,5 +1,5 @@
-// Detections files in COCO's results format (shared/specs/evaluation.md,
-// "Results files"): one JSON array of
+// Detections files in COCO's results format (docs/evaluation.md,
+// 'Results files'): one JSON array of
 //   {"image_id": ..., "category_id": ..., "bbox": [x, y, w, h], "score": ...}
 // with boxes in original-image pixels. COCO sets name images and categories
 // by the annotation file's ids; VOC sets name images by file id ("000005")

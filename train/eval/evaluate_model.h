@@ -33,7 +33,7 @@ EvalMetric parse_eval_metric(const std::string& name);
 
 struct ModelEvalOptions {
   EvalMetric metric = EvalMetric::voc;
-  // The mAP defaults (docs/nms.md): a low threshold, class-wise NMS, the best
+  // The mAP defaults (docs/evaluation.md): a low threshold, class-wise NMS, the best
   // 100 per image. Drawing's 0.5 threshold would cut the precision/recall
   // curve short.
   double score_thresh = 0.005;

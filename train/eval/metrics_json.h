@@ -1,5 +1,5 @@
 // metrics.json for `yolo eval` and training-time evaluation: one JSON object
-// whose keys are a contract (issue 7). Fractions in [0, 1]; VOC APs of
+// whose keys are a contract (docs/evaluation.md, 'metrics.json'). Fractions in [0, 1]; VOC APs of
 // classes without ground truths are null, COCO numbers that cocoapi reports
 // as -1 stay -1.
 #pragma once

@@ -12,7 +12,8 @@ namespace train {
 namespace {
 
 // Per-detection outcome in ranked order; ignored detections (best match a
-// difficult object) never reach this list, as the spec drops them.
+// difficult object) never reach this list: the devkit drops them from the
+// curve (docs/evaluation.md, 'Difficult objects').
 struct Outcome {
   bool tp = false;
 };

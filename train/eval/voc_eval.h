@@ -1,7 +1,7 @@
 // PASCAL VOC detection AP with the devkit's semantics (VOCevaldet.m and
 // VOCap.m): inclusive-pixel IoU, difficult objects that absorb detections,
 // no fallback to a second-best ground truth, and both the VOC2007 11-point
-// AP and the VOC2010+ area AP. See shared/specs/evaluation.md.
+// AP and the VOC2010+ area AP. See docs/evaluation.md, 'VOC'.
 // This is the scoring only; reading folders and results files lives elsewhere.
 #pragma once
 
