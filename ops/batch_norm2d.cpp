@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
 
 namespace ops {
 

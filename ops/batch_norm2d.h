@@ -9,7 +9,8 @@
 // CPU formula (x - mean) / (sqrt(var) + 1e-6), epsilon outside the root
 // (shared/specs/darknet_compat.md §3); it does not change training mode.
 //
-// float32 runs through oneDNN, float64 through the loops in batch_norm2d.cpp.
+// float32 runs through oneDNN (batch_norm2d_dnnl.cpp), float64 through the
+// loops in batch_norm2d.cpp.
 //
 // Synchronised batch norm (data-parallel training): with params.sync set,
 // training mode computes the batch statistics over the union of every
@@ -91,3 +92,29 @@ BatchNorm2dResult batch_norm2d(Tape& tape, const Tensor& x, const Tensor& weight
                                const Tensor& running_mean, const Tensor& running_var, const BatchNorm2dParams& p = {});
 
 }  // namespace ops
+
+// The float32 kernels on oneDNN (ops/batch_norm2d_dnnl.cpp), in the input's
+// layout. Batch norm over N,H,W per channel of x [N,C,H,W]; weight, bias,
+// mean, var [C]. They trust their inputs and throw core::BackendError.
+namespace ops::backend {
+
+struct BatchNormStats {
+  Tensor y;
+  Tensor mean;  // batch mean [C]
+  Tensor var;   // biased batch variance [C]
+};
+BatchNormStats batch_norm_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
+// y = weight * (x - mean) / sqrt(var + eps) + bias with the given statistics.
+Tensor batch_norm_forward_inference(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
+                                    const Tensor& var, double eps);
+struct BatchNormGrads {
+  Tensor dx;
+  Tensor dweight;
+  Tensor dbias;
+};
+// Backward of the training forward (statistics depend on x) or, with
+// global_stats, of the inference forward (statistics are constants).
+BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                   const Tensor& var, double eps, bool global_stats);
+
+}  // namespace ops::backend

@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "ops/backend/bn_leaky_kernels.h"
-#include "ops/backend/dnnl.h"
 #include "ops/unary.h"
 
 namespace ops {

@@ -7,7 +7,6 @@
 
 #include "core/broadcast.h"
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
 
 namespace ops {
 

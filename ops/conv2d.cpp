@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
 
 namespace ops {
 

@@ -41,3 +41,25 @@ Tensor maxpool2d_backward(const Tensor& dy, const Tensor& indices, const core::S
 Tensor maxpool2d(Tape& tape, const Tensor& x, const MaxPool2dParams& p);
 
 }  // namespace ops
+
+// The float32 kernels on oneDNN (ops/maxpool2d_dnnl.cpp): max pooling over H
+// and W with the same kernel, stride and padding on both.
+namespace ops::backend {
+
+struct PoolSpec {
+  std::int64_t kernel = 2;
+  std::int64_t stride = 2;
+  std::int64_t pad_begin = 0;
+  std::int64_t pad_end = 0;
+};
+struct PoolResult {
+  Tensor y;
+  // oneDNN's record of the selected indices, opaque bytes held in an int32
+  // tensor (its last word names the layout they index); defined only when
+  // training.
+  Tensor workspace;
+};
+PoolResult maxpool_forward(const Tensor& x, const PoolSpec& spec, bool training);
+Tensor maxpool_backward(const Tensor& dy, const Tensor& workspace, const core::Shape& x_shape, const PoolSpec& spec);
+
+}  // namespace ops::backend

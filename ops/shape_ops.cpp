@@ -7,7 +7,6 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
 
 namespace ops {
 

@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
 
 namespace ops {
 

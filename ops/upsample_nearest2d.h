@@ -23,3 +23,13 @@ Tensor upsample_nearest2d_backward(const Tensor& dy, std::int64_t factor);
 Tensor upsample_nearest2d(Tape& tape, const Tensor& x, const UpsampleNearest2dParams& p = {});
 
 }  // namespace ops
+
+// The float32 kernels on oneDNN (ops/upsample_nearest2d_dnnl.cpp).
+namespace ops::backend {
+
+// Nearest-neighbour upsampling by an integer factor on H and W.
+Tensor upsample_nearest_forward(const Tensor& x, std::int64_t factor);
+// Sums each factor x factor block of dy [N,C,H*f,W*f] into dx [N,C,H,W].
+Tensor upsample_nearest_backward(const Tensor& dy, std::int64_t factor);
+
+}  // namespace ops::backend
