@@ -23,7 +23,10 @@
 #include <cstddef>
 #include <functional>
 
+#include <vector>
+
 #include "core/tape.h"
+#include "ops/registry.h"
 
 namespace ops {
 
@@ -90,6 +93,14 @@ void batch_norm2d_update_running(const Tensor& running_mean, const Tensor& runni
 // statistics are constants).
 BatchNorm2dResult batch_norm2d(Tape& tape, const Tensor& x, const Tensor& weight, const Tensor& bias,
                                const Tensor& running_mean, const Tensor& running_var, const BatchNorm2dParams& p = {});
+
+// For `yolo op`, what batch_norm2d and batch_norm_leaky share: the inputs,
+// the training/momentum/eps attributes followed by `last`, the params read
+// from a call, and the outputs named from the result.
+std::vector<InputSpec> batch_norm_op_inputs();
+std::vector<AttrSpec> batch_norm_op_attrs(AttrSpec last);
+BatchNorm2dParams batch_norm_op_params(const OpCall& c, bool darknet);
+NamedTensors batch_norm_op_outputs(const BatchNorm2dResult& r, bool training);
 
 }  // namespace ops
 

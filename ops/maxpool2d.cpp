@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "ops/registrations.h"
 
 namespace ops {
 
@@ -88,6 +89,23 @@ Tensor maxpool2d(Tape& tape, const Tensor& x, const MaxPool2dParams& p) {
     return std::vector<Tensor>{maxpool2d_backward(ctx.grad_outputs[0], ctx.saved[0], xs, p)};
   });
   return f.y;
+}
+
+void register_maxpool2d(OpRegistry& r) {
+  r.add({"maxpool2d",
+         "max pooling of x [N,C,H,W] on H and W; padding is never selected; ties go to the first index",
+         {{"x"}},
+         false,
+         {"y"},
+         {{"kernel", AttrType::integer, std::nullopt, "window size on H and W"},
+          {"stride", AttrType::integer, std::nullopt, "step on H and W"},
+          {"pad_begin", AttrType::integer, AttrValue(std::int64_t{0}), "padding before the first row/column"},
+          {"pad_end", AttrType::integer, AttrValue(std::int64_t{0}), "padding after the last row/column"}},
+         [](Tape& t, const OpCall& c) -> NamedTensors {
+           const MaxPool2dParams p{c.attrs.get_int("kernel"), c.attrs.get_int("stride"), c.attrs.get_int("pad_begin"),
+                                   c.attrs.get_int("pad_end")};
+           return {{"y", maxpool2d(t, c.inputs.at("x"), p)}};
+         }});
 }
 
 }  // namespace ops
