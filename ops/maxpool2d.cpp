@@ -10,8 +10,6 @@ namespace ops {
 
 namespace {
 
-backend::PoolSpec spec_of(const MaxPool2dParams& p) { return {p.kernel, p.stride, p.pad_begin, p.pad_end}; }
-
 std::int64_t out_size(std::int64_t in, const MaxPool2dParams& p) {
   return (in + p.pad_begin + p.pad_end - p.kernel) / p.stride + 1;
 }
@@ -20,8 +18,7 @@ std::int64_t out_size(std::int64_t in, const MaxPool2dParams& p) {
 
 MaxPool2dForward maxpool2d_forward(const Tensor& x, const MaxPool2dParams& p, bool training) {
   if (x.dtype() == core::DType::f32) {
-    auto r = backend::maxpool_forward(x, spec_of(p), training);
-    return {r.y, r.workspace};
+    return backend::maxpool_forward(x, p, training);
   }
   const core::Shape& s = x.shape();
   const std::int64_t H = s[2], W = s[3], OH = out_size(H, p), OW = out_size(W, p);
@@ -53,7 +50,7 @@ MaxPool2dForward maxpool2d_forward(const Tensor& x, const MaxPool2dParams& p, bo
 
 Tensor maxpool2d_backward(const Tensor& dy, const Tensor& indices, const core::Shape& x_shape,
                           const MaxPool2dParams& p) {
-  if (dy.dtype() == core::DType::f32) return backend::maxpool_backward(dy, indices, x_shape, spec_of(p));
+  if (dy.dtype() == core::DType::f32) return backend::maxpool_backward(dy, indices, x_shape, p);
   Tensor dx = Tensor::zeros(x_shape, dy.dtype());
   const std::int64_t plane_in = x_shape[2] * x_shape[3];
   const std::int64_t plane_out = dy.shape()[2] * dy.shape()[3];

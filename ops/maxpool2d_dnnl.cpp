@@ -14,12 +14,12 @@ namespace ops::backend {
 
 namespace {
 
-Shape pool_out_shape(const Shape& x, const PoolSpec& s) {
+Shape pool_out_shape(const Shape& x, const MaxPool2dParams& s) {
   auto out = [&](std::int64_t in) { return (in + s.pad_begin + s.pad_end - s.kernel) / s.stride + 1; };
   return {x[0], x[1], out(x[2]), out(x[3])};
 }
 
-const CacheEntry& pool_forward_entry(const Shape& x, const PoolSpec& s, bool training, Layout l) {
+const CacheEntry& pool_forward_entry(const Shape& x, const MaxPool2dParams& s, bool training, Layout l) {
   return context().get<dnnl::pooling_forward>(
       {PrimKind::pool, training ? Prop::fwd_training : Prop::fwd_inference, {x}, {s.stride, s.pad_begin, s.pad_end, 0,
        s.kernel}, core::DType::f32, 0, 0.0, l},
@@ -35,13 +35,13 @@ const CacheEntry& pool_forward_entry(const Shape& x, const PoolSpec& s, bool tra
 
 }  // namespace
 
-PoolResult maxpool_forward(const Tensor& x, const PoolSpec& spec, bool training) {
+MaxPool2dForward maxpool_forward(const Tensor& x, const MaxPool2dParams& spec, bool training) {
   return guarded("maxpool2d", [&] {
     Exec ex;
     const Source src = ex.read(x);
     const auto& e = pool_forward_entry(x.shape(), spec, training, src.layout);
     const auto& pd = pd_of<dnnl::pooling_forward>(e);
-    PoolResult r;
+    MaxPool2dForward r;
     ex.bind(DNNL_ARG_SRC, src.mem);
     r.y = ex.output_in(DNNL_ARG_DST, pool_out_shape(x.shape(), spec), src.layout);
     if (training) {
@@ -49,8 +49,8 @@ PoolResult maxpool_forward(const Tensor& x, const PoolSpec& spec, bool training)
       // for the same one: its last word records which.
       const memory::desc ws = pd.workspace_desc();
       const auto words = static_cast<std::int64_t>((ws.get_size() + 3) / 4);
-      r.workspace = Tensor::empty({words + 1}, core::DType::i32);
-      auto* p = r.workspace.mutable_data<std::int32_t>();
+      r.indices = Tensor::empty({words + 1}, core::DType::i32);
+      auto* p = r.indices.mutable_data<std::int32_t>();
       p[words] = static_cast<std::int32_t>(src.layout);
       ex.raw(DNNL_ARG_WORKSPACE, ws, p);
     }
@@ -59,7 +59,8 @@ PoolResult maxpool_forward(const Tensor& x, const PoolSpec& spec, bool training)
   }, x);
 }
 
-Tensor maxpool_backward(const Tensor& dy, const Tensor& workspace, const Shape& x_shape, const PoolSpec& spec) {
+Tensor maxpool_backward(const Tensor& dy, const Tensor& workspace, const Shape& x_shape,
+                        const MaxPool2dParams& spec) {
   return guarded("maxpool2d backward", [&] {
     const auto l = static_cast<Layout>(workspace.data<std::int32_t>()[workspace.numel() - 1]);
     const auto& e = context().get<dnnl::pooling_backward>(
