@@ -6,8 +6,8 @@
 //   running = (1 - momentum) * running + momentum * batch
 // (PyTorch's meaning of momentum; Paddle's 0.9 is 1 - 0.1). Inference mode
 // uses the running statistics. darknet=true switches inference to Darknet's
-// CPU formula (x - mean) / (sqrt(var) + 1e-6), epsilon outside the root
-// (shared/specs/darknet_compat.md §3); it does not change training mode.
+// CPU formula (x - mean) / (sqrt(var) + 1e-6), epsilon outside the root, for
+// models loaded from Darknet; it does not change training mode.
 //
 // float32 runs through oneDNN (batch_norm2d_dnnl.cpp), float64 through the
 // loops in batch_norm2d.cpp.

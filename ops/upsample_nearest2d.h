@@ -1,7 +1,7 @@
 // Nearest-neighbour upsampling of x [N,C,H,W] by an integer factor on H and
 // W: y[n,c,h,w] = x[n,c,h/f,w/f]. Darknet's [upsample] `stride` key is this
-// factor; its `scale` key multiplies values and is not part of this op (see
-// shared/specs/darknet_compat.md). float32 through oneDNN, float64 loops.
+// factor; its `scale` key multiplies values and is not part of this op.
+// float32 through oneDNN (upsample_nearest2d_dnnl.cpp), float64 loops.
 #pragma once
 
 #include "core/tape.h"
