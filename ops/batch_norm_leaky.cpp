@@ -3,7 +3,7 @@
 #include <utility>
 #include <vector>
 
-#include "ops/backend/bn_leaky_kernels.h"
+#include "ops/batch_norm_leaky_kernels.h"
 #include "ops/registrations.h"
 #include "ops/unary.h"
 

@@ -10,7 +10,7 @@
 // freed at once (as in-place activated batch norm does): about half of a
 // training step's activation memory. y gives x back exactly enough when every
 // |beta| <= 32 |gamma| and the slope is positive; a layer outside that keeps
-// x for its backward instead (ops/backend/bn_leaky_kernels.h).
+// x for its backward instead (ops/batch_norm_leaky_kernels.h).
 //
 // Inference statistics, synchronised batch norm and negative slopes run as
 // batch_norm2d then leaky_relu. float32 runs on the activation's oneDNN
@@ -35,7 +35,7 @@ BatchNorm2dResult batch_norm_leaky(Tape& tape, const Tensor& x, const Tensor& we
 }  // namespace ops
 
 // The float32 kernels (ops/batch_norm_leaky_dnnl.cpp): the loops of
-// ops/backend/bn_leaky_kernels.h on the activation's oneDNN layout; y keeps
+// ops/batch_norm_leaky_kernels.h on the activation's oneDNN layout; y keeps
 // that layout.
 namespace ops::backend {
 

@@ -1,15 +1,15 @@
 // batch_norm_leaky's float32 kernels (declared in batch_norm_leaky.h,
-// namespace ops::backend): the loops of ops/backend/bn_leaky_kernels.h run
+// namespace ops::backend): the loops of ops/batch_norm_leaky_kernels.h run
 // directly on the activation's oneDNN layout, so no reorder precedes them.
 #include <cstdint>
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include "ops/backend/bn_leaky_kernels.h"
 #include "ops/backend/context.h"
 #include "ops/backend/errors.h"
 #include "ops/backend/exec.h"
 #include "ops/backend/layout.h"
 #include "ops/batch_norm_leaky.h"
+#include "ops/batch_norm_leaky_kernels.h"
 
 namespace ops::backend {
 
