@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
+#include "ops/registrations.h"
 
 namespace ops {
 
@@ -319,6 +319,47 @@ BatchNorm2dResult batch_norm2d(Tape& tape, const Tensor& x, const Tensor& weight
                 });
   }
   return r;
+}
+
+std::vector<InputSpec> batch_norm_op_inputs() {
+  return {{"x"},
+          {"weight"},
+          {"bias"},
+          {"running_mean", InputKind::constant, false, "[C]"},
+          {"running_var", InputKind::constant, false, "[C]"}};
+}
+
+std::vector<AttrSpec> batch_norm_op_attrs(AttrSpec last) {
+  return {{"training", AttrType::boolean, AttrValue(true), "batch statistics (true) or running statistics"},
+          {"momentum", AttrType::real, AttrValue(0.1), "running = (1 - momentum) * running + momentum * batch"},
+          {"eps", AttrType::real, AttrValue(1e-5), "added to the variance under the square root"},
+          std::move(last)};
+}
+
+BatchNorm2dParams batch_norm_op_params(const OpCall& c, bool darknet) {
+  return {c.attrs.get_bool("training"), c.attrs.get_float("momentum"), c.attrs.get_float("eps"), darknet};
+}
+
+NamedTensors batch_norm_op_outputs(const BatchNorm2dResult& r, bool training) {
+  if (!training) return {{"y", r.y}};
+  return {{"y", r.y}, {"running_mean_out", r.running_mean}, {"running_var_out", r.running_var}};
+}
+
+void register_batch_norm2d(OpRegistry& r) {
+  r.add({"batch_norm2d",
+         "per-channel batch norm of x [N,C,H,W]; training uses batch statistics and returns updated running "
+         "statistics (unbiased variance); darknet=true uses (x - mean) / (sqrt(var) + 1e-6) at inference",
+         batch_norm_op_inputs(),
+         false,
+         {"y", "running_mean_out", "running_var_out"},
+         batch_norm_op_attrs({"darknet", AttrType::boolean, AttrValue(false),
+                              "Darknet's inference formula, epsilon 1e-6 outside the root"}),
+         [](Tape& t, const OpCall& c) -> NamedTensors {
+           const BatchNorm2dParams p = batch_norm_op_params(c, c.attrs.get_bool("darknet"));
+           return batch_norm_op_outputs(batch_norm2d(t, c.inputs.at("x"), c.inputs.at("weight"), c.inputs.at("bias"),
+                                                     c.inputs.at("running_mean"), c.inputs.at("running_var"), p),
+                                        p.training);
+         }});
 }
 
 }  // namespace ops

@@ -6,10 +6,11 @@
 //   running = (1 - momentum) * running + momentum * batch
 // (PyTorch's meaning of momentum; Paddle's 0.9 is 1 - 0.1). Inference mode
 // uses the running statistics. darknet=true switches inference to Darknet's
-// CPU formula (x - mean) / (sqrt(var) + 1e-6), epsilon outside the root
-// (shared/specs/darknet_compat.md §3); it does not change training mode.
+// CPU formula (x - mean) / (sqrt(var) + 1e-6), epsilon outside the root, for
+// models loaded from Darknet; it does not change training mode.
 //
-// float32 runs through oneDNN, float64 through the loops in batch_norm2d.cpp.
+// float32 runs through oneDNN (batch_norm2d_dnnl.cpp), float64 through the
+// loops in batch_norm2d.cpp.
 //
 // Synchronised batch norm (data-parallel training): with params.sync set,
 // training mode computes the batch statistics over the union of every
@@ -22,7 +23,10 @@
 #include <cstddef>
 #include <functional>
 
+#include <vector>
+
 #include "core/tape.h"
+#include "ops/registry.h"
 
 namespace ops {
 
@@ -90,4 +94,38 @@ void batch_norm2d_update_running(const Tensor& running_mean, const Tensor& runni
 BatchNorm2dResult batch_norm2d(Tape& tape, const Tensor& x, const Tensor& weight, const Tensor& bias,
                                const Tensor& running_mean, const Tensor& running_var, const BatchNorm2dParams& p = {});
 
+// For `yolo op`, what batch_norm2d and batch_norm_leaky share: the inputs,
+// the training/momentum/eps attributes followed by `last`, the params read
+// from a call, and the outputs named from the result.
+std::vector<InputSpec> batch_norm_op_inputs();
+std::vector<AttrSpec> batch_norm_op_attrs(AttrSpec last);
+BatchNorm2dParams batch_norm_op_params(const OpCall& c, bool darknet);
+NamedTensors batch_norm_op_outputs(const BatchNorm2dResult& r, bool training);
+
 }  // namespace ops
+
+// The float32 kernels on oneDNN (ops/batch_norm2d_dnnl.cpp), in the input's
+// layout. Batch norm over N,H,W per channel of x [N,C,H,W]; weight, bias,
+// mean, var [C]. They trust their inputs and throw core::BackendError.
+namespace ops::backend {
+
+struct BatchNormStats {
+  Tensor y;
+  Tensor mean;  // batch mean [C]
+  Tensor var;   // biased batch variance [C]
+};
+BatchNormStats batch_norm_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
+// y = weight * (x - mean) / sqrt(var + eps) + bias with the given statistics.
+Tensor batch_norm_forward_inference(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
+                                    const Tensor& var, double eps);
+struct BatchNormGrads {
+  Tensor dx;
+  Tensor dweight;
+  Tensor dbias;
+};
+// Backward of the training forward (statistics depend on x) or, with
+// global_stats, of the inference forward (statistics are constants).
+BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                   const Tensor& var, double eps, bool global_stats);
+
+}  // namespace ops::backend

@@ -3,8 +3,8 @@
 #include <utility>
 #include <vector>
 
-#include "ops/backend/bn_leaky_kernels.h"
-#include "ops/backend/dnnl.h"
+#include "ops/batch_norm_leaky_kernels.h"
+#include "ops/registrations.h"
 #include "ops/unary.h"
 
 namespace ops {
@@ -78,6 +78,23 @@ BatchNorm2dResult batch_norm_leaky(Tape& tape, const Tensor& x, const Tensor& we
                                 sv[4], eps, slope);
               });
   return r;
+}
+
+void register_batch_norm_leaky(OpRegistry& r) {
+  r.add({"batch_norm_leaky",
+         "training batch norm of x [N,C,H,W] followed by leaky ReLU, as one op (backward reads the output); "
+         "returns updated running statistics; training=false runs batch_norm2d then leaky_relu",
+         batch_norm_op_inputs(),
+         false,
+         {"y", "running_mean_out", "running_var_out"},
+         batch_norm_op_attrs({"slope", AttrType::real, AttrValue(0.1), "leaky ReLU's slope for negative inputs"}),
+         [](Tape& t, const OpCall& c) -> NamedTensors {
+           const BatchNormLeakyParams p{batch_norm_op_params(c, false), c.attrs.get_float("slope")};
+           return batch_norm_op_outputs(batch_norm_leaky(t, c.inputs.at("x"), c.inputs.at("weight"),
+                                                         c.inputs.at("bias"), c.inputs.at("running_mean"),
+                                                         c.inputs.at("running_var"), p),
+                                        p.bn.training);
+         }});
 }
 
 }  // namespace ops

@@ -10,7 +10,7 @@
 // freed at once (as in-place activated batch norm does): about half of a
 // training step's activation memory. y gives x back exactly enough when every
 // |beta| <= 32 |gamma| and the slope is positive; a layer outside that keeps
-// x for its backward instead (ops/backend/bn_leaky_kernels.h).
+// x for its backward instead (ops/batch_norm_leaky_kernels.h).
 //
 // Inference statistics, synchronised batch norm and negative slopes run as
 // batch_norm2d then leaky_relu. float32 runs on the activation's oneDNN
@@ -33,3 +33,21 @@ BatchNorm2dResult batch_norm_leaky(Tape& tape, const Tensor& x, const Tensor& we
                                    const BatchNormLeakyParams& p = {});
 
 }  // namespace ops
+
+// The float32 kernels (ops/batch_norm_leaky_dnnl.cpp): the loops of
+// ops/batch_norm_leaky_kernels.h on the activation's oneDNN layout; y keeps
+// that layout.
+namespace ops::backend {
+
+struct BnLeakyForward {
+  Tensor y;
+  Tensor mean;  // batch mean [C]
+  Tensor var;   // biased batch variance [C]
+};
+BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                                         double slope);
+// Its backward from the output y, and from the input x too when x is defined.
+BatchNormGrads bn_leaky_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
+                                 const Tensor& bias, const Tensor& mean, const Tensor& var, double eps, double slope);
+
+}  // namespace ops::backend

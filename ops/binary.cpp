@@ -7,7 +7,7 @@
 
 #include "core/broadcast.h"
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
+#include "ops/registrations.h"
 
 namespace ops {
 
@@ -111,6 +111,13 @@ Tensor mul_scalar(Tape& tape, const Tensor& x, double s) {
 Tensor add_scalar(Tape& tape, const Tensor& x, double s) {
   core::check_floating("add_scalar", "x", x);
   return add(tape, x, Tensor::scalar(s, x.dtype()));
+}
+
+void register_binary_ops(OpRegistry& r) {
+  r.add(binary_spec("add", "a + b with NumPy broadcasting", add));
+  r.add(binary_spec("sub", "a - b with NumPy broadcasting", sub));
+  r.add(binary_spec("mul", "a * b with NumPy broadcasting", mul));
+  r.add(binary_spec("div", "a / b with NumPy broadcasting", div));
 }
 
 }  // namespace ops

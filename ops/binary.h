@@ -26,3 +26,11 @@ Tensor mul_scalar(Tape& tape, const Tensor& x, double s);
 Tensor add_scalar(Tape& tape, const Tensor& x, double s);
 
 }  // namespace ops
+
+// add's float32 kernel on oneDNN (ops/binary_dnnl.cpp).
+namespace ops::backend {
+
+// a + b for two float32 tensors of one shape.
+Tensor add_forward(const Tensor& a, const Tensor& b);
+
+}  // namespace ops::backend

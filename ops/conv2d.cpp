@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
+#include "ops/registrations.h"
 
 namespace ops {
 
@@ -187,6 +187,26 @@ Tensor conv2d(Tape& tape, const Tensor& x, const Tensor& w, const Tensor& b, con
                 return grads;
               });
   return y;
+}
+
+void register_conv2d(OpRegistry& r) {
+  r.add({"conv2d",
+         "2-D cross-correlation of x [N,C,H,W] with w [OC,C/groups,KH,KW] plus optional b [OC]; "
+         "pad is zero padding on every side",
+         {{"x"}, {"w"}, {"b", InputKind::differentiable, true, "bias [OC]"}},
+         false,
+         {"y"},
+         {{"stride", AttrType::integer, AttrValue(std::int64_t{1}), "step on H and W"},
+          {"pad", AttrType::integer, AttrValue(std::int64_t{0}), "zero padding in pixels on every side"},
+          {"dilation", AttrType::integer, AttrValue(std::int64_t{1}), "spacing of kernel taps"},
+          {"groups", AttrType::integer, AttrValue(std::int64_t{1}), "channel groups; must divide C and OC"}},
+         [](Tape& t, const OpCall& c) -> NamedTensors {
+           const auto b = c.inputs.find("b");
+           const Conv2dParams p{c.attrs.get_int("stride"), c.attrs.get_int("pad"), c.attrs.get_int("dilation"),
+                                c.attrs.get_int("groups")};
+           return {{"y", conv2d(t, c.inputs.at("x"), c.inputs.at("w"), b == c.inputs.end() ? Tensor() : b->second,
+                                p)}};
+         }});
 }
 
 }  // namespace ops

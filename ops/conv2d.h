@@ -1,11 +1,14 @@
 // 2-D convolution (cross-correlation, as PyTorch's conv2d) with stride,
 // symmetric zero padding, dilation and groups.
 //
-// float32 runs through the oneDNN seam (ops/backend/dnnl.h); float64 runs
-// through the plain loop kernels in conv2d.cpp, which are also the oracle the
+// float32 runs on oneDNN (ops/conv2d_dnnl.cpp, through the seam in
+// ops/backend/); float64 runs through the plain loop kernels in conv2d.cpp, which are also the oracle the
 // tests hold the oneDNN path to. `pad` is explicit zero padding in pixels on
 // every side; Darknet's `pad=1` flag is resolved by the .cfg reader.
 #pragma once
+
+#include <cstdint>
+#include <memory>
 
 #include "core/tape.h"
 
@@ -47,3 +50,59 @@ Conv2dWeightGrads conv2d_backward_weights(const Tensor& dy, const Tensor& x, con
 Tensor conv2d(Tape& tape, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p = {});
 
 }  // namespace ops
+
+// The float32 kernels on oneDNN (ops/conv2d_dnnl.cpp), behind the kernels
+// above. They trust their inputs (float32, contiguous NCHW) and throw
+// core::BackendError naming the op, the shapes and oneDNN's status.
+namespace ops::backend {
+
+// Convolution geometry in oneDNN's terms, resolved by the caller.
+struct ConvSpec {
+  std::int64_t stride = 1;
+  std::int64_t pad = 0;  // zero padding on every side
+  std::int64_t dilation = 1;  // 1 = dense kernel (oneDNN itself counts from 0)
+  std::int64_t groups = 1;
+  // Multiply in bfloat16 (inputs and weights rounded to bf16, float32
+  // accumulation and float32 outputs and gradients): mixed precision.
+  bool bf16 = false;
+};
+
+// An activation fused into the convolution as a post-op.
+struct ConvPostOp {
+  bool leaky = false;
+  double slope = 0.1;
+};
+
+// y [N,OC,OH,OW] from x [N,C,H,W], w [OC,C/groups,KH,KW], b [OC] (may be
+// undefined). `training` selects forward_training (backward will follow).
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvSpec& spec, bool training,
+                      const ConvPostOp& post = {});
+// dx [N,C,H,W] from dy [N,OC,OH,OW] and w.
+Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const core::Shape& x_shape, const ConvSpec& spec);
+// dw [OC,C/groups,KH,KW] and, when with_bias, db [OC] from x and dy.
+struct ConvWeightGrads {
+  Tensor dw;
+  Tensor db;
+};
+ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const core::Shape& w_shape,
+                                        const ConvSpec& spec, bool with_bias);
+
+// A convolution run the way oneDNN's own examples run one: every tensor
+// already in the layout the primitive chose, no reorders, no cache lookup.
+// The benchmarks time it beside conv2d_forward/backward on the same shape to
+// report which share of oneDNN's own speed the seam reaches.
+class PlainConvBench {
+ public:
+  PlainConvBench(const core::Shape& x_shape, const core::Shape& w_shape, const ConvSpec& spec);
+  ~PlainConvBench();
+  PlainConvBench(const PlainConvBench&) = delete;
+  PlainConvBench& operator=(const PlainConvBench&) = delete;
+  void forward();
+  void backward();  // backward data, then backward weights (with bias)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ops::backend

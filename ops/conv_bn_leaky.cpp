@@ -5,7 +5,6 @@
 #include <cmath>
 #include <tuple>
 
-#include "ops/backend/dnnl.h"
 #include "ops/batch_norm_leaky.h"
 
 namespace ops {

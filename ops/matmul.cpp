@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "ops/registrations.h"
 
 namespace ops {
 
@@ -89,6 +90,10 @@ Tensor matmul(Tape& tape, const Tensor& a, const Tensor& b) {
     return std::vector<Tensor>{da, db};
   });
   return y;
+}
+
+void register_matmul(OpRegistry& r) {
+  r.add(binary_spec("matmul", "a [M,K] x b [K,N], or batched a [B,M,K] x b [B,K,N] or [K,N]", matmul));
 }
 
 }  // namespace ops

@@ -4,13 +4,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
+#include "ops/registrations.h"
 
 namespace ops {
 
 namespace {
-
-backend::PoolSpec spec_of(const MaxPool2dParams& p) { return {p.kernel, p.stride, p.pad_begin, p.pad_end}; }
 
 std::int64_t out_size(std::int64_t in, const MaxPool2dParams& p) {
   return (in + p.pad_begin + p.pad_end - p.kernel) / p.stride + 1;
@@ -20,8 +18,7 @@ std::int64_t out_size(std::int64_t in, const MaxPool2dParams& p) {
 
 MaxPool2dForward maxpool2d_forward(const Tensor& x, const MaxPool2dParams& p, bool training) {
   if (x.dtype() == core::DType::f32) {
-    auto r = backend::maxpool_forward(x, spec_of(p), training);
-    return {r.y, r.workspace};
+    return backend::maxpool_forward(x, p, training);
   }
   const core::Shape& s = x.shape();
   const std::int64_t H = s[2], W = s[3], OH = out_size(H, p), OW = out_size(W, p);
@@ -53,7 +50,7 @@ MaxPool2dForward maxpool2d_forward(const Tensor& x, const MaxPool2dParams& p, bo
 
 Tensor maxpool2d_backward(const Tensor& dy, const Tensor& indices, const core::Shape& x_shape,
                           const MaxPool2dParams& p) {
-  if (dy.dtype() == core::DType::f32) return backend::maxpool_backward(dy, indices, x_shape, spec_of(p));
+  if (dy.dtype() == core::DType::f32) return backend::maxpool_backward(dy, indices, x_shape, p);
   Tensor dx = Tensor::zeros(x_shape, dy.dtype());
   const std::int64_t plane_in = x_shape[2] * x_shape[3];
   const std::int64_t plane_out = dy.shape()[2] * dy.shape()[3];
@@ -89,6 +86,23 @@ Tensor maxpool2d(Tape& tape, const Tensor& x, const MaxPool2dParams& p) {
     return std::vector<Tensor>{maxpool2d_backward(ctx.grad_outputs[0], ctx.saved[0], xs, p)};
   });
   return f.y;
+}
+
+void register_maxpool2d(OpRegistry& r) {
+  r.add({"maxpool2d",
+         "max pooling of x [N,C,H,W] on H and W; padding is never selected; ties go to the first index",
+         {{"x"}},
+         false,
+         {"y"},
+         {{"kernel", AttrType::integer, std::nullopt, "window size on H and W"},
+          {"stride", AttrType::integer, std::nullopt, "step on H and W"},
+          {"pad_begin", AttrType::integer, AttrValue(std::int64_t{0}), "padding before the first row/column"},
+          {"pad_end", AttrType::integer, AttrValue(std::int64_t{0}), "padding after the last row/column"}},
+         [](Tape& t, const OpCall& c) -> NamedTensors {
+           const MaxPool2dParams p{c.attrs.get_int("kernel"), c.attrs.get_int("stride"), c.attrs.get_int("pad_begin"),
+                                   c.attrs.get_int("pad_end")};
+           return {{"y", maxpool2d(t, c.inputs.at("x"), p)}};
+         }});
 }
 
 }  // namespace ops

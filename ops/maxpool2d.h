@@ -2,8 +2,8 @@
 // both H and W. Padding is never selected as a maximum: out-of-range taps
 // are skipped (as -inf), which is Darknet's rule. Output size per axis is
 // (in + pad_begin + pad_end - kernel) / stride + 1. Darknet's size-2
-// stride-1 pool is kernel=2 stride=1 pad_begin=0 pad_end=1
-// (shared/specs/darknet_compat.md §1.6).
+// stride-1 pool is kernel=2 stride=1 pad_begin=0 pad_end=1 (Darknet pads
+// only after the last row and column).
 //
 // Ties: the first maximal tap in row-major window order wins and receives
 // the whole gradient (oneDNN keeps the first of equal values too).
@@ -41,3 +41,15 @@ Tensor maxpool2d_backward(const Tensor& dy, const Tensor& indices, const core::S
 Tensor maxpool2d(Tape& tape, const Tensor& x, const MaxPool2dParams& p);
 
 }  // namespace ops
+
+// The float32 kernels on oneDNN (ops/maxpool2d_dnnl.cpp). The forward's
+// `indices` is oneDNN's record of the selected taps, opaque bytes held in an
+// int32 tensor (its last word names the layout they index), defined only
+// when training; the backward reads it back.
+namespace ops::backend {
+
+MaxPool2dForward maxpool_forward(const Tensor& x, const MaxPool2dParams& spec, bool training);
+Tensor maxpool_backward(const Tensor& dy, const Tensor& workspace, const core::Shape& x_shape,
+                        const MaxPool2dParams& spec);
+
+}  // namespace ops::backend

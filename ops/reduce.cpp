@@ -9,6 +9,7 @@
 #include "core/broadcast.h"
 #include "core/error.h"
 #include "ops/binary.h"
+#include "ops/registrations.h"
 
 namespace ops {
 
@@ -56,5 +57,23 @@ Tensor reduce(Tape& tape, const char* op, const Tensor& x, const ReduceParams& p
 
 Tensor sum(Tape& tape, const Tensor& x, const ReduceParams& p) { return reduce(tape, "sum", x, p, false); }
 Tensor mean(Tape& tape, const Tensor& x, const ReduceParams& p) { return reduce(tape, "mean", x, p, true); }
+
+namespace {
+
+std::vector<AttrSpec> reduce_attrs() {
+  return {{"axes", AttrType::int_list, AttrValue(std::vector<std::int64_t>{}), "axes to reduce; empty = all"},
+          {"keepdim", AttrType::boolean, AttrValue(false), "keep reduced axes with size 1"}};
+}
+
+ReduceParams reduce_params(const Attrs& a) { return {a.get_ints("axes"), a.get_bool("keepdim")}; }
+
+}  // namespace
+
+void register_reduce_ops(OpRegistry& r) {
+  r.add(unary_with_attrs("sum", "sum over axes", reduce_attrs(),
+                         [](Tape& t, const Tensor& x, const Attrs& a) { return sum(t, x, reduce_params(a)); }));
+  r.add(unary_with_attrs("mean", "mean over axes", reduce_attrs(),
+                         [](Tape& t, const Tensor& x, const Attrs& a) { return mean(t, x, reduce_params(a)); }));
+}
 
 }  // namespace ops

@@ -89,13 +89,23 @@ AttrValue parse_value(const std::string& op, const AttrSpec& spec, const std::st
   throw bad();
 }
 
-void register_all(OpRegistry& r) {
-  register_basic_ops(r);
-  register_cnn_ops(r);
-  register_yolo_loss_op(r);
+}  // namespace
+
+OpSpec binary_spec(std::string name, std::string doc, BinaryOpFn fn) {
+  return {std::move(name), std::move(doc), {{"a"}, {"b"}}, false, {"y"}, {},
+          [fn](Tape& t, const OpCall& c) -> NamedTensors { return {{"y", fn(t, c.inputs.at("a"), c.inputs.at("b"))}}; }};
 }
 
-}  // namespace
+OpSpec unary_spec(std::string name, std::string doc, UnaryOpFn fn) {
+  return {std::move(name), std::move(doc), {{"x"}}, false, {"y"}, {},
+          [fn](Tape& t, const OpCall& c) -> NamedTensors { return {{"y", fn(t, c.inputs.at("x"))}}; }};
+}
+
+OpSpec unary_with_attrs(std::string name, std::string doc, std::vector<AttrSpec> attrs,
+                        std::function<Tensor(Tape&, const Tensor&, const Attrs&)> fn) {
+  return {std::move(name), std::move(doc), {{"x"}}, false, {"y"}, std::move(attrs),
+          [fn](Tape& t, const OpCall& c) -> NamedTensors { return {{"y", fn(t, c.inputs.at("x"), c.attrs)}}; }};
+}
 
 const AttrValue& Attrs::at(const std::string& name) const {
   const auto it = values_.find(name);
@@ -139,7 +149,7 @@ const OpSpec& OpRegistry::find(const std::string& name) const {
 const OpRegistry& op_registry() {
   static const OpRegistry registry = [] {
     OpRegistry r;
-    register_all(r);
+    register_all_ops(r);
     return r;
   }();
   return registry;

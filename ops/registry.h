@@ -1,7 +1,8 @@
 // The op registry: every op that `yolo op` can run, with its inputs, outputs
-// and typed attributes (with defaults). Ops register through one function per
-// family (ops/registrations.h), called once when the registry is first used;
-// there are no static initialisers that a static library could drop.
+// and typed attributes (with defaults). Each op registers itself from its own
+// .cpp file through a function listed in ops/registrations.h, called once
+// when the registry is first used; there are no static initialisers that a
+// static library could drop.
 #pragma once
 
 #include <cstdint>
@@ -104,5 +105,14 @@ std::string attr_type_name(AttrType type);
 std::string format_attr_value(const AttrValue& value);
 // A human-readable listing of every op: inputs, outputs, attributes.
 std::string format_op_list(const OpRegistry& registry);
+
+// Spec builders for the common op shapes, used by the ops' registrations:
+// y = fn(a, b); y = fn(x); y = fn(x, attributes).
+using BinaryOpFn = Tensor (*)(Tape&, const Tensor&, const Tensor&);
+using UnaryOpFn = Tensor (*)(Tape&, const Tensor&);
+OpSpec binary_spec(std::string name, std::string doc, BinaryOpFn fn);
+OpSpec unary_spec(std::string name, std::string doc, UnaryOpFn fn);
+OpSpec unary_with_attrs(std::string name, std::string doc, std::vector<AttrSpec> attrs,
+                        std::function<Tensor(Tape&, const Tensor&, const Attrs&)> fn);
 
 }  // namespace ops

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
+#include "ops/registrations.h"
 
 namespace ops {
 
@@ -208,6 +208,31 @@ Tensor concat(Tape& tape, const std::vector<Tensor>& xs, std::int64_t axis_in) {
                 return grads;
               });
   return y;
+}
+
+void register_shape_ops(OpRegistry& r) {
+  r.add(unary_with_attrs("reshape", "same data, new shape (one -1 allowed)",
+                         {{"shape", AttrType::int_list, std::nullopt, "target shape"}},
+                         [](Tape& t, const Tensor& x, const Attrs& a) { return reshape(t, x, a.get_ints("shape")); }));
+  r.add(unary_with_attrs("permute", "reorder axes: y.shape[i] = x.shape[dims[i]]",
+                         {{"dims", AttrType::int_list, std::nullopt, "a permutation of the axes"}},
+                         [](Tape& t, const Tensor& x, const Attrs& a) { return permute(t, x, a.get_ints("dims")); }));
+  r.add(unary_with_attrs("transpose", "swap two axes",
+                         {{"dim0", AttrType::integer, std::nullopt, "first axis"},
+                          {"dim1", AttrType::integer, std::nullopt, "second axis"}},
+                         [](Tape& t, const Tensor& x, const Attrs& a) {
+                           return transpose(t, x, a.get_int("dim0"), a.get_int("dim1"));
+                         }));
+  r.add(unary_with_attrs("slice", "elements [start, end) along axis (negative values count from the end)",
+                         {{"axis", AttrType::integer, AttrValue(std::int64_t{0}), "axis to slice"},
+                          {"start", AttrType::integer, AttrValue(std::int64_t{0}), "first index"},
+                          {"end", AttrType::integer, std::nullopt, "one past the last index"}},
+                         [](Tape& t, const Tensor& x, const Attrs& a) {
+                           return slice(t, x, {a.get_int("axis"), a.get_int("start"), a.get_int("end")});
+                         }));
+  r.add({"concat", "join x0, x1, ... along axis", {{"x"}}, true, {"y"},
+         {{"axis", AttrType::integer, AttrValue(std::int64_t{1}), "axis to join along"}},
+         [](Tape& t, const OpCall& c) -> NamedTensors { return {{"y", concat(t, c.variadic, c.attrs.get_int("axis"))}}; }});
 }
 
 }  // namespace ops

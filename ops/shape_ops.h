@@ -34,3 +34,14 @@ Tensor slice(Tape& tape, const Tensor& x, const SliceParams& p);
 Tensor concat(Tape& tape, const std::vector<Tensor>& xs, std::int64_t axis = 1);
 
 }  // namespace ops
+
+// concat's float32 kernels on oneDNN (ops/shape_ops_dnnl.cpp).
+namespace ops::backend {
+
+// Joins 4-D NCHW tensors along `axis`.
+Tensor concat_forward(const std::vector<Tensor>& xs, int axis);
+// The slices of dy along `axis` that concat_forward joined from inputs of
+// `shapes`, each kept in dy's layout (no trip through plain memory).
+std::vector<Tensor> concat_backward(const Tensor& dy, const std::vector<core::Shape>& shapes, int axis);
+
+}  // namespace ops::backend

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
+#include "ops/registrations.h"
 
 namespace ops {
 
@@ -98,6 +98,22 @@ Tensor leaky_relu(Tape& tape, const Tensor& x, const LeakyReluParams& p) {
       tape, "leaky_relu", x, Saves::x,
       [slope](auto v) { return v > 0 ? v : static_cast<decltype(v)>(slope) * v; },
       [slope](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(slope); });
+}
+
+void register_unary_ops(OpRegistry& r) {
+  r.add(unary_spec("neg", "-x", neg));
+  r.add(unary_spec("exp", "e^x", exp));
+  r.add(unary_spec("log", "natural logarithm", log));
+  r.add(unary_spec("sqrt", "square root", sqrt));
+  r.add(unary_spec("sigmoid", "1 / (1 + e^-x)", sigmoid));
+  r.add(unary_spec("relu", "max(x, 0); gradient 0 at x = 0", relu));
+  r.add(unary_with_attrs("pow", "x ** exponent", {{"exponent", AttrType::real, std::nullopt, "constant exponent"}},
+                         [](Tape& t, const Tensor& x, const Attrs& a) { return pow(t, x, a.get_float("exponent")); }));
+  r.add(unary_with_attrs("leaky_relu", "x if x > 0 else slope * x; gradient slope at x = 0",
+                         {{"slope", AttrType::real, AttrValue(0.1), "negative slope"}},
+                         [](Tape& t, const Tensor& x, const Attrs& a) {
+                           return leaky_relu(t, x, {a.get_float("slope")});
+                         }));
 }
 
 }  // namespace ops

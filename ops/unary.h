@@ -27,3 +27,16 @@ struct LeakyReluParams {
 Tensor leaky_relu(Tape& tape, const Tensor& x, const LeakyReluParams& p = {});
 
 }  // namespace ops
+
+// leaky_relu's float32 kernels on oneDNN (ops/unary_dnnl.cpp), on any
+// float32 tensor viewed as 1-D, in the layout of the tensor read.
+namespace ops::backend {
+
+// x > 0 ? x : slope * x.
+Tensor leaky_relu_forward(const Tensor& x, double slope);
+// dx = dy where x > 0, slope * dy elsewhere (slope at 0, as said above).
+Tensor leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope);
+// The same from the output y (slope >= 0, so y > 0 exactly where x > 0).
+Tensor leaky_relu_backward_from_output(const Tensor& y, const Tensor& dy, double slope);
+
+}  // namespace ops::backend

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "ops/backend/dnnl.h"
+#include "ops/registrations.h"
 
 namespace ops {
 
@@ -54,6 +54,18 @@ Tensor upsample_nearest2d(Tape& tape, const Tensor& x, const UpsampleNearest2dPa
     return std::vector<Tensor>{upsample_nearest2d_backward(ctx.grad_outputs[0], f)};
   });
   return y;
+}
+
+void register_upsample_nearest2d(OpRegistry& r) {
+  r.add({"upsample_nearest2d",
+         "nearest-neighbour upsampling of x [N,C,H,W] by an integer factor on H and W",
+         {{"x"}},
+         false,
+         {"y"},
+         {{"factor", AttrType::integer, AttrValue(std::int64_t{2}), "integer scale on H and W"}},
+         [](Tape& t, const OpCall& c) -> NamedTensors {
+           return {{"y", upsample_nearest2d(t, c.inputs.at("x"), {c.attrs.get_int("factor")})}};
+         }});
 }
 
 }  // namespace ops

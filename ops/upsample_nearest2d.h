@@ -1,7 +1,7 @@
 // Nearest-neighbour upsampling of x [N,C,H,W] by an integer factor on H and
 // W: y[n,c,h,w] = x[n,c,h/f,w/f]. Darknet's [upsample] `stride` key is this
-// factor; its `scale` key multiplies values and is not part of this op (see
-// shared/specs/darknet_compat.md). float32 through oneDNN, float64 loops.
+// factor; its `scale` key multiplies values and is not part of this op.
+// float32 through oneDNN (upsample_nearest2d_dnnl.cpp), float64 loops.
 #pragma once
 
 #include "core/tape.h"
@@ -23,3 +23,13 @@ Tensor upsample_nearest2d_backward(const Tensor& dy, std::int64_t factor);
 Tensor upsample_nearest2d(Tape& tape, const Tensor& x, const UpsampleNearest2dParams& p = {});
 
 }  // namespace ops
+
+// The float32 kernels on oneDNN (ops/upsample_nearest2d_dnnl.cpp).
+namespace ops::backend {
+
+// Nearest-neighbour upsampling by an integer factor on H and W.
+Tensor upsample_nearest_forward(const Tensor& x, std::int64_t factor);
+// Sums each factor x factor block of dy [N,C,H*f,W*f] into dx [N,C,H,W].
+Tensor upsample_nearest_backward(const Tensor& dy, std::int64_t factor);
+
+}  // namespace ops::backend

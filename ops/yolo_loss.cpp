@@ -1,15 +1,16 @@
-// yolo_loss forward and backward kernels (spec sections 5-9) and the
-// differentiable entry point that records them on the tape.
+// yolo_loss forward and backward kernels and the differentiable entry point
+// that records them on the tape.
 //
 // The kernels follow the original's operation order term by term, so float64
 // results match the reference to the last bits and float32 ones closely. The
 // float32 path deliberately keeps the original's mixed precision: its double
 // literals make parts of SCE, sigmoid and the box weight run in double before
-// rounding back to float (spec Q23). Writing those expressions with the same
-// literal types below reproduces that for free; do not "clean them up".
+// rounding back to float (docs/yolo_loss.md, "What the kernels reproduce").
+// Writing those expressions with the same literal types below reproduces
+// that for free; do not "clean them up".
 //
-// Indexing is the flat one of spec section 3. Validation guarantees every
-// valid gt's cell lies inside the grid, so the flat index never aliases.
+// Indexing is the flat one docs/yolo_loss.md gives. Validation guarantees
+// every valid gt's cell lies inside the grid, so the flat index never aliases.
 #include "ops/yolo_loss.h"
 
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "ops/registrations.h"
 
 namespace ops {
 
@@ -25,7 +27,7 @@ using core::DType;
 
 namespace {
 
-// ---- primitives (spec section 5) ----------------------------------------
+// ---- primitives ------------------------------------------------------------
 
 template <class T>
 T sigmoid(T v) {
@@ -48,7 +50,7 @@ T l1(T v, T y) {
   return std::abs(y - v);
 }
 
-// The kink v == y gets -1, as in the original (spec 9.1 item 2).
+// The kink v == y gets -1, as in the original (docs/yolo_loss.md).
 template <class T>
 T l1_grad(T v, T y) {
   return v > y ? T(1) : T(-1);
@@ -72,7 +74,7 @@ T overlap(T c1, T w1, T c2, T w2) {
   return right - left;
 }
 
-// No epsilon: a zero union gives NaN, which never wins a comparison (Q26).
+// No epsilon: a zero union gives NaN, which never wins a comparison.
 template <class T>
 T box_iou(const Box<T>& a, const Box<T>& b) {
   const T ow = overlap(a.x, a.w, b.x, b.w);
@@ -82,13 +84,13 @@ T box_iou(const Box<T>& a, const Box<T>& b) {
   return inter / uni;
 }
 
-// Padding test of spec 7.1: against the double constant, so NaN is "valid".
+// The original's padding test: against the double constant, so NaN is "valid".
 template <class T>
 bool gt_valid(const T* b) {
   return !(static_cast<double>(b[2]) < 1e-6 || static_cast<double>(b[3]) < 1e-6);
 }
 
-// ---- everything derived from the attributes (spec section 4) -------------
+// ---- everything derived from the attributes ------------------------------
 
 template <class T>
 struct Setup {
@@ -105,14 +107,14 @@ struct Setup {
         scale(static_cast<float>(p.scale_x_y)), bias(static_cast<float>(-0.5 * (scale - 1.))),
         thresh(static_cast<T>(static_cast<float>(p.ignore_thresh))), pos(1), neg(0) {
     if (p.use_label_smooth) {
-      // min(1/C, 1/40), evaluated in double and rounded to T (spec 7.5).
+      // min(1/C, 1/40), evaluated in double and rounded to T (docs/yolo_loss.md).
       const T smooth = static_cast<T>(std::min(1.0 / static_cast<T>(class_num), 1.0 / 40));
       pos = static_cast<T>(1.0 - smooth);
       neg = smooth;
     }
   }
 
-  // Flat index of entry e of slot s at cell hw of image i (spec section 3).
+  // Flat index of entry e of slot s at cell hw of image i.
   std::int64_t entry(std::int64_t i, std::int64_t s, std::int64_t e, std::int64_t hw) const {
     return (i * slots + s) * an_stride + e * stride + hw;
   }
@@ -134,7 +136,7 @@ struct Setup {
     return best_n;
   }
 
-  // First slot holding the anchor, or -1 (duplicates: the first wins, Q8).
+  // First slot holding the anchor, or -1 (duplicates: the first wins).
   std::int64_t slot_of(std::int64_t anchor) const {
     for (std::int64_t s = 0; s < slots; ++s) {
       if (mask[s] == anchor) return s;
@@ -143,7 +145,7 @@ struct Setup {
   }
 };
 
-// Location targets and weight of one positive gt (spec 7.4).
+// Location targets and weight of one positive gt.
 template <class T>
 struct Target {
   std::int64_t gi, gj;
@@ -156,17 +158,17 @@ Target<T> make_target(const Setup<T>& st, const T* b, std::int64_t anchor, T sco
   tg.gi = static_cast<std::int64_t>(static_cast<int>(b[0] * static_cast<T>(st.w)));
   tg.gj = static_cast<std::int64_t>(static_cast<int>(b[1] * static_cast<T>(st.h)));
   assert(tg.gi >= 0 && tg.gi < st.w && tg.gj >= 0 && tg.gj < st.h);
-  // Both centres scale by H (== W), as in the original (Q10).
+  // Both centres scale by H (== W), as in the original.
   tg.tx = b[0] * static_cast<T>(st.h) - static_cast<T>(tg.gi);
   tg.ty = b[1] * static_cast<T>(st.h) - static_cast<T>(tg.gj);
   tg.tw = std::log(b[2] * static_cast<T>(st.input_size) / static_cast<T>(st.anchors[2 * anchor]));
   tg.th = std::log(b[3] * static_cast<T>(st.input_size) / static_cast<T>(st.anchors[2 * anchor + 1]));
-  // (2 - w*h) * score in double, then T: the original's literal 2.0 (Q14).
+  // (2 - w*h) * score in double, then T: the original's literal 2.0.
   tg.weight = static_cast<T>((2.0 - b[2] * b[3]) * score);
   return tg;
 }
 
-// ---- forward (spec section 7) ---------------------------------------------
+// ---- forward ---------------------------------------------------------------
 
 // The valid gts of one image as edges and areas (a struct of arrays), so the
 // ignore pass's inner loop vectorises. Each value is computed exactly as
@@ -260,7 +262,7 @@ void forward_image(const Setup<T>& st, const T* x, const T* box, const std::int3
     const std::int64_t best_n = st.best_anchor(b[2], b[3]);
     const std::int64_t m = st.slot_of(best_n);
     match[row] = static_cast<std::int32_t>(m);
-    if (m < 0) continue;  // best anchor belongs to another head (Q7)
+    if (m < 0) continue;  // best anchor belongs to another head
     const T sc = score != nullptr ? score[row] : T(1);
     const Target<T> tg = make_target(st, b, best_n, sc);
     const std::int64_t hw = tg.gj * st.w + tg.gi;
@@ -302,7 +304,7 @@ void forward_kernel(const Setup<T>& st, const Tensor& x, const Tensor& gt_box, c
   }
 }
 
-// ---- backward (spec section 9) --------------------------------------------
+// ---- backward --------------------------------------------------------------
 
 // Writes are assignments, not sums: a later gt in the same cell and slot
 // replaces an earlier one's gradient (9.1 item 1).
@@ -390,7 +392,7 @@ YoloLossOutputs yolo_loss(Tape& tape, const Tensor& x, const Tensor& gt_box, con
                           const YoloLossParams& params, const Tensor& gt_score, bool with_parts) {
   YoloLossOutputs out = yolo_loss_forward(x, gt_box, gt_label, gt_score, params, with_parts);
   // Only x is an input of the node: gt_box, gt_label and gt_score never
-  // receive a gradient (Q22), and the masks are constants of the backward.
+  // receive a gradient, and the masks are constants of the backward.
   std::vector<Tensor> saved{x, gt_box, gt_label, out.objectness_mask, out.gt_match_mask};
   if (gt_score.defined()) saved.push_back(gt_score);
   tape.record("yolo_loss", {x}, {out.loss}, std::move(saved),
@@ -411,6 +413,48 @@ YoloLossOutputs yolo_loss(Tape& tape, const Tensor& x, const Tensor& gt_box, con
   const YoloLossParams params{anchors, anchor_mask, class_num, ignore_thresh, downsample_ratio, use_label_smooth,
                               scale_x_y};
   return yolo_loss(tape, x, gt_box, gt_label, params, gt_score);
+}
+
+// ---- `yolo op` registration ------------------------------------------------
+// gt_box and gt_score are constant inputs (no gradient file), gt_label an
+// index input; --grad-out is the cotangent of `loss` and yields grad_x.npy.
+
+namespace {
+
+YoloLossParams yolo_loss_params(const Attrs& a) {
+  return {a.get_ints("anchors"),    a.get_ints("anchor_mask"),     a.get_int("class_num"),
+          a.get_float("ignore_thresh"), a.get_int("downsample_ratio"), a.get_bool("use_label_smooth"),
+          a.get_float("scale_x_y")};
+}
+
+NamedTensors run_yolo_loss(Tape& tape, const OpCall& call) {
+  const auto score = call.inputs.find("gt_score");
+  const YoloLossOutputs out =
+      yolo_loss(tape, call.inputs.at("x"), call.inputs.at("gt_box"), call.inputs.at("gt_label"),
+                yolo_loss_params(call.attrs), score != call.inputs.end() ? score->second : Tensor());
+  return {{"loss", out.loss}, {"objectness_mask", out.objectness_mask}, {"gt_match_mask", out.gt_match_mask}};
+}
+
+}  // namespace
+
+void register_yolo_loss(OpRegistry& r) {
+  r.add({"yolo_loss",
+         "PaddlePaddle's YOLOv3 loss of one head: per-image loss [N], objectness_mask [N,S,H,W], "
+         "gt_match_mask [N,B] (see docs/yolo_loss.md)",
+         {{"x", InputKind::differentiable, false, "[N, S*(5+class_num), H, W] head logits"},
+          {"gt_box", InputKind::constant, false, "[N, B, 4] (cx, cy, w, h) normalised to 0..1"},
+          {"gt_label", InputKind::index, false, "[N, B] class ids"},
+          {"gt_score", InputKind::constant, true, "[N, B] per-gt weight; default all ones"}},
+         false,
+         {"loss", "objectness_mask", "gt_match_mask"},
+         {{"anchors", AttrType::int_list, std::nullopt, "(w, h) pairs of all anchors, input pixels"},
+          {"anchor_mask", AttrType::int_list, std::nullopt, "anchors predicted by this head"},
+          {"class_num", AttrType::integer, std::nullopt, "number of classes"},
+          {"ignore_thresh", AttrType::real, std::nullopt, "IoU above which a negative's objectness is ignored"},
+          {"downsample_ratio", AttrType::integer, std::nullopt, "stride of the head (32, 16, 8)"},
+          {"use_label_smooth", AttrType::boolean, AttrValue(true), "class targets min(1/C, 1/40) / 1 - that"},
+          {"scale_x_y", AttrType::real, AttrValue(1.0), "centre scaling of the decoded boxes (ignore rule only)"}},
+         run_yolo_loss});
 }
 
 }  // namespace ops

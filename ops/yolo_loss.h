@@ -1,18 +1,18 @@
 // yolo_loss: PaddlePaddle's YOLOv3 loss (`paddle.vision.ops.yolo_loss`, the
-// `yolov3_loss` operator), forward and backward, reproduced exactly as
-// ../shared/specs/yolo_loss.md specifies, quirks included.
+// `yolov3_loss` operator), forward and backward, reproduced exactly, quirks
+// included; docs/yolo_loss.md says what it computes and where it departs.
 //
 // It is one fused op with an explicit backward, not a composition of
 // differentiable primitives: the original's backward is not the gradient of
-// its forward in two places (spec 9.1), and matching it means writing that
-// backward out. Float32 and float64; the float32 path evaluates the same
-// sub-expressions in double that the original does (spec Q23).
+// its forward in two places (docs/yolo_loss.md), and matching it means
+// writing that backward out. Float32 and float64; the float32 path evaluates
+// the same sub-expressions in double that the original does.
 //
 // Departures from the original, both deliberate:
 // - A valid gt row (w and h >= 1e-6) whose centre lies outside [0, 1) is
 //   rejected with an error naming the image and row. The original reads and
-//   writes out of place for such a row (spec Q13); the data pipeline keeps
-//   centres inside the image, so training never sees one.
+//   writes out of place for such a row; the data pipeline keeps centres
+//   inside the image, so training never sees one.
 // - Inputs the original does not check but mishandles are rejected too:
 //   gt_box batch != x batch, negative anchor_mask entries, anchors <= 0 and
 //   downsample_ratio <= 0.
@@ -63,9 +63,9 @@ struct YoloLossOutputs {
 //            w or h < 1e-6 are padding and may appear anywhere
 //   gt_label [N, B] int32; labels outside [0, class_num) get all-negative targets
 //   gt_score [N, B] x's dtype, or an undefined tensor for all ones
-// Only x receives a gradient (the backward of spec section 9). Throws
-// ShapeError or ValueError, in the order of spec section 2 followed by this
-// project's rejections listed above, naming the argument, the expected and the
+// Only x receives a gradient. Throws ShapeError or ValueError, in the
+// original's order of checks followed by this project's rejections listed
+// above, naming the argument, the expected and the
 // actual shape or value.
 YoloLossOutputs yolo_loss(Tape& tape, const Tensor& x, const Tensor& gt_box, const Tensor& gt_label,
                           const std::vector<std::int64_t>& anchors, const std::vector<std::int64_t>& anchor_mask,
@@ -85,7 +85,7 @@ Tensor yolo_loss_backward(const Tensor& x, const Tensor& gt_box, const Tensor& g
                           const Tensor& objectness_mask, const Tensor& gt_match_mask, const Tensor& dloss,
                           const YoloLossParams& params);
 
-// The validation alone (spec section 2, then this project's rejections).
+// The validation alone (the original's checks, then this project's rejections).
 void check_yolo_loss_inputs(const Tensor& x, const Tensor& gt_box, const Tensor& gt_label, const Tensor& gt_score,
                             const YoloLossParams& params);
 

@@ -1,5 +1,5 @@
-// Argument validation of yolo_loss, in the order of spec section 2: first the
-// original's own checks (1..13), then dtypes, then the rejections this project
+// Argument validation of yolo_loss, in the order docs/yolo_loss.md gives: first
+// the original's own checks, then dtypes, then the rejections this project
 // adds for inputs the original silently mishandles. Each message names the
 // argument and shows the expected and the actual shape or value.
 #include <fmt/format.h>
@@ -98,7 +98,7 @@ void check_dtypes(const Tensor& x, const Tensor& gt_box, const Tensor& gt_label,
 }
 
 // Centres of valid rows must lie in [0, 1): the original's cell index would
-// alias another row, plane, slot or image (spec Q13). NaN centres fail too.
+// alias another row, plane, slot or image. NaN centres fail too.
 template <class T>
 void check_centres(const Tensor& gt_box) {
   const T* box = gt_box.data<T>();
@@ -106,7 +106,7 @@ void check_centres(const Tensor& gt_box) {
   for (std::int64_t i = 0; i < gt_box.size(0); ++i) {
     for (std::int64_t t = 0; t < rows; ++t) {
       const T* b = box + (i * rows + t) * 4;
-      // Padding rows (the original's validity test, spec 7.1) are never read.
+      // Padding rows (the original's validity test) are never read.
       if (static_cast<double>(b[2]) < 1e-6 || static_cast<double>(b[3]) < 1e-6) continue;
       const bool inside = b[0] >= 0 && b[0] < 1 && b[1] >= 0 && b[1] < 1;
       if (!inside) {

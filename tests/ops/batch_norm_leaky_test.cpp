@@ -7,8 +7,8 @@
 #include "ops/batch_norm_leaky.h"
 
 #include "core/error.h"
-#include "ops/backend/bn_leaky_kernels.h"
 #include "ops/backend/dnnl.h"
+#include "ops/batch_norm_leaky_kernels.h"
 #include "ops/conv2d.h"
 #include "ops/unary.h"
 #include "tests/ops/cnn_test_util.h"

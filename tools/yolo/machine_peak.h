@@ -5,8 +5,9 @@
 
 namespace yolo {
 
-// GFLOP/s of dnnl_sgemm on square float32 matrices large enough to be
-// compute-bound, best of a few repetitions, on the current OpenMP threads.
+// GFLOP/s of oneDNN's sgemm (ops::backend::sgemm) on square float32
+// matrices large enough to be compute-bound, best of a few repetitions, on
+// the current OpenMP threads.
 double measure_sgemm_gflops();
 
 // The process's peak resident set so far, in MiB (getrusage's ru_maxrss).

@@ -1,4 +1,4 @@
-#include "ops/backend/bn_leaky_kernels.h"
+#include "ops/batch_norm_leaky_kernels.h"
 
 #include <omp.h>
 

@@ -1,0 +1,84 @@
+// Activations in a non-plain layout (see blocked_values.h).
+#include "ops/backend/blocked_values.h"
+
+#include <optional>
+#include <utility>
+
+#include "ops/backend/dnnl.h"
+#include "ops/backend/errors.h"
+#include "ops/backend/exec.h"
+
+namespace ops::backend {
+
+BlockedValues::BlockedValues(Shape shape, Layout layout)
+    : shape_(std::move(shape)), layout_(layout), buffer_(ScratchPool::acquire(layout_md(shape_, layout_).get_size())) {}
+
+BlockedValues::~BlockedValues() { ScratchPool::release(buffer_); }
+
+void BlockedValues::materialize(void* plain) const {
+  try {
+    DnnlContext& ctx = context();
+    memory from = mem(), to(plain_md(shape_), ctx.engine(), plain);
+    dnnl::reorder(from, to).execute(ctx.stream(), from, to);
+    ctx.stream().wait();
+  } catch (const dnnl::error& e) {
+    throw backend_error("reorder to plain", e, core::shape_str(shape_));
+  }
+}
+
+memory BlockedValues::mem() const { return {layout_md(shape_, layout_), context().engine(), buffer_.data}; }
+
+memory flat(const memory& m) {
+  return {flat_md(static_cast<std::int64_t>(m.get_desc().get_size() / sizeof(float))), context().engine(),
+          m.get_data_handle()};
+}
+
+void* ptr(const Tensor& t) { return const_cast<void*>(t.raw_data()); }
+
+const CacheEntry& add_entry(std::int64_t n) {
+  return context().get<dnnl::binary>({PrimKind::binary_add, Prop::fwd_inference, {{n}}}, [&] {
+    dnnl::binary::desc d(dnnl::algorithm::binary_add, flat_md(n), flat_md(n), flat_md(n));
+    return dnnl::binary::primitive_desc(d, user_scratchpad(), context().engine());
+  });
+}
+
+std::shared_ptr<const core::PhysicalLayout> BlockedValues::sum_with(const core::PhysicalLayout& other,
+                                                                    const Shape& shape) const {
+  const auto* b = dynamic_cast<const BlockedValues*>(&other);
+  if (b == nullptr || shape != shape_ || b->shape_ != shape_) return nullptr;
+  return guarded("gradient sum", [&] {
+    DnnlContext& ctx = context();
+    auto out = std::make_shared<BlockedValues>(shape_, layout_);
+    // Two layouts meet where a channels-last layer feeds a blocked one:
+    // the second addend is reordered into the first's layout.
+    std::optional<BlockedValues> converted;
+    memory second = b->mem();
+    if (b->layout_ != layout_) {
+      converted.emplace(shape_, layout_);
+      memory to = converted->mem();
+      dnnl::reorder(second, to).execute(ctx.stream(), second, to);
+      second = to;
+    }
+    const std::int64_t n = core::shape_numel(shape_);
+    Exec ex;
+    ex.bind(DNNL_ARG_SRC_0, flat(mem()));
+    ex.bind(DNNL_ARG_SRC_1, flat(second));
+    ex.bind(DNNL_ARG_DST, flat(out->mem()));
+    ex.run(add_entry(n));
+    return std::shared_ptr<const core::PhysicalLayout>(std::move(out));
+  });
+}
+
+const char* layout_name(const Tensor& t) {
+  const auto p = t.physical_layout();
+  const auto* values = dynamic_cast<const BlockedValues*>(p.get());
+  switch (values != nullptr ? values->layout() : Layout::plain) {
+    case Layout::nChw16c: return "nChw16c";
+    case Layout::nChw8c: return "nChw8c";
+    case Layout::nhwc: return "nhwc";
+    case Layout::plain: break;
+  }
+  return "plain";
+}
+
+}  // namespace ops::backend

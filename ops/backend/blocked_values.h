@@ -1,0 +1,61 @@
+// Activations kept in a non-plain layout between ops. An op's output is a
+// tensor whose values live in a BlockedValues buffer, and the next op builds
+// its primitive for that layout. The row-major bytes are written only when
+// code outside the seam reads the tensor (core::Storage calls
+// BlockedValues::materialize). Internal to the seam (includes dnnl.hpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "core/physical_layout.h"
+#include "ops/backend/context.h"
+#include "ops/backend/layout.h"
+#include "ops/backend/scratchpad.h"
+
+namespace ops::backend {
+
+// The values of one activation in a non-plain layout, in a pooled buffer.
+// core::Storage calls materialize() when code outside the seam first touches
+// the tensor's bytes; until then only the seam reads this buffer.
+class BlockedValues final : public core::PhysicalLayout {
+ public:
+  BlockedValues(Shape shape, Layout layout);
+  ~BlockedValues() override;
+
+  void materialize(void* plain) const override;
+
+  // Adds in place of the plain bytes when other is a copy of the same
+  // shape and layout (with the add primitive, add_entry).
+  std::shared_ptr<const core::PhysicalLayout> sum_with(const core::PhysicalLayout& other,
+                                                       const Shape& shape) const override;
+
+  const Shape& shape() const { return shape_; }
+  Layout layout() const { return layout_; }
+  memory mem() const;
+
+ private:
+  Shape shape_;
+  Layout layout_;
+  ScratchPool::Buffer buffer_;
+};
+
+// A tensor's values where they are now: plain, or in a BlockedValues buffer.
+struct Source {
+  memory mem;
+  Layout layout = Layout::plain;
+};
+
+// The same bytes seen as one flat vector: elementwise ops run on any layout
+// that way, since our layouts carry no padding.
+memory flat(const memory& m);
+
+// Plain bytes of t (materializing a blocked copy first: weights, statistics).
+void* ptr(const Tensor& t);
+
+// a + b on n floats: any of our layouts, seen flat. Shared by the add op
+// (ops/binary_dnnl.cpp) and the gradient sum of BlockedValues.
+const CacheEntry& add_entry(std::int64_t n);
+
+}  // namespace ops::backend

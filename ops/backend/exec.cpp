@@ -1,0 +1,74 @@
+// One primitive run (see exec.h).
+#include "ops/backend/exec.h"
+
+namespace ops::backend {
+
+Exec::~Exec() {
+  for (const auto& b : held_) ScratchPool::release(b);
+}
+
+Source Exec::read(const Tensor& t) {
+  if (auto p = t.physical_layout()) {
+    const auto* values = dynamic_cast<const BlockedValues*>(p.get());
+    if (values != nullptr && values->shape() == t.shape()) {
+      kept_.push_back(p);  // the buffer must outlive the run even if t is materialized meanwhile
+      return {values->mem(), values->layout()};
+    }
+  }
+  return {memory(plain_md(t.shape()), ctx_.engine(), ptr(t)), Layout::plain};
+}
+
+memory Exec::convert(const Source& s, const memory::desc& want) {
+  if (s.mem.get_desc() == want) return s.mem;
+  memory from = s.mem, mem = scratch(want);
+  dnnl::reorder(from, mem).execute(ctx_.stream(), from, mem);
+  return mem;
+}
+
+Tensor Exec::output_in(int arg, const Shape& shape, Layout l) {
+  if (l == Layout::plain) {
+    Tensor t = Tensor::empty(shape, core::DType::f32);
+    bind(arg, memory(plain_md(shape), ctx_.engine(), t.mutable_raw_data()));
+    return t;
+  }
+  auto values = std::make_shared<BlockedValues>(shape, l);
+  bind(arg, values->mem());
+  return Tensor::from_physical(shape, core::DType::f32, std::move(values));
+}
+
+Tensor Exec::output_chosen(int arg, const memory::desc& want, const Shape& shape) {
+  if (auto l = layout_of(want, shape)) return output_in(arg, shape, *l);
+  Tensor t = Tensor::empty(shape, core::DType::f32);
+  output(arg, want, t);
+  return t;
+}
+
+void Exec::output(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user) {
+  memory user_mem(user, ctx_.engine(), t.mutable_raw_data());
+  if (want == user) {
+    bind(arg, user_mem);
+    return;
+  }
+  memory mem = scratch(want);
+  bind(arg, mem);
+  copy_back_.emplace_back(mem, user_mem);
+}
+
+memory Exec::scratch(const memory::desc& want) {
+  held_.push_back(ScratchPool::acquire(want.get_size()));
+  return memory(want, ctx_.engine(), held_.back().data);
+}
+
+void Exec::run(const CacheEntry& e) {
+  std::unique_lock<std::mutex> scratchpad_held;
+  if (e.scratchpad.get_size() != 0) {
+    auto [data, lock] = ctx_.scratchpad(e.scratchpad.get_size());
+    scratchpad_held = std::move(lock);
+    bind(DNNL_ARG_SCRATCHPAD, memory(e.scratchpad, ctx_.engine(), data));
+  }
+  e.primitive.execute(ctx_.stream(), args_);
+  for (auto& [from, to] : copy_back_) dnnl::reorder(from, to).execute(ctx_.stream(), from, to);
+  ctx_.stream().wait();
+}
+
+}  // namespace ops::backend

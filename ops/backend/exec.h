@@ -1,0 +1,73 @@
+// Exec: one primitive run. Binds tensors to a primitive's arguments,
+// reordering whatever is not in the layout the primitive wants, then runs
+// it. Outputs are new tensors, written in place when plain and kept in their
+// layout otherwise. Weights, biases and statistics stay plain. Internal to
+// the seam (includes dnnl.hpp).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/physical_layout.h"
+#include "ops/backend/blocked_values.h"
+#include "ops/backend/context.h"
+
+namespace ops::backend {
+
+class Exec {
+ public:
+  Exec() : ctx_(context()) {}
+  Exec(const Exec&) = delete;
+  Exec& operator=(const Exec&) = delete;
+  ~Exec();
+
+  // t's values without a reorder. A view of another shape shares the storage
+  // but not the layout's dims, so it reads the plain bytes.
+  Source read(const Tensor& t);
+
+  // s itself when it is already in `want`, else a reorder of it into scratch.
+  memory convert(const Source& s, const memory::desc& want);
+
+  void bind(int arg, memory m) { args_[arg] = std::move(m); }
+  const memory& arg(int a) const { return args_.at(a); }
+
+  void input(int arg, const memory::desc& want, const Tensor& t) { bind(arg, convert(read(t), want)); }
+  // t's plain bytes seen through `user` (grouped weights as 5-D, 1-D vectors).
+  void input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user) {
+    bind(arg, convert({memory(user, ctx_.engine(), ptr(t)), Layout::plain}, want));
+  }
+
+  // A new tensor of `shape` that the primitive writes in layout l.
+  Tensor output_in(int arg, const Shape& shape, Layout l);
+
+  // An output whose layout the primitive chose (convolution): kept when it
+  // is one of ours, reordered to plain after the run otherwise.
+  Tensor output_chosen(int arg, const memory::desc& want, const Shape& shape);
+
+  // Writes into an existing plain tensor (weight gradients, statistics).
+  void output(int arg, const memory::desc& want, const Tensor& t) { output(arg, want, t, plain_md(t.shape())); }
+  void output(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user);
+
+  // A buffer in the primitive's layout, returned to the pool with the Exec.
+  memory scratch(const memory::desc& want);
+
+  // A buffer only the primitive reads or writes (workspace), at a given address.
+  void raw(int arg, const memory::desc& md, void* data) { bind(arg, memory(md, ctx_.engine(), data)); }
+
+  // Runs the primitive with the context's scratchpad, then the reorders of
+  // outputs back to their tensors, and waits.
+  void run(const CacheEntry& e);
+
+ private:
+  DnnlContext& ctx_;
+  std::vector<ScratchPool::Buffer> held_;
+  std::vector<std::shared_ptr<const core::PhysicalLayout>> kept_;
+  std::unordered_map<int, memory> args_;
+  std::vector<std::pair<memory, memory>> copy_back_;
+};
+
+}  // namespace ops::backend

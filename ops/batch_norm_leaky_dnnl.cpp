@@ -1,0 +1,69 @@
+// batch_norm_leaky's float32 kernels (declared in batch_norm_leaky.h,
+// namespace ops::backend): the loops of ops/batch_norm_leaky_kernels.h run
+// directly on the activation's oneDNN layout, so no reorder precedes them.
+#include <cstdint>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "ops/backend/context.h"
+#include "ops/backend/errors.h"
+#include "ops/backend/exec.h"
+#include "ops/backend/layout.h"
+#include "ops/batch_norm_leaky.h"
+#include "ops/batch_norm_leaky_kernels.h"
+
+namespace ops::backend {
+
+namespace {
+
+kernels::ChannelView channel_view(const Shape& s, Layout l) {
+  switch (l) {
+    case Layout::nChw16c: return kernels::ChannelView::blocked(s, 16);
+    case Layout::nChw8c: return kernels::ChannelView::blocked(s, 8);
+    case Layout::nhwc: return kernels::ChannelView::nhwc(s);
+    case Layout::plain: break;
+  }
+  return kernels::ChannelView::nchw(s);
+}
+
+float* floats(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
+
+}  // namespace
+
+BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                                         double slope) {
+  return guarded("batch_norm_leaky", [&] {
+    Exec ex;
+    const Source src = ex.read(x);
+    const std::int64_t c = x.shape()[1];
+    BnLeakyForward r{ex.output_in(DNNL_ARG_DST, x.shape(), src.layout), Tensor::empty({c}, core::DType::f32),
+                     Tensor::empty({c}, core::DType::f32)};
+    kernels::bn_leaky_forward<float>(channel_view(x.shape(), src.layout), floats(src.mem), weight.data<float>(),
+                                     bias.data<float>(), eps, slope, floats(ex.arg(DNNL_ARG_DST)),
+                                     r.mean.mutable_data<float>(), r.var.mutable_data<float>());
+    return r;
+  }, x, weight, bias);
+}
+
+BatchNormGrads bn_leaky_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
+                                 const Tensor& bias, const Tensor& mean, const Tensor& var, double eps, double slope) {
+  return guarded("batch_norm_leaky backward", [&] {
+    Exec ex;
+    // Everything in y's layout: dy (and x) are reordered only if they differ.
+    const Source ys = ex.read(y);
+    const memory::desc want = layout_md(y.shape(), ys.layout);
+    const memory diff = ex.convert(ex.read(dy), want);
+    const memory input = x.defined() ? ex.convert(ex.read(x), want) : memory();
+    context().stream().wait();
+    const std::int64_t c = y.shape()[1];
+    BatchNormGrads g{ex.output_in(DNNL_ARG_DIFF_SRC, y.shape(), ys.layout), Tensor::empty({c}, core::DType::f32),
+                     Tensor::empty({c}, core::DType::f32)};
+    kernels::bn_leaky_backward<float>(channel_view(y.shape(), ys.layout), floats(diff), floats(ys.mem),
+                                      x.defined() ? floats(input) : nullptr, weight.data<float>(), bias.data<float>(),
+                                      mean.data<float>(), var.data<float>(), eps, slope,
+                                      floats(ex.arg(DNNL_ARG_DIFF_SRC)), g.dweight.mutable_data<float>(),
+                                      g.dbias.mutable_data<float>());
+    return g;
+  }, dy, y, x, weight);
+}
+
+}  // namespace ops::backend

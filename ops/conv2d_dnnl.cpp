@@ -1,0 +1,260 @@
+// conv2d's float32 kernels on oneDNN (declared in conv2d.h, namespace
+// ops::backend): forward with an optional fused leaky ReLU, backward data and
+// backward weights, each primitive cached in the seam's context. Training
+// picks Winograd where oneDNN offers it. Also the plain oneDNN convolution
+// the benchmarks time beside these.
+#include <cstdint>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "core/error.h"
+#include "ops/backend/context.h"
+#include "ops/backend/dnnl.h"
+#include "ops/backend/errors.h"
+#include "ops/backend/exec.h"
+#include "ops/backend/layout.h"
+#include "ops/conv2d.h"
+
+namespace ops::backend {
+
+namespace {
+
+Shape conv_out_shape(const Shape& x, const Shape& w, const ConvSpec& s) {
+  auto out = [&](std::int64_t in, std::int64_t k) {
+    return (in + 2 * s.pad - ((k - 1) * s.dilation + 1)) / s.stride + 1;
+  };
+  return {x[0], w[0], out(x[2], w[2]), out(x[3], w[3])};
+}
+
+PrimitiveKey conv_key(Prop prop, const Shape& x, const Shape& w, const ConvSpec& s, std::uint32_t flags,
+                      double slope) {
+  return {PrimKind::conv, prop, {x, w}, {s.stride, s.pad, s.pad, s.dilation, s.groups}, core::DType::f32, flags,
+          slope};
+}
+
+constexpr std::uint32_t kWithBias = 1;
+constexpr std::uint32_t kLeakyPost = 2;
+
+// Whether a convolution's activations run channels-last (nhwc) instead of
+// the layout oneDNN would choose. Fewer than 16 output channels, or input
+// channels that do not fill 16-lane blocks, would be padded to whole blocks
+// (up to 4x the bytes, as in a narrow model's first layers) and then leave
+// the blocked family before batch norm, through a reorder and oneDNN's slow
+// plain-layout batch norm; channels-last has no padding and oneDNN runs its
+// convolution, batch norm and eltwise kernels on it directly. The 3-channel
+// image is the exception: oneDNN reads it plain into a blocked output.
+bool channels_last(const Shape& x, const Shape& w) { return w[0] < 16 || (x[1] % 16 != 0 && x[1] != 3); }
+
+// Training runs float32 3x3 stride-1 convolutions as Winograd F(4x4, 3x3):
+// oneDNN's jit_wino_4x3 does forward, backward data and backward weights
+// with fewer multiplications than the direct kernel, and measured 1.6-2.4
+// times faster on YOLOv3's residual 3x3 layers at 20x20 to 160x160 (2
+// threads, AVX-512), though slower at 10x10, hence the floor of 256 output
+// pixels. Its
+// rounding differs from the direct kernel's by float32 noise (the
+// float32-vs-float64 tests bound both the same). Channels-last layers and
+// bf16 have no Winograd kernel; inference keeps the direct kernel with its
+// fused batch norm and leaky ReLU, whose results Darknet parity checks.
+bool winograd_candidate(const Shape& x, const Shape& w, const ConvSpec& s, bool training) {
+  const Shape y = conv_out_shape(x, w, s);
+  return training && !s.bf16 && w[2] == 3 && w[3] == 3 && s.stride == 1 && s.dilation == 1 && s.groups == 1 &&
+         x[1] >= 32 && w[0] >= 32 && y[2] * y[3] >= 256 && !channels_last(x, w);
+}
+
+memory::desc conv_act_md(const Shape& s, bool nhwc, dt type = dt::f32) {
+  return nhwc ? memory::desc(to_dims(s), type, tag::nhwc) : memory::desc(to_dims(s), type, tag::any);
+}
+
+// What a convolution multiplies in: its input activations, weights and
+// output gradient (bf16 under mixed precision); outputs stay float32.
+dt conv_math(const ConvSpec& s) { return s.bf16 ? dt::bf16 : dt::f32; }
+memory::desc conv_weight_md(const Shape& w, const ConvSpec& s) {
+  return {to_dims(conv_weight_dims(w, s.groups)), conv_math(s), tag::any};
+}
+
+// Whether oneDNN runs this training convolution as Winograd on this CPU.
+// Its kernels need AVX-512, at most one pixel of padding and whole channel
+// blocks; rather than restate those rules, the three primitive descriptors
+// (with a bias, the wider case) are created once per geometry (the context
+// remembers the answer), and a refusal means the direct kernel.
+bool winograd_available(const Shape& x, const Shape& w, const ConvSpec& s) {
+  const PrimitiveKey key{PrimKind::conv, Prop::fwd_training, {x, w}, {0, s.pad, s.pad, 0, 0}};
+  return context().available(key, [&] {
+    const auto algo = dnnl::algorithm::convolution_winograd;
+    const memory::desc xd = any_md(x), wd = any_md(w), bd = any_md({w[0]}), yd = any_md(conv_out_shape(x, w, s));
+    const memory::dims one{1, 1}, none{0, 0}, pad{s.pad, s.pad};
+    const dnnl::engine& engine = context().engine();
+    const dnnl::convolution_forward::primitive_desc fwd(
+        {dnnl::prop_kind::forward_training, algo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(), engine);
+    dnnl::convolution_backward_data::primitive_desc({algo, xd, wd, yd, one, none, pad, pad}, user_scratchpad(), engine,
+                                                    fwd);
+    dnnl::convolution_backward_weights::primitive_desc({algo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(),
+                                                       engine, fwd);
+  });
+}
+
+dnnl::algorithm conv_algorithm(const Shape& x, const Shape& w, const ConvSpec& s, bool training) {
+  return winograd_candidate(x, w, s, training) && winograd_available(x, w, s) ? dnnl::algorithm::convolution_winograd
+                                                                              : dnnl::algorithm::convolution_direct;
+}
+
+constexpr std::uint32_t kBf16 = 4;
+std::uint32_t conv_flags(const ConvSpec& s, std::uint32_t flags) { return s.bf16 ? flags | kBf16 : flags; }
+
+void check_bf16(const ConvSpec& s) {
+  if (s.bf16 && !bf16_supported()) {
+    throw core::BackendError("conv2d: bfloat16 needs a CPU with AVX512-BF16 (or newer), which this one lacks");
+  }
+}
+
+const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_bias, const ConvSpec& s,
+                                     bool training, const ConvPostOp& post) {
+  const std::uint32_t flags = conv_flags(s, (with_bias ? kWithBias : 0) | (post.leaky ? kLeakyPost : 0));
+  const Prop prop = training ? Prop::fwd_training : Prop::fwd_inference;
+  return context().get<dnnl::convolution_forward>(
+      conv_key(prop, x, w, s, flags, post.leaky ? post.slope : 0.0), [&] {
+        const Shape y = conv_out_shape(x, w, s);
+        const bool nhwc = channels_last(x, w);
+        const memory::desc bias_md = with_bias ? any_md({w[0]}) : memory::desc();
+        dnnl::convolution_forward::desc d(
+            training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
+            conv_algorithm(x, w, s, training), conv_act_md(x, nhwc, conv_math(s)), conv_weight_md(w, s), bias_md,
+            conv_act_md(y, nhwc),
+            {s.stride, s.stride}, {s.dilation - 1, s.dilation - 1}, {s.pad, s.pad}, {s.pad, s.pad});
+        dnnl::primitive_attr attr = user_scratchpad();
+        if (post.leaky) {
+          // oneDNN's relu with a negative slope alpha is exactly leaky ReLU.
+          dnnl::post_ops ops;
+          ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, static_cast<float>(post.slope), 0.0f);
+          attr.set_post_ops(ops);
+        }
+        return dnnl::convolution_forward::primitive_desc(d, attr, context().engine());
+      });
+}
+
+}  // namespace
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvSpec& spec, bool training,
+                      const ConvPostOp& post) {
+  check_bf16(spec);
+  return guarded("conv2d", [&] {
+    const auto& e = conv_forward_entry(x.shape(), w.shape(), b.defined(), spec, training, post);
+    const auto& pd = pd_of<dnnl::convolution_forward>(e);
+    Exec ex;
+    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(w.shape(), spec.groups)));
+    if (b.defined()) ex.input(DNNL_ARG_BIAS, pd.bias_desc(), b);
+    Tensor y = ex.output_chosen(DNNL_ARG_DST, pd.dst_desc(), conv_out_shape(x.shape(), w.shape(), spec));
+    ex.run(e);
+    return y;
+  }, x, w, b);
+}
+
+Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const ConvSpec& spec) {
+  check_bf16(spec);
+  return guarded("conv2d backward data", [&] {
+    const Shape& ws = w.shape();
+    const auto& e = context().get<dnnl::convolution_backward_data>(
+        conv_key(Prop::bwd_data, x_shape, ws, spec, conv_flags(spec, 0), 0.0), [&] {
+          const auto& hint = pd_of<dnnl::convolution_forward>(conv_forward_entry(x_shape, ws, false, spec, true, {}));
+          const bool nhwc = channels_last(x_shape, ws);
+          dnnl::convolution_backward_data::desc d(
+              conv_algorithm(x_shape, ws, spec, true), conv_act_md(x_shape, nhwc), conv_weight_md(ws, spec),
+              conv_act_md(dy.shape(), nhwc, conv_math(spec)), {spec.stride, spec.stride},
+              {spec.dilation - 1, spec.dilation - 1},
+              {spec.pad, spec.pad}, {spec.pad, spec.pad});
+          return dnnl::convolution_backward_data::primitive_desc(d, user_scratchpad(), context().engine(), hint);
+        });
+    const auto& pd = pd_of<dnnl::convolution_backward_data>(e);
+    Exec ex;
+    ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
+    ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(ws, spec.groups)));
+    Tensor dx = ex.output_chosen(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), x_shape);
+    ex.run(e);
+    return dx;
+  }, dy, w);
+}
+
+ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Shape& w_shape, const ConvSpec& spec,
+                                        bool with_bias) {
+  check_bf16(spec);
+  return guarded("conv2d backward weights", [&] {
+    const auto& e = context().get<dnnl::convolution_backward_weights>(
+        conv_key(Prop::bwd_weights, x.shape(), w_shape, spec, conv_flags(spec, with_bias ? kWithBias : 0), 0.0), [&] {
+          const auto& hint =
+              pd_of<dnnl::convolution_forward>(conv_forward_entry(x.shape(), w_shape, with_bias, spec, true, {}));
+          const memory::desc bias_md = with_bias ? any_md({w_shape[0]}) : memory::desc();
+          const bool nhwc = channels_last(x.shape(), w_shape);
+          dnnl::convolution_backward_weights::desc d(
+              conv_algorithm(x.shape(), w_shape, spec, true), conv_act_md(x.shape(), nhwc, conv_math(spec)),
+              any_md(conv_weight_dims(w_shape, spec.groups)), bias_md, conv_act_md(dy.shape(), nhwc, conv_math(spec)),
+              {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1},
+              {spec.pad, spec.pad}, {spec.pad, spec.pad});
+          return dnnl::convolution_backward_weights::primitive_desc(d, user_scratchpad(), context().engine(), hint);
+        });
+    const auto& pd = pd_of<dnnl::convolution_backward_weights>(e);
+    ConvWeightGrads g;
+    g.dw = Tensor::empty(w_shape, core::DType::f32);
+    Exec ex;
+    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
+    ex.output(DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc(), g.dw, plain_md(conv_weight_dims(w_shape, spec.groups)));
+    if (with_bias) {
+      g.db = Tensor::empty({w_shape[0]}, core::DType::f32);
+      ex.output(DNNL_ARG_DIFF_BIAS, pd.diff_bias_desc(), g.db);
+    }
+    ex.run(e);
+    return g;
+  }, x, dy);
+}
+
+struct PlainConvBench::Impl {
+  dnnl::convolution_forward fwd;
+  dnnl::convolution_backward_data bwd_data;
+  dnnl::convolution_backward_weights bwd_weights;
+  std::unordered_map<int, memory> fwd_args, data_args, weights_args;
+};
+
+PlainConvBench::PlainConvBench(const Shape& x, const Shape& w, const ConvSpec& s) : impl_(std::make_unique<Impl>()) {
+  guarded("conv2d plain benchmark", [&] {
+    const dnnl::engine& eng = context().engine();
+    const Shape y = conv_out_shape(x, w, s);
+    const memory::desc wd = any_md(conv_weight_dims(w, s.groups)), bd;  // Darknet's BN convolutions have no bias
+    const memory::dims st{s.stride, s.stride}, dil{s.dilation - 1, s.dilation - 1}, pad{s.pad, s.pad};
+    const auto algo = dnnl::algorithm::convolution_direct;
+    dnnl::convolution_forward::primitive_desc fpd(
+        {dnnl::prop_kind::forward_training, algo, any_md(x), wd, bd, any_md(y), st, dil, pad, pad}, eng);
+    dnnl::convolution_backward_data::primitive_desc dpd({algo, any_md(x), wd, any_md(y), st, dil, pad, pad}, eng, fpd);
+    dnnl::convolution_backward_weights::primitive_desc wpd({algo, any_md(x), wd, bd, any_md(y), st, dil, pad, pad},
+                                                           eng, fpd);
+    auto fill = [&](const memory::desc& md) {
+      memory m(md, eng);
+      float* p = static_cast<float*>(m.get_data_handle());
+      for (std::size_t i = 0; i < md.get_size() / sizeof(float); ++i) p[i] = 0.01f * static_cast<float>(i % 97);
+      return m;
+    };
+    impl_->fwd = dnnl::convolution_forward(fpd);
+    impl_->bwd_data = dnnl::convolution_backward_data(dpd);
+    impl_->bwd_weights = dnnl::convolution_backward_weights(wpd);
+    impl_->fwd_args = {{DNNL_ARG_SRC, fill(fpd.src_desc())}, {DNNL_ARG_WEIGHTS, fill(fpd.weights_desc())}, {DNNL_ARG_DST, fill(fpd.dst_desc())}};
+    impl_->data_args = {{DNNL_ARG_DIFF_DST, fill(dpd.diff_dst_desc())}, {DNNL_ARG_WEIGHTS, fill(dpd.weights_desc())},
+                        {DNNL_ARG_DIFF_SRC, fill(dpd.diff_src_desc())}};
+    impl_->weights_args = {{DNNL_ARG_SRC, fill(wpd.src_desc())}, {DNNL_ARG_DIFF_DST, fill(wpd.diff_dst_desc())},
+                           {DNNL_ARG_DIFF_WEIGHTS, fill(wpd.diff_weights_desc())}};
+    return 0;
+  });
+}
+
+PlainConvBench::~PlainConvBench() = default;
+
+void PlainConvBench::forward() {
+  impl_->fwd.execute(context().stream(), impl_->fwd_args);
+  context().stream().wait();
+}
+
+void PlainConvBench::backward() {
+  impl_->bwd_data.execute(context().stream(), impl_->data_args);
+  impl_->bwd_weights.execute(context().stream(), impl_->weights_args);
+  context().stream().wait();
+}
+
+}  // namespace ops::backend
