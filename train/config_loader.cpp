@@ -1,27 +1,24 @@
+// Loading training configs (train/config_loader.h): reading YAML files with
+// their _BASE_ chains and `-o key=value` overrides into one setting per key,
+// then decoding the settings into a TrainConfig, checking required keys and
+// validating (config_validate.cpp). The keys themselves are the table in
+// config_key_table.cpp; dumping and the key reference are in
+// config_reference.cpp.
 #include "train/config_loader.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
-#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <limits>
 #include <map>
-#include <set>
 #include <sstream>
-#include <type_traits>
-#include <utility>
 
 #include "core/error.h"
-#include "data/dataset_spec.h"
 #include "train/config_codecs.h"
 #include "train/config_key_table.h"
 #include "train/config_validate.h"
@@ -30,10 +27,22 @@ namespace train {
 namespace {
 
 namespace fs = std::filesystem;
-using namespace config_internal;  // the pieces split out into train/config_*.h
+using config_internal::DecodeError;
+using config_internal::describe;
+using config_internal::find_key;
+using config_internal::KeyDescriptor;
+using config_internal::section_keys;
+using config_internal::sections;
+using config_internal::suggestion;
+using config_internal::table;
 
-// ---------------------------------------------------------------------------
-// Loading.
+// Problems of one file or override, one per line, in one ConfigError.
+void throw_problems(const std::vector<std::string>& problems) {
+  if (problems.empty()) return;
+  std::string message = problems.front();
+  for (std::size_t i = 1; i < problems.size(); ++i) message += "\n" + problems[i];
+  throw core::ConfigError(message);
+}
 
 // Where a value was set: "configs/a.yml:12:5" or "-o key=value".
 struct Origin {
@@ -60,7 +69,10 @@ struct Setting {
   Origin origin;
 };
 
-class Loader {
+// Reads config files and overrides into `settings`: every key's last value
+// with where it was set. Each value is type-checked as it is read, so a
+// problem names the file and line that wrote it.
+class ConfigReader {
  public:
   std::map<std::string, Setting> settings;
 
@@ -181,13 +193,6 @@ class Loader {
     });
   }
 
-  static void throw_problems(const std::vector<std::string>& problems) {
-    if (problems.empty()) return;
-    std::string message = problems.front();
-    for (std::size_t i = 1; i < problems.size(); ++i) message += "\n" + problems[i];
-    throw core::ConfigError(message);
-  }
-
   // Type-checks `value` for `key` and records it (later settings win).
   void set(const std::string& key, const YAML::Node& value, const Origin& origin, std::vector<std::string>& problems) {
     const KeyDescriptor& k = *find_key(key);
@@ -238,33 +243,30 @@ class Loader {
   }
 };
 
-TrainConfig finish(Loader& loader, const std::string& top, const LoadOptions& options) {
+// The settings decoded over TrainConfig's defaults, checked and validated.
+TrainConfig finish(const ConfigReader& reader, const std::string& top, const LoadOptions& options) {
   TrainConfig config;
   for (const KeyDescriptor& k : table())
-    if (const auto it = loader.settings.find(k.name); it != loader.settings.end()) k.decode(config, it->second.value);
+    if (const auto it = reader.settings.find(k.name); it != reader.settings.end()) k.decode(config, it->second.value);
 
   std::vector<std::string> problems;
   if (options.check_required)
     for (const KeyDescriptor& k : table()) {
       if (!k.required || !k.empty(config)) continue;
-      const auto it = loader.settings.find(k.name);
-      if (it == loader.settings.end())
+      const auto it = reader.settings.find(k.name);
+      if (it == reader.settings.end())
         problems.push_back(fmt::format("{}: missing required key '{}' ({}); set it in the file, a _BASE_ file or with -o {}=...",
                                        top, k.name, k.description, k.name));
       else
         problems.push_back(fmt::format("{}: required key '{}' is empty ({})", it->second.origin.str(), k.name, k.description));
     }
   if (options.validate)
-    for (const auto& [key, message] : validate(config)) {
-      const auto it = loader.settings.find(key);
-      if (it != loader.settings.end()) problems.push_back(fmt::format("{}: {}: {}", it->second.origin.str(), key, message));
+    for (const auto& [key, message] : config_internal::validate(config)) {
+      const auto it = reader.settings.find(key);
+      if (it != reader.settings.end()) problems.push_back(fmt::format("{}: {}: {}", it->second.origin.str(), key, message));
       else problems.push_back(fmt::format("{}: {} (default {}): {}", top, key, config_value(config, key), message));
     }
-  if (!problems.empty()) {
-    std::string message = problems.front();
-    for (std::size_t i = 1; i < problems.size(); ++i) message += "\n" + problems[i];
-    throw core::ConfigError(message);
-  }
+  throw_problems(problems);
   sync_derived_fields(config);
   return config;
 }
@@ -272,18 +274,18 @@ TrainConfig finish(Loader& loader, const std::string& top, const LoadOptions& op
 }  // namespace
 
 TrainConfig load_config(const std::string& path, const std::vector<std::string>& overrides, const LoadOptions& options) {
-  Loader loader;
-  loader.load_file(path, nullptr);
-  for (const std::string& o : overrides) loader.apply_override(o);
-  return finish(loader, path, options);
+  ConfigReader reader;
+  reader.load_file(path, nullptr);
+  for (const std::string& o : overrides) reader.apply_override(o);
+  return finish(reader, path, options);
 }
 
 TrainConfig load_config_text(const std::string& yaml, const std::string& name, const std::vector<std::string>& overrides,
                              const LoadOptions& options, const std::string& base_dir) {
-  Loader loader;
-  loader.load_text(yaml, name, fs::path(base_dir), fs::path("<text>") / name);
-  for (const std::string& o : overrides) loader.apply_override(o);
-  return finish(loader, name, options);
+  ConfigReader reader;
+  reader.load_text(yaml, name, fs::path(base_dir), fs::path("<text>") / name);
+  for (const std::string& o : overrides) reader.apply_override(o);
+  return finish(reader, name, options);
 }
 
 void sync_derived_fields(TrainConfig& config) {

@@ -2,10 +2,13 @@
 // overrides, validation, dumping, and the key reference of
 // `yolo config --defaults`.
 //
-// One table of key descriptors (config_loader.cpp) drives all of it: each
+// One table of key descriptors (config_key_table.cpp) drives all of it: each
 // entry holds the dotted name, the type, a one-line description and an
 // accessor into TrainConfig. Defaults are read from a default-constructed
-// TrainConfig, so they live only in config.h's member initialisers.
+// TrainConfig, so they live only in config.h's member initialisers. The code
+// is split by what it does: config_codecs (YAML <-> field values),
+// config_key_table (the keys), config_loader.cpp (files, _BASE_, overrides),
+// config_validate (checks), config_reference.cpp (dump and key reference).
 //
 // File format:
 //   _BASE_: [a.yml, ../b.yml]     # or one file; paths relative to this file
