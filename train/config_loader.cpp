@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "train/config_augment.h"
 #include "train/config_codecs.h"
 #include "train/config_key_table.h"
 #include "train/config_validate.h"
@@ -288,13 +289,6 @@ TrainConfig load_config_text(const std::string& yaml, const std::string& name, c
   return finish(reader, name, options);
 }
 
-void sync_derived_fields(TrainConfig& config) {
-  data::AugmentConfig& a = config.data.augment;
-  a.resize.letterbox = config.input.resize == "letterbox";
-  a.normalize.mean_std = config.input.mean_std;
-  std::copy(config.input.mean.begin(), config.input.mean.end(), a.normalize.mean);
-  std::copy(config.input.std.begin(), config.input.std.end(), a.normalize.std);
-  a.multiscale.size = config.model.input_size;
-}
+void sync_derived_fields(TrainConfig& config) { config.data.augment = augment_config_for(config); }
 
 }  // namespace train

@@ -27,8 +27,8 @@
 // Derived fields: data.augment.resize.letterbox, data.augment.normalize and
 // data.augment.multiscale.size are not keys. load_config() sets them from
 // input.resize, input.mean_std/mean/std and model.input_size
-// (sync_derived_fields), so one key drives the training resize, evaluation
-// and detection.
+// (sync_derived_fields, through augment_config_for in train/config_augment.h),
+// so one key drives the training resize, evaluation and detection.
 #pragma once
 
 #include <string>
@@ -73,7 +73,8 @@ std::string config_value(const TrainConfig& config, const std::string& key);
 std::vector<std::string> validate_config(const TrainConfig& config);
 
 // Copies input.* and model.input_size into the data.augment fields they
-// govern (see above). load_config() calls it.
+// govern (see above): config.data.augment = augment_config_for(config).
+// load_config() calls it.
 void sync_derived_fields(TrainConfig& config);
 
 struct ConfigKeyInfo {
