@@ -1,516 +1,49 @@
+// Loading training configs (train/config_loader.h): reading YAML files with
+// their _BASE_ chains and `-o key=value` overrides into one setting per key,
+// then decoding the settings into a TrainConfig, checking required keys and
+// validating (config_validate.cpp). The keys themselves are the table in
+// config_key_table.cpp; dumping and the key reference are in
+// config_reference.cpp.
 #include "train/config_loader.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
-#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <limits>
 #include <map>
-#include <set>
 #include <sstream>
-#include <type_traits>
-#include <utility>
 
 #include "core/error.h"
-#include "data/dataset_spec.h"
+#include "train/config_augment.h"
+#include "train/config_codecs.h"
+#include "train/config_key_table.h"
+#include "train/config_validate.h"
 
 namespace train {
 namespace {
 
 namespace fs = std::filesystem;
+using config_internal::DecodeError;
+using config_internal::describe;
+using config_internal::find_key;
+using config_internal::KeyDescriptor;
+using config_internal::section_keys;
+using config_internal::sections;
+using config_internal::suggestion;
+using config_internal::table;
 
-// ---------------------------------------------------------------------------
-// Values: decoding YAML nodes into fields (strictly) and encoding fields.
-
-// A node that does not decode; `mark` is the node's position in its file.
-struct DecodeError {
-  std::string message;
-  YAML::Mark mark;
-};
-
-std::string describe(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null: return "an empty value";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Scalar: return fmt::format("'{}'", n.Scalar());
-    default: return "nothing";
-  }
+// Problems of one file or override, one per line, in one ConfigError.
+void throw_problems(const std::vector<std::string>& problems) {
+  if (problems.empty()) return;
+  std::string message = problems.front();
+  for (std::size_t i = 1; i < problems.size(); ++i) message += "\n" + problems[i];
+  throw core::ConfigError(message);
 }
-
-[[noreturn]] void fail(const YAML::Node& n, const std::string& expected) {
-  throw DecodeError{fmt::format("expected {}, got {}", expected, describe(n)), n.Mark()};
-}
-
-// Plain (unquoted) scalars carry the non-specific tag "?"; quoted ones "!".
-bool plain_scalar(const YAML::Node& n) { return n.IsScalar() && n.Tag() != "!"; }
-
-template <class Int>
-Int decode_integer(const YAML::Node& n, const char* expected) {
-  if (!plain_scalar(n)) fail(n, expected);
-  const std::string& s = n.Scalar();
-  const char* b = s.data();
-  const char* e = b + s.size();
-  if (b != e && *b == '+') ++b;
-  Int v{};
-  const auto [p, ec] = std::from_chars(b, e, v);
-  if (ec == std::errc::result_out_of_range)
-    throw DecodeError{fmt::format("{} is out of range (expected {})", s, expected), n.Mark()};
-  if (ec != std::errc() || p != e || b == e) fail(n, expected);
-  return v;
-}
-
-double decode_number(const YAML::Node& n) {
-  constexpr const char* expected = "a number";
-  if (!plain_scalar(n)) fail(n, expected);
-  const std::string& s = n.Scalar();
-  static const std::map<std::string, double> special = {
-      {".inf", HUGE_VAL},  {".Inf", HUGE_VAL},  {".INF", HUGE_VAL},  {"+.inf", HUGE_VAL}, {"-.inf", -HUGE_VAL},
-      {"-.Inf", -HUGE_VAL}, {"-.INF", -HUGE_VAL}, {".nan", NAN},      {".NaN", NAN},       {".NAN", NAN}};
-  if (const auto it = special.find(s); it != special.end()) return it->second;
-  const char* b = s.data();
-  const char* e = b + s.size();
-  if (b != e && *b == '+') ++b;
-  double v = 0.0;
-  const auto [p, ec] = std::from_chars(b, e, v);
-  if (ec == std::errc::result_out_of_range)
-    throw DecodeError{fmt::format("{} is out of range for a float", s), n.Mark()};
-  if (ec != std::errc() || p != e || b == e) fail(n, expected);
-  return v;
-}
-
-// Shortest text that reads back to the same value; integral values keep a
-// ".0" so the type stays visible.
-std::string format_number(double v) {
-  if (std::isnan(v)) return ".nan";
-  if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
-  std::string s = fmt::format("{}", v);
-  if (s.find_first_not_of("-0123456789") == std::string::npos) s += ".0";
-  return s;
-}
-
-std::string format_number(float v) {
-  if (std::isnan(v) || std::isinf(v)) return format_number(static_cast<double>(v));
-  std::string s = fmt::format("{}", v);
-  if (s.find_first_not_of("-0123456789") == std::string::npos) s += ".0";
-  return s;
-}
-
-void emit_string(YAML::Emitter& e, const std::string& s) {
-  static const std::set<std::string> null_words = {"~", "null", "Null", "NULL"};
-  if (s.empty() || null_words.count(s)) e << YAML::DoubleQuoted << s;
-  else e << s;
-}
-
-// Codec<T>: type (for the reference), expected (for messages), decode, encode.
-template <class T>
-struct Codec;
-
-template <>
-struct Codec<bool> {
-  static std::string type() { return "bool"; }
-  static std::string expected() { return "true or false"; }
-  static void decode(const YAML::Node& n, bool& out) {
-    static const std::set<std::string> yes = {"true", "True", "TRUE"}, no = {"false", "False", "FALSE"};
-    if (!plain_scalar(n)) fail(n, expected());
-    if (yes.count(n.Scalar())) out = true;
-    else if (no.count(n.Scalar())) out = false;
-    else fail(n, expected());
-  }
-  static void encode(YAML::Emitter& e, bool v) { e << (v ? "true" : "false"); }
-};
-
-template <class Int>
-  requires(std::is_integral_v<Int> && !std::is_same_v<Int, bool>)
-struct Codec<Int> {
-  static std::string type() { return std::is_signed_v<Int> ? "int" : "uint"; }
-  static std::string expected() { return std::is_signed_v<Int> ? "an integer" : "an integer >= 0"; }
-  static void decode(const YAML::Node& n, Int& out) { out = decode_integer<Int>(n, expected().c_str()); }
-  static void encode(YAML::Emitter& e, Int v) { e << fmt::format("{}", v); }
-};
-
-template <>
-struct Codec<double> {
-  static std::string type() { return "float"; }
-  static std::string expected() { return "a number"; }
-  static void decode(const YAML::Node& n, double& out) { out = decode_number(n); }
-  static void encode(YAML::Emitter& e, double v) { e << format_number(v); }
-};
-
-template <>
-struct Codec<float> {
-  static std::string type() { return "float"; }
-  static std::string expected() { return "a number"; }
-  static void decode(const YAML::Node& n, float& out) {
-    const double v = decode_number(n);
-    if (std::isfinite(v) && std::fabs(v) > std::numeric_limits<float>::max())
-      throw DecodeError{fmt::format("{} is out of range for a float", n.Scalar()), n.Mark()};
-    out = static_cast<float>(v);
-  }
-  static void encode(YAML::Emitter& e, float v) { e << format_number(v); }
-};
-
-template <>
-struct Codec<std::string> {
-  static std::string type() { return "string"; }
-  static std::string expected() { return "a string"; }
-  static void decode(const YAML::Node& n, std::string& out) {
-    if (n.IsNull()) out.clear();
-    else if (n.IsScalar()) out = n.Scalar();
-    else fail(n, expected());
-  }
-  static void encode(YAML::Emitter& e, const std::string& v) { emit_string(e, v); }
-};
-
-template <class T>
-struct Codec<std::vector<T>> {
-  static std::string type() { return "list[" + Codec<T>::type() + "]"; }
-  static std::string expected() { return "a list of " + plural(Codec<T>::expected()); }
-  static void decode(const YAML::Node& n, std::vector<T>& out) {
-    if (n.IsNull()) {
-      out.clear();
-      return;
-    }
-    if (!n.IsSequence()) fail(n, expected());
-    std::vector<T> v(n.size());
-    for (std::size_t i = 0; i < n.size(); ++i) Codec<T>::decode(n[i], v[i]);
-    out = std::move(v);
-  }
-  static void encode(YAML::Emitter& e, const std::vector<T>& v) {
-    e << YAML::Flow << YAML::BeginSeq;
-    for (const T& x : v) Codec<T>::encode(e, x);
-    e << YAML::EndSeq;
-  }
-  static std::string plural(const std::string& s) {
-    if (s.rfind("a list of ", 0) == 0) return "lists of " + s.substr(10);
-    if (s.rfind("an ", 0) == 0) return s.substr(3) + "s";
-    if (s.rfind("a ", 0) == 0) return s.substr(2) + "s";
-    return s;
-  }
-};
-
-// Fixed-length lists: std::array<T, N> and T[N].
-template <class T, std::size_t N>
-struct FixedCodec {
-  static std::string type() { return Codec<T>::type() + "[" + std::to_string(N) + "]"; }
-  static std::string expected() { return fmt::format("a list of {} numbers", N); }
-  static void decode(const YAML::Node& n, T* out) {
-    if (!n.IsSequence() || n.size() != N) fail(n, expected());
-    T v[N];
-    for (std::size_t i = 0; i < N; ++i) Codec<T>::decode(n[i], v[i]);
-    std::copy(v, v + N, out);
-  }
-  static void encode(YAML::Emitter& e, const T* v) {
-    e << YAML::Flow << YAML::BeginSeq;
-    for (std::size_t i = 0; i < N; ++i) Codec<T>::encode(e, v[i]);
-    e << YAML::EndSeq;
-  }
-};
-
-template <class T, std::size_t N>
-struct Codec<std::array<T, N>> {
-  static std::string type() { return FixedCodec<T, N>::type(); }
-  static std::string expected() { return FixedCodec<T, N>::expected(); }
-  static void decode(const YAML::Node& n, std::array<T, N>& out) { FixedCodec<T, N>::decode(n, out.data()); }
-  static void encode(YAML::Emitter& e, const std::array<T, N>& v) { FixedCodec<T, N>::encode(e, v.data()); }
-};
-
-template <class T, std::size_t N>
-struct Codec<T[N]> {
-  static std::string type() { return FixedCodec<T, N>::type(); }
-  static std::string expected() { return FixedCodec<T, N>::expected(); }
-  static void decode(const YAML::Node& n, T (&out)[N]) { FixedCodec<T, N>::decode(n, out); }
-  static void encode(YAML::Emitter& e, const T (&v)[N]) { FixedCodec<T, N>::encode(e, v); }
-};
-
-// model.anchors: a flat vector<int> in TrainConfig, written as [w, h] pairs
-// (what `yolo anchors` prints); a flat list is accepted too.
-struct AnchorsCodec {
-  static std::string type() { return "list[[w,h]]"; }
-  static std::string expected() { return "a list of [w, h] pairs (or a flat list w0, h0, w1, h1, ...)"; }
-  static void decode(const YAML::Node& n, std::vector<int>& out) {
-    if (n.IsNull()) {
-      out.clear();
-      return;
-    }
-    if (!n.IsSequence()) fail(n, expected());
-    std::vector<int> v;
-    for (std::size_t i = 0; i < n.size(); ++i) {
-      const YAML::Node item = n[i];
-      if (item.IsSequence()) {
-        if (item.size() != 2) throw DecodeError{fmt::format("anchor {} must be a [w, h] pair, got {} values", i, item.size()), item.Mark()};
-        v.push_back(decode_integer<int>(item[0], "an integer"));
-        v.push_back(decode_integer<int>(item[1], "an integer"));
-      } else {
-        v.push_back(decode_integer<int>(item, "an integer or a [w, h] pair"));
-      }
-    }
-    out = std::move(v);
-  }
-  static void encode(YAML::Emitter& e, const std::vector<int>& v) {
-    e << YAML::Flow << YAML::BeginSeq;
-    for (std::size_t i = 0; i + 1 < v.size(); i += 2) e << YAML::BeginSeq << v[i] << v[i + 1] << YAML::EndSeq;
-    if (v.size() % 2 == 1) e << v.back();  // odd lists are kept for validation to report
-    e << YAML::EndSeq;
-  }
-};
-
-// ---------------------------------------------------------------------------
-// The key table.
-
-struct KeyDescriptor {
-  std::string name;
-  std::string type;
-  std::string expected;
-  std::string description;
-  bool required = false;
-  std::function<void(TrainConfig&, const YAML::Node&)> decode;  // throws DecodeError
-  std::function<void(YAML::Emitter&, const TrainConfig&)> encode;
-  std::function<bool(const TrainConfig&)> empty;
-};
-
-template <class C, class Access>
-KeyDescriptor make_key(const char* name, Access access, const char* description, bool required) {
-  KeyDescriptor k;
-  k.name = name;
-  k.type = C::type();
-  k.expected = C::expected();
-  k.description = description;
-  k.required = required;
-  k.decode = [access](TrainConfig& c, const YAML::Node& n) { C::decode(n, access(c)); };
-  k.encode = [access](YAML::Emitter& e, const TrainConfig& c) { C::encode(e, access(c)); };
-  k.empty = [access](const TrainConfig& c) {
-    const auto& v = access(c);
-    if constexpr (requires { v.empty(); }) return v.empty();
-    else return false;
-  };
-  return k;
-}
-
-template <class Access>
-using FieldType = std::remove_cvref_t<decltype(std::declval<Access>()(std::declval<TrainConfig&>()))>;
-
-// The key's dotted name is the member path in TrainConfig, so the two cannot
-// disagree.
-#define YOLO_ACCESS(path) [](auto& c) -> auto& { return c.path; }
-#define KEY(path, description) \
-  make_key<Codec<FieldType<decltype(YOLO_ACCESS(path))>>>(#path, YOLO_ACCESS(path), description, false)
-#define REQUIRED_KEY(path, description) \
-  make_key<Codec<FieldType<decltype(YOLO_ACCESS(path))>>>(#path, YOLO_ACCESS(path), description, true)
-#define KEY_AS(codec, path, description) make_key<codec>(#path, YOLO_ACCESS(path), description, false)
-
-std::vector<KeyDescriptor> build_table() {
-  return {
-      KEY(model.cfg, "Darknet .cfg file of the model; empty = the built-in YOLOv3 (Darknet-53 backbone)"),
-      KEY(model.width, "Channel multiplier of the built-in model (1 = YOLOv3; 0.125 = 1/8 of every layer's channels)"),
-      KEY(model.input_size, "Input size when multi-scale is off, and the evaluation and detection size; a multiple of 32"),
-      KEY_AS(AnchorsCodec, model.anchors, "Anchor boxes as [w, h] pairs in input pixels (`yolo anchors` computes them)"),
-      KEY(model.masks, "Anchor indices of each output head, strides 32, 16, 8 in that order"),
-      KEY(model.ignore_thresh, "Predictions whose best IoU with a ground-truth box exceeds this get no objectness loss"),
-      KEY(model.use_label_smooth, "Label smoothing of the class targets (off in PaddleDetection's YOLOv3 recipe)"),
-      KEY(model.scale_x_y, "Scale of the sigmoid x/y offsets, centred (1 = YOLOv3)"),
-      KEY(model.objectness_bias, "Initial bias of the output convs' objectness channels (e.g. -4; 0 = plain init)"),
-      KEY(model.bn_style, "Batch-norm formula: standard | darknet (Darknet's inference epsilon placement)"),
-      KEY(model.bn_momentum, "Batch-norm running-statistics momentum, PyTorch meaning: new = (1 - m) old + m batch"),
-
-      KEY(input.resize, "letterbox | stretch: the last training resize, evaluation and detection"),
-      KEY(input.mean_std, "After scaling pixels to [0,1], subtract input.mean and divide by input.std (off for Darknet weights)"),
-      KEY(input.mean, "Per-channel (RGB) mean on the [0,1] scale, used when input.mean_std is on"),
-      KEY(input.std, "Per-channel (RGB) standard deviation on the [0,1] scale, used when input.mean_std is on"),
-
-      REQUIRED_KEY(data.train, "Training data set: voc:DIR[:SPLIT] | coco:ANNOTATIONS.json[:IMAGE_DIR] | darknet:LIST[:NAMES]"),
-      REQUIRED_KEY(data.val, "Evaluation data set, same forms as data.train"),
-      KEY(data.cache_dir, "Folder of generated data sets (data.shapes), relative to the working directory"),
-      KEY(data.shapes.generate, "Generate the synthetic shapes data set into data.cache_dir when it is missing"),
-      KEY(data.shapes.images, "Images of the generated set in total, split 80/10/10 into train/val/test"),
-      KEY(data.shapes.classes, "Shape classes of the generated set (1..6)"),
-      KEY(data.shapes.size, "Longer side of the generated images, in pixels (>= 64)"),
-      KEY(data.shapes.seed, "Seed of the generated set (same seed, same files)"),
-      KEY(data.workers, "Loader worker threads (decode and augment)"),
-      KEY(data.max_boxes, "Ground-truth boxes kept per training image"),
-      KEY(data.mixup_epochs, "Mixup only during the first N epochs (0 = every epoch; PaddleDetection: 250 of 270)"),
-      KEY(data.augment.mixup.enabled, "Blend pairs of training images (mixup), boxes weighted by the blend"),
-      KEY(data.augment.mixup.alpha, "Mixup weight ~ Beta(alpha, beta): alpha"),
-      KEY(data.augment.mixup.beta, "Mixup weight ~ Beta(alpha, beta): beta"),
-      KEY(data.augment.distort.enabled, "Photometric distortion: brightness, contrast, saturation, hue"),
-      KEY(data.augment.distort.prob, "Probability of each distortion component"),
-      KEY(data.augment.distort.brightness, "Brightness delta drawn from [-x, x] on the 0..255 scale"),
-      KEY(data.augment.distort.contrast_low, "Contrast factor range, low end"),
-      KEY(data.augment.distort.contrast_high, "Contrast factor range, high end"),
-      KEY(data.augment.distort.saturation_low, "Saturation factor range, low end"),
-      KEY(data.augment.distort.saturation_high, "Saturation factor range, high end"),
-      KEY(data.augment.distort.hue, "Hue rotation drawn from [-x, x] degrees"),
-      KEY(data.augment.expand.enabled, "Random expand: zoom out onto a canvas filled with data.augment.expand.fill"),
-      KEY(data.augment.expand.prob, "Probability of expanding an image"),
-      KEY(data.augment.expand.max_ratio, "Canvas side / image side drawn from [1, x]"),
-      KEY(data.augment.expand.fill, "Canvas colour (RGB, 0..255)"),
-      KEY(data.augment.crop.enabled, "SSD's IoU-constrained random crop"),
-      KEY(data.augment.crop.min_ious, "Minimum IoU with some box for a crop to be accepted; one is drawn per trial"),
-      KEY(data.augment.crop.min_scale, "Crop side / image side, low end"),
-      KEY(data.augment.crop.max_scale, "Crop side / image side, high end"),
-      KEY(data.augment.crop.min_aspect, "Crop width / height, low end"),
-      KEY(data.augment.crop.max_aspect, "Crop width / height, high end"),
-      KEY(data.augment.crop.attempts, "Crop trials before the image is kept uncropped"),
-      KEY(data.augment.flip.enabled, "Random horizontal flip"),
-      KEY(data.augment.flip.prob, "Probability of flipping an image"),
-      KEY(data.augment.resize.random_interp, "Draw the resize interpolation per image (else bilinear)"),
-      KEY(data.augment.resize.fill, "Letterbox padding colour (RGB, 0..255)"),
-      KEY(data.augment.multiscale.enabled, "One random input size per global batch (else model.input_size)"),
-      KEY(data.augment.multiscale.min_size, "Smallest multi-scale size (multiple of 32)"),
-      KEY(data.augment.multiscale.max_size, "Largest multi-scale size (multiple of 32)"),
-      KEY(data.augment.multiscale.step, "Multi-scale size step (multiple of 32)"),
-      KEY(data.augment.min_box_size, "Boxes smaller than this (pixels of the final image, either side) are dropped"),
-      KEY(data.augment.keep_difficult, "Keep VOC 'difficult' boxes as training targets"),
-
-      KEY(train.max_steps, "Stop after this many optimizer updates; overrides train.epochs when > 0"),
-      KEY(train.epochs, "Passes over the training set"),
-      KEY(train.batch_size, "Images per forward pass"),
-      KEY(train.subdivisions, "Forward passes accumulated per optimizer update (global batch = batch_size x subdivisions)"),
-      KEY(train.seed, "Seed of initialisation, data order and augmentation"),
-      KEY(train.threads, "Compute threads (0 = the cores available)"),
-      KEY(train.clip_grad_norm, "Clip the global gradient norm to this value (0 = off)"),
-      KEY(train.ema, "Keep an exponential moving average of the weights and evaluate with it"),
-      KEY(train.ema_decay, "Decay of the moving average"),
-      KEY(train.freeze, "Parameter-name prefixes kept fixed (e.g. backbone.)"),
-      KEY(train.freeze_epochs, "Epochs for which train.freeze holds (0 = the whole run)"),
-      KEY(train.max_bad_steps, "Non-finite losses or gradients in a row before the run stops with a checkpoint"),
-
-      KEY(optimizer.type, "sgd (momentum, L2 weight decay) | adamw (decoupled weight decay)"),
-      KEY(optimizer.lr, "Base learning rate, for the global batch"),
-      KEY(optimizer.momentum, "SGD momentum"),
-      KEY(optimizer.weight_decay, "L2 factor for sgd, decoupled decay for adamw"),
-      KEY(optimizer.decay_bias_and_bn, "Apply weight decay to biases and batch-norm parameters too"),
-      KEY(optimizer.beta1, "Adam first-moment decay"),
-      KEY(optimizer.beta2, "Adam second-moment decay"),
-      KEY(optimizer.eps, "Adam denominator epsilon"),
-
-      KEY(schedule.type, "piecewise | cosine | burn_in (Darknet's burn-in with steps/scales)"),
-      KEY(schedule.warmup_steps, "Linear warm-up length in optimizer updates (piecewise, cosine)"),
-      KEY(schedule.warmup_start, "Learning-rate factor at the first warm-up step"),
-      KEY(schedule.milestones, "Epochs at which the learning rate is multiplied by schedule.gamma (piecewise)"),
-      KEY(schedule.gamma, "Factor applied at each milestone (piecewise)"),
-      KEY(schedule.min_factor, "Floor of the cosine decay, as a factor of optimizer.lr"),
-      KEY(schedule.burn_in, "Darknet burn-in length: lr x (step / burn_in)^power (burn_in)"),
-      KEY(schedule.power, "Darknet burn-in exponent (burn_in)"),
-      KEY(schedule.steps, "Darknet steps: optimizer updates at which the lr is multiplied by schedule.scales (burn_in)"),
-      KEY(schedule.scales, "Darknet scales, one per schedule.steps entry (burn_in)"),
-
-      KEY(eval.interval, "Epochs between evaluations (0 = only at the end)"),
-      KEY(eval.score_thresh, "Detections below this score are dropped before NMS"),
-      KEY(eval.nms_iou, "IoU above which NMS suppresses a detection of the same class"),
-      KEY(eval.nms, "bounded (at most pre_nms_top_k candidates per class into NMS, docs/nms.md) | darknet (Darknet's do_nms_sort over every box, for comparisons)"),
-      KEY(eval.pre_nms_top_k, "Bounded NMS: candidates per class, best scores first, that enter suppression (0 = all)"),
-      KEY(eval.max_dets, "Detections kept per image after NMS"),
-      KEY(eval.metric, "voc (11-point and area mAP at IoU 0.5) | coco (AP at IoU 0.5:0.95)"),
-      KEY(eval.voc_iou_strict, "VOC: a match needs IoU > 0.5 instead of >= 0.5"),
-
-      KEY(log.interval, "Optimizer updates between metrics.jsonl lines"),
-      KEY(log.plot_interval, "Optimizer updates between plot refreshes"),
-
-      KEY(checkpoint.interval, "Optimizer updates between checkpoints"),
-      KEY(checkpoint.keep_last, "Step checkpoints kept (last.ckpt and best.ckpt are kept besides)"),
-
-      KEY(distributed.batch, "Under mpirun: per_rank (train.batch_size per rank, global batch grows with the ranks) | global (train.batch_size split over the ranks)"),
-      KEY(distributed.lr_scaling, "Under mpirun with per_rank batches: none | linear (lr x ranks) | sqrt (lr x sqrt(ranks))"),
-      KEY(distributed.sync_bn, "Batch-norm statistics summed over the ranks in forward and backward (else per rank); one process runs the same kernel"),
-      KEY(distributed.bucket_mb, "Under mpirun: gradient allreduce bucket size in MiB"),
-      KEY(distributed.overlap, "Under mpirun: start each bucket's allreduce while backward still runs"),
-
-      KEY(pretrain_weights, "Initial weights: Darknet .weights (e.g. darknet53.conv.74) or a checkpoint; empty = random"),
-      KEY(precision, "fp32 | bf16: convolutions multiply in bfloat16 with float32 sums, weights, batch norm and loss (mixed precision; needs a CPU with AVX512-BF16)"),
-  };
-}
-
-#undef KEY
-#undef REQUIRED_KEY
-#undef KEY_AS
-#undef YOLO_ACCESS
-
-const std::vector<KeyDescriptor>& table() {
-  static const std::vector<KeyDescriptor> t = build_table();
-  return t;
-}
-
-const KeyDescriptor* find_key(const std::string& name) {
-  static const std::map<std::string, const KeyDescriptor*> index = [] {
-    std::map<std::string, const KeyDescriptor*> m;
-    for (const KeyDescriptor& k : table()) m.emplace(k.name, &k);
-    return m;
-  }();
-  const auto it = index.find(name);
-  return it == index.end() ? nullptr : it->second;
-}
-
-// Every proper prefix of a key: "data", "data.augment", "data.augment.crop"...
-const std::set<std::string>& sections() {
-  static const std::set<std::string> s = [] {
-    std::set<std::string> out;
-    for (const KeyDescriptor& k : table())
-      for (std::size_t dot = k.name.find('.'); dot != std::string::npos; dot = k.name.find('.', dot + 1))
-        out.insert(k.name.substr(0, dot));
-    return out;
-  }();
-  return s;
-}
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// " (did you mean 'x'?)" for a close key or section, or a key with the same
-// last component elsewhere; empty when nothing fits.
-std::string suggestion(const std::string& key) {
-  std::string best;
-  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-  auto consider = [&](const std::string& name) {
-    const std::size_t d = edit_distance(key, name);
-    if (d < best_distance) best_distance = d, best = name;
-  };
-  for (const KeyDescriptor& k : table()) consider(k.name);
-  for (const std::string& s : sections()) consider(s);
-  if (best_distance <= std::max<std::size_t>(2, key.size() / 6)) return fmt::format(" (did you mean '{}'?)", best);
-  const std::string last = key.substr(key.rfind('.') + 1);
-  for (const KeyDescriptor& k : table())
-    if (k.name.substr(k.name.rfind('.') + 1) == last) return fmt::format(" (did you mean '{}'?)", k.name);
-  return "";
-}
-
-std::string section_keys(const std::string& section) {
-  std::vector<std::string> names;
-  for (const KeyDescriptor& k : table())
-    if (k.name.rfind(section + ".", 0) == 0) {
-      const std::size_t end = k.name.find('.', section.size() + 1);
-      const std::string child = k.name.substr(section.size() + 1, end - section.size() - 1);
-      if (std::find(names.begin(), names.end(), child) == names.end()) names.push_back(child);
-    }
-  std::string out;
-  for (std::size_t i = 0; i < names.size() && i < 6; ++i) out += (i ? ", " : "") + names[i];
-  if (names.size() > 6) out += ", ...";
-  return out;
-}
-
-// ---------------------------------------------------------------------------
-// Loading.
 
 // Where a value was set: "configs/a.yml:12:5" or "-o key=value".
 struct Origin {
@@ -537,7 +70,10 @@ struct Setting {
   Origin origin;
 };
 
-class Loader {
+// Reads config files and overrides into `settings`: every key's last value
+// with where it was set. Each value is type-checked as it is read, so a
+// problem names the file and line that wrote it.
+class ConfigReader {
  public:
   std::map<std::string, Setting> settings;
 
@@ -658,13 +194,6 @@ class Loader {
     });
   }
 
-  static void throw_problems(const std::vector<std::string>& problems) {
-    if (problems.empty()) return;
-    std::string message = problems.front();
-    for (std::size_t i = 1; i < problems.size(); ++i) message += "\n" + problems[i];
-    throw core::ConfigError(message);
-  }
-
   // Type-checks `value` for `key` and records it (later settings win).
   void set(const std::string& key, const YAML::Node& value, const Origin& origin, std::vector<std::string>& problems) {
     const KeyDescriptor& k = *find_key(key);
@@ -715,401 +244,51 @@ class Loader {
   }
 };
 
-using Problems = std::vector<std::pair<std::string, std::string>>;
-
-// ---------------------------------------------------------------------------
-// Validation.
-
-class Checker {
- public:
-  Problems problems;
-
-  void require(bool ok, const char* key, const std::string& message) {
-    if (!ok) problems.emplace_back(key, message);
-  }
-  template <class T>
-  void at_least(const char* key, T v, T lo) {
-    require(v >= lo, key, fmt::format("must be >= {}, got {}", show(lo), show(v)));
-  }
-  template <class T>
-  void positive(const char* key, T v) {
-    require(v > 0, key, fmt::format("must be > 0, got {}", show(v)));
-  }
-  template <class T>
-  void in_range(const char* key, T v, T lo, T hi) {
-    require(lo <= v && v <= hi, key, fmt::format("must be in [{}, {}], got {}", show(lo), show(hi), show(v)));
-  }
-  void unit_open(const char* key, double v) {  // [0, 1)
-    require(0 <= v && v < 1, key, fmt::format("must be in [0, 1), got {}", show(v)));
-  }
-  void one_of(const char* key, const std::string& v, std::initializer_list<const char*> options) {
-    std::string list;
-    bool ok = false;
-    for (const char* o : options) {
-      list += (list.empty() ? "" : " | ") + std::string(o);
-      ok = ok || v == o;
-    }
-    require(ok, key, fmt::format("must be {}, got '{}'", list, v));
-  }
-  void multiple_of_32(const char* key, int v) {
-    require(v >= 32 && v % 32 == 0, key, fmt::format("must be a positive multiple of 32, got {}", v));
-  }
-  template <class T>
-  void increasing(const char* key, const std::vector<T>& v) {
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      require(v[i] >= 0, key, fmt::format("entries must be >= 0, got {}", show(v[i])));
-      if (i > 0) require(v[i] > v[i - 1], key, fmt::format("entries must increase, got {} after {}", show(v[i]), show(v[i - 1])));
-    }
-  }
-  void range_pair(const char* low_key, double low, double high, const char* what) {
-    require(0 <= low && low <= high, low_key, fmt::format("{} range must satisfy 0 <= low <= high, got [{}, {}]", what, show(low), show(high)));
-  }
-  void colour(const char* key, const float* v) {
-    for (int i = 0; i < 3; ++i) require(0 <= v[i] && v[i] <= 255, key, fmt::format("channels must be in [0, 255], got {}", show(v[i])));
-  }
-  void dataset(const char* key, const std::string& spec) {
-    if (spec.empty()) return;  // required keys are checked while loading
-    try {
-      data::parse_dataset_spec(spec);
-    } catch (const core::Error& e) {
-      problems.emplace_back(key, e.what());
-    }
-  }
-
- private:
-  template <class T>
-  static std::string show(T v) {
-    if constexpr (std::is_floating_point_v<T>) return format_number(v);
-    else return fmt::format("{}", v);
-  }
-};
-
-Problems validate(const TrainConfig& c) {
-  Checker k;
-  const ModelConfig& m = c.model;
-  k.require(m.width > 0 && std::isfinite(m.width), "model.width", fmt::format("must be > 0, got {}", format_number(m.width)));
-  k.multiple_of_32("model.input_size", m.input_size);
-  k.require(!m.anchors.empty() && m.anchors.size() % 2 == 0, "model.anchors",
-            fmt::format("must hold [w, h] pairs, got {} numbers", m.anchors.size()));
-  for (int a : m.anchors) k.require(a > 0, "model.anchors", fmt::format("sizes must be > 0, got {}", a));
-  const int anchor_count = static_cast<int>(m.anchors.size() / 2);
-  k.require(!m.masks.empty(), "model.masks", "must list the anchors of each head");
-  if (m.cfg.empty())
-    k.require(m.masks.size() == 3, "model.masks",
-              fmt::format("the built-in YOLOv3 has 3 heads (strides 32, 16, 8), got {} masks", m.masks.size()));
-  for (std::size_t h = 0; h < m.masks.size(); ++h) {
-    k.require(!m.masks[h].empty(), "model.masks", fmt::format("mask {} is empty", h));
-    for (int i : m.masks[h])
-      k.require(0 <= i && i < anchor_count, "model.masks",
-                fmt::format("index {} of mask {} does not name one of the {} anchors (0..{})", i, h, anchor_count,
-                            anchor_count - 1));
-  }
-  k.in_range("model.ignore_thresh", m.ignore_thresh, 0.0, 1.0);
-  k.at_least("model.scale_x_y", m.scale_x_y, 1.0);
-  k.require(std::isfinite(m.objectness_bias), "model.objectness_bias", "must be finite");
-  k.one_of("model.bn_style", m.bn_style, {"standard", "darknet"});
-  k.require(0 < m.bn_momentum && m.bn_momentum <= 1, "model.bn_momentum",
-            fmt::format("must be in (0, 1], got {}", format_number(m.bn_momentum)));
-
-  k.one_of("precision", c.precision, {"fp32", "bf16"});
-  k.one_of("input.resize", c.input.resize, {"letterbox", "stretch"});
-  for (float v : c.input.mean) k.in_range("input.mean", v, 0.0f, 1.0f);
-  for (float v : c.input.std) k.positive("input.std", v);
-
-  const DataConfig& d = c.data;
-  k.dataset("data.train", d.train);
-  k.dataset("data.val", d.val);
-  k.require(!d.shapes.generate || !d.cache_dir.empty(), "data.cache_dir", "must name a folder when data.shapes.generate is on");
-  k.at_least("data.shapes.images", d.shapes.images, 10);
-  k.in_range("data.shapes.classes", d.shapes.classes, 1, 6);
-  k.at_least("data.shapes.size", d.shapes.size, 64);
-  k.at_least("data.workers", d.workers, 0);
-  k.at_least("data.max_boxes", d.max_boxes, 1);
-  k.at_least("data.mixup_epochs", d.mixup_epochs, 0);
-  const data::AugmentConfig& a = d.augment;
-  k.positive("data.augment.mixup.alpha", a.mixup.alpha);
-  k.positive("data.augment.mixup.beta", a.mixup.beta);
-  k.in_range("data.augment.distort.prob", a.distort.prob, 0.0f, 1.0f);
-  k.at_least("data.augment.distort.brightness", a.distort.brightness, 0.0f);
-  k.range_pair("data.augment.distort.contrast_low", a.distort.contrast_low, a.distort.contrast_high, "contrast");
-  k.range_pair("data.augment.distort.saturation_low", a.distort.saturation_low, a.distort.saturation_high, "saturation");
-  k.in_range("data.augment.distort.hue", a.distort.hue, 0.0f, 180.0f);
-  k.in_range("data.augment.expand.prob", a.expand.prob, 0.0f, 1.0f);
-  k.at_least("data.augment.expand.max_ratio", a.expand.max_ratio, 1.0f);
-  k.colour("data.augment.expand.fill", a.expand.fill);
-  k.require(!a.crop.min_ious.empty(), "data.augment.crop.min_ious", "must not be empty");
-  for (float v : a.crop.min_ious) k.in_range("data.augment.crop.min_ious", v, 0.0f, 1.0f);
-  k.require(0 < a.crop.min_scale && a.crop.min_scale <= a.crop.max_scale && a.crop.max_scale <= 1,
-            "data.augment.crop.min_scale",
-            fmt::format("crop scales must satisfy 0 < min_scale <= max_scale <= 1, got [{}, {}]",
-                        format_number(a.crop.min_scale), format_number(a.crop.max_scale)));
-  k.require(0 < a.crop.min_aspect && a.crop.min_aspect <= a.crop.max_aspect, "data.augment.crop.min_aspect",
-            fmt::format("crop aspects must satisfy 0 < min_aspect <= max_aspect, got [{}, {}]",
-                        format_number(a.crop.min_aspect), format_number(a.crop.max_aspect)));
-  k.at_least("data.augment.crop.attempts", a.crop.attempts, 1);
-  k.in_range("data.augment.flip.prob", a.flip.prob, 0.0f, 1.0f);
-  k.colour("data.augment.resize.fill", a.resize.fill);
-  k.multiple_of_32("data.augment.multiscale.min_size", a.multiscale.min_size);
-  k.multiple_of_32("data.augment.multiscale.max_size", a.multiscale.max_size);
-  k.multiple_of_32("data.augment.multiscale.step", a.multiscale.step);
-  k.require(a.multiscale.min_size <= a.multiscale.max_size, "data.augment.multiscale.max_size",
-            fmt::format("must be >= data.augment.multiscale.min_size ({}), got {}", a.multiscale.min_size,
-                        a.multiscale.max_size));
-  k.at_least("data.augment.min_box_size", a.min_box_size, 0.0f);
-
-  const TrainSection& t = c.train;
-  k.at_least("train.max_steps", t.max_steps, std::int64_t{0});
-  k.at_least("train.epochs", t.epochs, 1);
-  k.at_least("train.batch_size", t.batch_size, 1);
-  k.at_least("train.subdivisions", t.subdivisions, 1);
-  k.at_least("train.threads", t.threads, 0);
-  k.at_least("train.clip_grad_norm", t.clip_grad_norm, 0.0);
-  k.require(0 < t.ema_decay && t.ema_decay < 1, "train.ema_decay",
-            fmt::format("must be in (0, 1), got {}", format_number(t.ema_decay)));
-  for (const std::string& f : t.freeze) k.require(!f.empty(), "train.freeze", "prefixes must not be empty");
-  k.at_least("train.freeze_epochs", t.freeze_epochs, 0);
-  k.at_least("train.max_bad_steps", t.max_bad_steps, 1);
-
-  const OptimizerConfig& o = c.optimizer;
-  k.one_of("optimizer.type", o.type, {"sgd", "adamw"});
-  k.require(o.lr > 0 && std::isfinite(o.lr), "optimizer.lr", fmt::format("must be > 0, got {}", format_number(o.lr)));
-  k.unit_open("optimizer.momentum", o.momentum);
-  k.at_least("optimizer.weight_decay", o.weight_decay, 0.0);
-  k.unit_open("optimizer.beta1", o.beta1);
-  k.unit_open("optimizer.beta2", o.beta2);
-  k.positive("optimizer.eps", o.eps);
-
-  const ScheduleConfig& s = c.schedule;
-  k.one_of("schedule.type", s.type, {"piecewise", "cosine", "burn_in"});
-  k.at_least("schedule.warmup_steps", s.warmup_steps, std::int64_t{0});
-  k.in_range("schedule.warmup_start", s.warmup_start, 0.0, 1.0);
-  k.increasing("schedule.milestones", s.milestones);
-  k.positive("schedule.gamma", s.gamma);
-  k.in_range("schedule.min_factor", s.min_factor, 0.0, 1.0);
-  k.at_least("schedule.burn_in", s.burn_in, std::int64_t{0});
-  k.positive("schedule.power", s.power);
-  k.increasing("schedule.steps", s.steps);
-  k.require(s.scales.size() == s.steps.size(), "schedule.scales",
-            fmt::format("needs one entry per schedule.steps entry ({}), got {}", s.steps.size(), s.scales.size()));
-  for (double v : s.scales) k.positive("schedule.scales", v);
-
-  const EvalConfig& e = c.eval;
-  k.at_least("eval.interval", e.interval, 0);
-  k.in_range("eval.score_thresh", e.score_thresh, 0.0, 1.0);
-  k.require(0 < e.nms_iou && e.nms_iou <= 1, "eval.nms_iou", fmt::format("must be in (0, 1], got {}", format_number(e.nms_iou)));
-  k.at_least("eval.max_dets", e.max_dets, 1);
-  k.one_of("eval.nms", e.nms, {"bounded", "darknet"});
-  k.at_least("eval.pre_nms_top_k", e.pre_nms_top_k, 0);
-  k.one_of("eval.metric", e.metric, {"voc", "coco"});
-
-  k.at_least("log.interval", c.log.interval, 1);
-  k.at_least("log.plot_interval", c.log.plot_interval, 1);
-  k.at_least("checkpoint.interval", c.checkpoint.interval, 1);
-  k.at_least("checkpoint.keep_last", c.checkpoint.keep_last, 1);
-
-  const DistributedConfig& dist = c.distributed;
-  k.one_of("distributed.batch", dist.batch, {"per_rank", "global"});
-  k.one_of("distributed.lr_scaling", dist.lr_scaling, {"none", "linear", "sqrt"});
-  k.positive("distributed.bucket_mb", dist.bucket_mb);
-  return k.problems;
-}
-
-TrainConfig finish(Loader& loader, const std::string& top, const LoadOptions& options) {
+// The settings decoded over TrainConfig's defaults, checked and validated.
+TrainConfig finish(const ConfigReader& reader, const std::string& top, const LoadOptions& options) {
   TrainConfig config;
   for (const KeyDescriptor& k : table())
-    if (const auto it = loader.settings.find(k.name); it != loader.settings.end()) k.decode(config, it->second.value);
+    if (const auto it = reader.settings.find(k.name); it != reader.settings.end()) k.decode(config, it->second.value);
 
   std::vector<std::string> problems;
   if (options.check_required)
     for (const KeyDescriptor& k : table()) {
       if (!k.required || !k.empty(config)) continue;
-      const auto it = loader.settings.find(k.name);
-      if (it == loader.settings.end())
+      const auto it = reader.settings.find(k.name);
+      if (it == reader.settings.end())
         problems.push_back(fmt::format("{}: missing required key '{}' ({}); set it in the file, a _BASE_ file or with -o {}=...",
                                        top, k.name, k.description, k.name));
       else
         problems.push_back(fmt::format("{}: required key '{}' is empty ({})", it->second.origin.str(), k.name, k.description));
     }
   if (options.validate)
-    for (const auto& [key, message] : validate(config)) {
-      const auto it = loader.settings.find(key);
-      if (it != loader.settings.end()) problems.push_back(fmt::format("{}: {}: {}", it->second.origin.str(), key, message));
+    for (const auto& [key, message] : config_internal::validate(config)) {
+      const auto it = reader.settings.find(key);
+      if (it != reader.settings.end()) problems.push_back(fmt::format("{}: {}: {}", it->second.origin.str(), key, message));
       else problems.push_back(fmt::format("{}: {} (default {}): {}", top, key, config_value(config, key), message));
     }
-  if (!problems.empty()) {
-    std::string message = problems.front();
-    for (std::size_t i = 1; i < problems.size(); ++i) message += "\n" + problems[i];
-    throw core::ConfigError(message);
-  }
+  throw_problems(problems);
   sync_derived_fields(config);
   return config;
-}
-
-// Dump layout: the keys as a tree of sections, in table order.
-struct DumpNode {
-  std::string name;
-  const KeyDescriptor* key = nullptr;
-  std::vector<DumpNode> children;
-};
-
-DumpNode dump_tree() {
-  DumpNode root;
-  for (const KeyDescriptor& k : table()) {
-    DumpNode* node = &root;
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t dot = k.name.find('.', start);
-      const std::string part = k.name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      auto it = std::find_if(node->children.begin(), node->children.end(), [&](const DumpNode& n) { return n.name == part; });
-      if (it == node->children.end()) {
-        node->children.push_back(DumpNode{part, nullptr, {}});
-        it = node->children.end() - 1;
-      }
-      node = &*it;
-      if (dot == std::string::npos) break;
-      start = dot + 1;
-    }
-    node->key = &k;
-  }
-  return root;
-}
-
-void emit_node(YAML::Emitter& e, const DumpNode& node, const TrainConfig& config) {
-  e << YAML::BeginMap;
-  for (const DumpNode& child : node.children) {
-    e << YAML::Key << child.name << YAML::Value;
-    if (child.key) child.key->encode(e, config);
-    else emit_node(e, child, config);
-  }
-  e << YAML::EndMap;
-}
-
-std::string markdown_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
-  return out;
 }
 
 }  // namespace
 
 TrainConfig load_config(const std::string& path, const std::vector<std::string>& overrides, const LoadOptions& options) {
-  Loader loader;
-  loader.load_file(path, nullptr);
-  for (const std::string& o : overrides) loader.apply_override(o);
-  return finish(loader, path, options);
+  ConfigReader reader;
+  reader.load_file(path, nullptr);
+  for (const std::string& o : overrides) reader.apply_override(o);
+  return finish(reader, path, options);
 }
 
 TrainConfig load_config_text(const std::string& yaml, const std::string& name, const std::vector<std::string>& overrides,
                              const LoadOptions& options, const std::string& base_dir) {
-  Loader loader;
-  loader.load_text(yaml, name, fs::path(base_dir), fs::path("<text>") / name);
-  for (const std::string& o : overrides) loader.apply_override(o);
-  return finish(loader, name, options);
+  ConfigReader reader;
+  reader.load_text(yaml, name, fs::path(base_dir), fs::path("<text>") / name);
+  for (const std::string& o : overrides) reader.apply_override(o);
+  return finish(reader, name, options);
 }
 
-std::string dump_config(const TrainConfig& config) {
-  static const DumpNode tree = dump_tree();
-  YAML::Emitter e;
-  e.SetIndent(2);
-  emit_node(e, tree, config);
-  return std::string(e.c_str()) + "\n";
-}
-
-std::string config_value(const TrainConfig& config, const std::string& key) {
-  const KeyDescriptor* k = find_key(key);
-  if (!k) throw core::ConfigError(fmt::format("unknown key '{}'{}", key, suggestion(key)));
-  YAML::Emitter e;
-  k->encode(e, config);
-  return e.c_str();
-}
-
-std::vector<std::string> validate_config(const TrainConfig& config) {
-  std::vector<std::string> out;
-  for (const auto& [key, message] : validate(config)) out.push_back(key + ": " + message);
-  return out;
-}
-
-void sync_derived_fields(TrainConfig& config) {
-  data::AugmentConfig& a = config.data.augment;
-  a.resize.letterbox = config.input.resize == "letterbox";
-  a.normalize.mean_std = config.input.mean_std;
-  std::copy(config.input.mean.begin(), config.input.mean.end(), a.normalize.mean);
-  std::copy(config.input.std.begin(), config.input.std.end(), a.normalize.std);
-  a.multiscale.size = config.model.input_size;
-}
-
-const std::vector<ConfigKeyInfo>& config_keys() {
-  static const std::vector<ConfigKeyInfo> keys = [] {
-    const TrainConfig defaults;
-    std::vector<ConfigKeyInfo> out;
-    for (const KeyDescriptor& k : table())
-      out.push_back(ConfigKeyInfo{k.name, k.type, config_value(defaults, k.name), k.description, k.required});
-    return out;
-  }();
-  return keys;
-}
-
-namespace {
-
-const ConfigKeyInfo& base_key_info() {
-  static const ConfigKeyInfo info{"_BASE_", "list[string]", "[]",
-                                  "Config files this one builds on (a file or a list), relative to this file; merged "
-                                  "in order, then this file's keys on top",
-                                  false};
-  return info;
-}
-
-}  // namespace
-
-std::string config_reference_text() {
-  std::vector<ConfigKeyInfo> rows{base_key_info()};
-  rows.insert(rows.end(), config_keys().begin(), config_keys().end());
-  std::size_t name_w = 3, type_w = 4, default_w = 7;
-  constexpr std::size_t max_default_w = 16;
-  for (const ConfigKeyInfo& r : rows) {
-    name_w = std::max(name_w, r.name.size());
-    type_w = std::max(type_w, r.type.size());
-    default_w = std::max(default_w, std::min(max_default_w, r.required ? std::size_t{10} : r.default_value.size()));
-  }
-  std::string out = fmt::format("{:<{}}  {:<{}}  {:<{}}  {}\n", "key", name_w, "type", type_w, "default", default_w,
-                                "description");
-  for (const ConfigKeyInfo& r : rows) {
-    const std::string def = r.required ? "(required)" : r.default_value;
-    out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {}\n", r.name, name_w, r.type, type_w, def, default_w, r.description);
-  }
-  return out;
-}
-
-std::string config_reference_markdown() {
-  std::string out =
-      "# Configuration keys\n"
-      "\n"
-      "<!-- Generated by scripts/config_reference.sh (`yolo config --defaults --markdown`) from the key table in\n"
-      "     train/config_loader.cpp; do not edit by hand. tests/train/config_test.cpp checks that it is current. -->\n"
-      "\n"
-      "Every key a training config may set, with its type, its default (TrainConfig's member initialisers in\n"
-      "`train/config.h`) and what it does. A config file writes keys as nested maps (`model:` then `width: 0.5`)\n"
-      "or as dotted names (`model.width: 0.5`); `_BASE_` names the files it builds on, merged in order with maps\n"
-      "merging key by key and later values winning. `-o key=value` (repeatable) overrides any key from the command\n"
-      "line; the value is read as a YAML flow node: `-o model.anchors=[[10,13],[16,30],[33,23]]`,\n"
-      "`-o data.augment.flip.prob=0.3`, `-o pretrain_weights=` (empty). `yolo config --config FILE.yml [-o ...]`\n"
-      "prints the merged result; unknown keys, wrong types, missing required keys and invalid values are errors\n"
-      "naming the file, line and key.\n"
-      "\n"
-      "Types: `int`, `uint` (integer >= 0), `float`, `bool` (`true`/`false`), `string`, `float[3]` (a list of three\n"
-      "numbers), `list[T]`, and `list[[w,h]]` (anchor pairs; a flat list `[w0, h0, w1, h1, ...]` is accepted).\n"
-      "`data.augment.resize.letterbox`, `data.augment.normalize` and `data.augment.multiscale.size` are not keys:\n"
-      "they follow `input.resize`, `input.mean_std`/`mean`/`std` and `model.input_size`.\n"
-      "\n"
-      "| key | type | default | description |\n"
-      "|---|---|---|---|\n";
-  std::vector<ConfigKeyInfo> rows{base_key_info()};
-  rows.insert(rows.end(), config_keys().begin(), config_keys().end());
-  for (const ConfigKeyInfo& r : rows)
-    out += fmt::format("| `{}` | {} | {} | {} |\n", r.name, markdown_escape(r.type),
-                       r.required ? std::string("required") : "`" + markdown_escape(r.default_value) + "`",
-                       markdown_escape(r.description));
-  return out;
-}
+void sync_derived_fields(TrainConfig& config) { config.data.augment = augment_config_for(config); }
 
 }  // namespace train

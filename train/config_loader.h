@@ -2,10 +2,13 @@
 // overrides, validation, dumping, and the key reference of
 // `yolo config --defaults`.
 //
-// One table of key descriptors (config_loader.cpp) drives all of it: each
+// One table of key descriptors (config_key_table.cpp) drives all of it: each
 // entry holds the dotted name, the type, a one-line description and an
 // accessor into TrainConfig. Defaults are read from a default-constructed
-// TrainConfig, so they live only in config.h's member initialisers.
+// TrainConfig, so they live only in config.h's member initialisers. The code
+// is split by what it does: config_codecs (YAML <-> field values),
+// config_key_table (the keys), config_loader.cpp (files, _BASE_, overrides),
+// config_validate (checks), config_reference.cpp (dump and key reference).
 //
 // File format:
 //   _BASE_: [a.yml, ../b.yml]     # or one file; paths relative to this file
@@ -24,8 +27,8 @@
 // Derived fields: data.augment.resize.letterbox, data.augment.normalize and
 // data.augment.multiscale.size are not keys. load_config() sets them from
 // input.resize, input.mean_std/mean/std and model.input_size
-// (sync_derived_fields), so one key drives the training resize, evaluation
-// and detection.
+// (sync_derived_fields, through augment_config_for in train/config_augment.h),
+// so one key drives the training resize, evaluation and detection.
 #pragma once
 
 #include <string>
@@ -70,7 +73,8 @@ std::string config_value(const TrainConfig& config, const std::string& key);
 std::vector<std::string> validate_config(const TrainConfig& config);
 
 // Copies input.* and model.input_size into the data.augment fields they
-// govern (see above). load_config() calls it.
+// govern (see above): config.data.augment = augment_config_for(config).
+// load_config() calls it.
 void sync_derived_fields(TrainConfig& config);
 
 struct ConfigKeyInfo {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "train/config_augment.h"
 
 #ifndef YOLO_SOURCE_DIR
 #error "YOLO_SOURCE_DIR must name the repository root (tests/CMakeLists.txt sets it)"
@@ -364,6 +365,25 @@ TEST_F(ConfigTest, DerivedFieldsFollowTheirKeys) {
   EXPECT_FALSE(c.data.augment.resize.letterbox);
 }
 
+TEST(ConfigAugment, InputKeysDriveTheAugmentation) {
+  TrainConfig c;  // built by hand, not loaded: the mapping must not rely on load_config()
+  c.input.resize = "stretch";
+  c.input.mean_std = true;
+  c.input.mean = {0.5f, 0.25f, 0.125f};
+  c.input.std = {0.1f, 0.2f, 0.3f};
+  c.model.input_size = 320;
+  c.data.augment.flip.prob = 0.25f;
+  const data::AugmentConfig a = augment_config_for(c);
+  EXPECT_FALSE(a.resize.letterbox);
+  EXPECT_TRUE(a.normalize.mean_std);
+  EXPECT_FLOAT_EQ(a.normalize.mean[2], 0.125f);
+  EXPECT_FLOAT_EQ(a.normalize.std[1], 0.2f);
+  EXPECT_EQ(a.multiscale.size, 320);
+  EXPECT_FLOAT_EQ(a.flip.prob, 0.25f);  // the data.augment keys pass through
+  c.input.resize = "letterbox";
+  EXPECT_TRUE(augment_config_for(c).resize.letterbox);
+}
+
 // --- the key table, configs/ and docs/ -----------------------------------------
 
 TEST(ConfigKeys, TableIsCompleteAndDescribed) {
@@ -434,7 +454,7 @@ TEST(ConfigFiles, EveryKeyIsCommented) {
   }
 }
 
-TEST(ConfigFiles, RecipesSayWhatTheIssueAsks) {
+TEST(ConfigFiles, RecipesFollowPaddleDetection) {
   const fs::path configs = source_dir() / "configs";
   for (const char* name : {"yolov3_darknet53_voc.yml", "yolov3_darknet53_coco.yml"}) {
     SCOPED_TRACE(name);
