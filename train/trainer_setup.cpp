@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/fault_injection.h"
 #include "ops/backend/dnnl.h"
+#include "train/config_augment.h"
 #include "train/plot.h"
 #include "train/trainer.h"
 
@@ -50,14 +51,7 @@ data::LoaderConfig loader_config(const TrainConfig& c, const Communicator& comm)
   l.max_boxes = c.data.max_boxes;
   l.seed = c.train.seed;
   l.augment = true;
-  l.augment_config = c.data.augment;
-  l.augment_config.resize.letterbox = c.input.resize == "letterbox";
-  l.augment_config.normalize.mean_std = c.input.mean_std;
-  for (int k = 0; k < 3; ++k) {
-    l.augment_config.normalize.mean[k] = c.input.mean[k];
-    l.augment_config.normalize.std[k] = c.input.std[k];
-  }
-  if (!l.augment_config.multiscale.enabled) l.augment_config.multiscale.size = c.model.input_size;
+  l.augment_config = augment_config_for(c);
   return l;
 }
 
