@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -106,6 +107,57 @@ void read_element(od::object obj, ResultsNaming naming, const char*& field, RawD
   field = nullptr;
 }
 
+// The detection a record names, in data-set indices; nothing (counted in
+// `dropped` by reason) for an unknown category or an image whose annotation
+// could not be read. An image not in the data set is an error (IoError,
+// with `field` set to the key at fault).
+std::optional<Detection> resolve(const RawDetection& r, const KeyIndex& index, const DetectionKeys& keys,
+                                 const char*& field, std::map<std::string, std::size_t>& dropped) {
+  const bool voc = keys.naming == ResultsNaming::voc;
+  Detection d;
+  d.x = r.bbox[0];
+  d.y = r.bbox[1];
+  d.w = r.bbox[2];
+  d.h = r.bbox[3];
+  d.score = r.score;
+  if (voc) {
+    const auto img = index.image_by_name.find(r.image_name);
+    if (img == index.image_by_name.end()) {
+      if (index.unreadable.count(r.image_name)) {
+        ++dropped[fmt::format("image \"{}\" (its annotation could not be read)", r.image_name)];
+        return std::nullopt;
+      }
+      field = "image_id";
+      throw IoError(fmt::format("image \"{}\" is not in the data set ({} images)", r.image_name, keys.image_names.size()));
+    }
+    d.image = img->second;
+  } else {
+    const auto img = index.image_by_id.find(r.image_id);
+    if (img == index.image_by_id.end()) {
+      field = "image_id";
+      throw IoError(fmt::format("image id {} is not in the annotation file ({} images)", r.image_id, keys.image_ids.size()));
+    }
+    d.image = img->second;
+  }
+  // Unknown categories are dropped, as cocoapi's catIds filter does.
+  if (voc && r.has_category) {
+    const auto lab = index.label_by_name.find(r.category);
+    if (lab == index.label_by_name.end()) {
+      ++dropped[fmt::format("category \"{}\"", r.category)];
+      return std::nullopt;
+    }
+    d.label = lab->second;
+  } else {
+    const auto lab = index.label_by_id.find(r.category_id);
+    if (lab == index.label_by_id.end()) {
+      ++dropped[fmt::format("category_id {}", r.category_id)];
+      return std::nullopt;
+    }
+    d.label = lab->second;
+  }
+  return d;
+}
+
 }  // namespace
 
 std::size_t DetectionsFile::num_dropped() const {
@@ -159,53 +211,7 @@ DetectionsFile parse_detections(std::string_view json, const std::string& name, 
                           : "needs \"image_id\", \"category_id\", \"bbox\" and \"score\"");
       }
       ++out.num_read;
-      Detection d;
-      d.x = r.bbox[0];
-      d.y = r.bbox[1];
-      d.w = r.bbox[2];
-      d.h = r.bbox[3];
-      d.score = r.score;
-      if (voc) {
-        const auto img = index.image_by_name.find(r.image_name);
-        if (img == index.image_by_name.end()) {
-          if (index.unreadable.count(r.image_name)) {
-            ++out.dropped[fmt::format("image \"{}\" (its annotation could not be read)", r.image_name)];
-            ++i;
-            continue;
-          }
-          field = "image_id";
-          throw IoError(fmt::format("image \"{}\" is not in the data set ({} images)", r.image_name,
-                                    keys.image_names.size()));
-        }
-        d.image = img->second;
-      } else {
-        const auto img = index.image_by_id.find(r.image_id);
-        if (img == index.image_by_id.end()) {
-          field = "image_id";
-          throw IoError(fmt::format("image id {} is not in the annotation file ({} images)", r.image_id,
-                                    keys.image_ids.size()));
-        }
-        d.image = img->second;
-      }
-      // Unknown categories are dropped, as cocoapi's catIds filter does.
-      if (voc && r.has_category) {
-        const auto lab = index.label_by_name.find(r.category);
-        if (lab == index.label_by_name.end()) {
-          ++out.dropped[fmt::format("category \"{}\"", r.category)];
-          ++i;
-          continue;
-        }
-        d.label = lab->second;
-      } else {
-        const auto lab = index.label_by_id.find(r.category_id);
-        if (lab == index.label_by_id.end()) {
-          ++out.dropped[fmt::format("category_id {}", r.category_id)];
-          ++i;
-          continue;
-        }
-        d.label = lab->second;
-      }
-      out.detections.push_back(d);
+      if (const std::optional<Detection> d = resolve(r, index, keys, field, out.dropped)) out.detections.push_back(*d);
       ++i;
     }
     in_array = false;
