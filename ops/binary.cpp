@@ -113,7 +113,7 @@ Tensor add_scalar(Tape& tape, const Tensor& x, double s) {
   return add(tape, x, Tensor::scalar(s, x.dtype()));
 }
 
-void register_binary_ops(OpRegistry& r) {
+void register_binary(OpRegistry& r) {
   r.add(binary_spec("add", "a + b with NumPy broadcasting", add));
   r.add(binary_spec("sub", "a - b with NumPy broadcasting", sub));
   r.add(binary_spec("mul", "a * b with NumPy broadcasting", mul));

@@ -69,7 +69,7 @@ ReduceParams reduce_params(const Attrs& a) { return {a.get_ints("axes"), a.get_b
 
 }  // namespace
 
-void register_reduce_ops(OpRegistry& r) {
+void register_reduce(OpRegistry& r) {
   r.add(unary_with_attrs("sum", "sum over axes", reduce_attrs(),
                          [](Tape& t, const Tensor& x, const Attrs& a) { return sum(t, x, reduce_params(a)); }));
   r.add(unary_with_attrs("mean", "mean over axes", reduce_attrs(),

@@ -100,7 +100,7 @@ Tensor leaky_relu(Tape& tape, const Tensor& x, const LeakyReluParams& p) {
       [slope](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(slope); });
 }
 
-void register_unary_ops(OpRegistry& r) {
+void register_unary(OpRegistry& r) {
   r.add(unary_spec("neg", "-x", neg));
   r.add(unary_spec("exp", "e^x", exp));
   r.add(unary_spec("log", "natural logarithm", log));
