@@ -28,16 +28,7 @@ const CacheEntry& leaky_forward_entry(std::int64_t n, double slope, bool trainin
 }  // namespace
 
 Tensor leaky_relu_forward(const Tensor& x, double slope) {
-  return guarded("leaky_relu", [&] {
-    Exec ex;
-    const Source src = ex.read(x);
-    const auto& e = leaky_forward_entry(x.numel(), slope, true);
-    const Tensor y = ex.output_in(DNNL_ARG_DST, x.shape(), src.layout);
-    ex.bind(DNNL_ARG_SRC, flat(src.mem));
-    ex.bind(DNNL_ARG_DST, flat(ex.arg(DNNL_ARG_DST)));
-    ex.run(e);
-    return y;
-  }, x);
+  return guarded("leaky_relu", [&] { return run_flat_eltwise_forward(leaky_forward_entry(x.numel(), slope, true), x); }, x);
 }
 
 namespace {
@@ -57,16 +48,7 @@ Tensor leaky_backward(const Tensor& t, const Tensor& dy, double slope, bool from
         dnnl::eltwise_backward::desc d(algo, flat_md(n), flat_md(n), static_cast<float>(slope), 0.0f);
         return dnnl::eltwise_backward::primitive_desc(d, user_scratchpad(), context().engine(), hint);
       });
-  Exec ex;
-  // Flat elementwise: t, dy and dx only need one common layout, t's.
-  const Source src = ex.read(t);
-  const memory diff = ex.convert(ex.read(dy), layout_md(t.shape(), src.layout));
-  const Tensor dx = ex.output_in(DNNL_ARG_DIFF_SRC, t.shape(), src.layout);
-  ex.bind(from_output ? DNNL_ARG_DST : DNNL_ARG_SRC, flat(src.mem));
-  ex.bind(DNNL_ARG_DIFF_DST, flat(diff));
-  ex.bind(DNNL_ARG_DIFF_SRC, flat(ex.arg(DNNL_ARG_DIFF_SRC)));
-  ex.run(e);
-  return dx;
+  return run_flat_eltwise_backward(e, t, from_output ? DNNL_ARG_DST : DNNL_ARG_SRC, dy);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // One primitive run (see exec.h).
 #include "ops/backend/exec.h"
 
+#include "ops/backend/layout.h"
+
 namespace ops::backend {
 
 Exec::~Exec() {
@@ -69,6 +71,29 @@ void Exec::run(const CacheEntry& e) {
   e.primitive.execute(ctx_.stream(), args_);
   for (auto& [from, to] : copy_back_) dnnl::reorder(from, to).execute(ctx_.stream(), from, to);
   ctx_.stream().wait();
+}
+
+Tensor run_flat_eltwise_forward(const CacheEntry& e, const Tensor& x) {
+  Exec ex;
+  const Source src = ex.read(x);
+  const Tensor y = ex.output_in(DNNL_ARG_DST, x.shape(), src.layout);
+  ex.bind(DNNL_ARG_SRC, flat(src.mem));
+  ex.bind(DNNL_ARG_DST, flat(ex.arg(DNNL_ARG_DST)));
+  ex.run(e);
+  return y;
+}
+
+Tensor run_flat_eltwise_backward(const CacheEntry& e, const Tensor& t, int t_arg, const Tensor& dy) {
+  Exec ex;
+  // t, dy and dx only need one common layout, t's.
+  const Source src = ex.read(t);
+  const memory diff = ex.convert(ex.read(dy), layout_md(t.shape(), src.layout));
+  const Tensor dx = ex.output_in(DNNL_ARG_DIFF_SRC, t.shape(), src.layout);
+  ex.bind(t_arg, flat(src.mem));
+  ex.bind(DNNL_ARG_DIFF_DST, flat(diff));
+  ex.bind(DNNL_ARG_DIFF_SRC, flat(ex.arg(DNNL_ARG_DIFF_SRC)));
+  ex.run(e);
+  return dx;
 }
 
 }  // namespace ops::backend

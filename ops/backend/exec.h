@@ -70,4 +70,11 @@ class Exec {
   std::vector<std::pair<memory, memory>> copy_back_;
 };
 
+// Elementwise primitives see their tensors as 1-D, so one primitive serves
+// every rank and layout. Forward: y from x, in x's layout. Backward: dx from
+// dy and t (x or y, whichever the primitive reads, bound as `t_arg`), in t's
+// layout.
+Tensor run_flat_eltwise_forward(const CacheEntry& e, const Tensor& x);
+Tensor run_flat_eltwise_backward(const CacheEntry& e, const Tensor& t, int t_arg, const Tensor& dy);
+
 }  // namespace ops::backend
