@@ -106,9 +106,6 @@ class Trainer {
   // the checkpoint, published, then the evaluation.
   void evaluate_and_checkpoint();
 
-  std::int64_t step() const { return step_; }
-  std::int64_t total_steps() const { return total_steps_; }
-
  private:
   void check_config() const;
   void read_data();
