@@ -19,12 +19,6 @@ std::vector<core::Tensor> file_order(const DarknetConvTensors& l) {
   return out;
 }
 
-std::size_t layer_bytes(const DarknetConvTensors& l) {
-  std::size_t n = 0;
-  for (const auto& t : file_order(l)) n += static_cast<std::size_t>(t.numel()) * sizeof(float);
-  return n;
-}
-
 template <class T>
 T read_le(const std::string& bytes, std::size_t at) {
   T v;
@@ -34,14 +28,16 @@ T read_le(const std::string& bytes, std::size_t at) {
 
 }  // namespace
 
-WeightsLoadReport parse_darknet_weights(const std::string& bytes, const std::string& name,
-                                        const std::vector<DarknetConvTensors>& layers) {
-  WeightsLoadReport report;
-  report.conv_layers = static_cast<int>(layers.size());
+std::size_t darknet_layer_bytes(const DarknetConvTensors& layer) {
+  std::size_t n = 0;
+  for (const auto& t : file_order(layer)) n += static_cast<std::size_t>(t.numel()) * sizeof(float);
+  return n;
+}
+
+std::size_t read_darknet_header(const std::string& bytes, const std::string& name, WeightsHeader& h) {
   if (bytes.size() < 16) {
     throw core::IoError(fmt::format("{}: {} bytes is too short for a Darknet weights header", name, bytes.size()));
   }
-  auto& h = report.header;
   h.major = read_le<std::int32_t>(bytes, 0);
   h.minor = read_le<std::int32_t>(bytes, 4);
   h.revision = read_le<std::int32_t>(bytes, 8);
@@ -60,10 +56,17 @@ WeightsLoadReport parse_darknet_weights(const std::string& bytes, const std::str
     h.seen = static_cast<std::uint32_t>(read_le<std::int32_t>(bytes, 12));
     at = 16;
   }
+  return at;
+}
 
+WeightsLoadReport parse_darknet_weights(const std::string& bytes, const std::string& name,
+                                        const std::vector<DarknetConvTensors>& layers) {
+  WeightsLoadReport report;
+  report.conv_layers = static_cast<int>(layers.size());
+  std::size_t at = read_darknet_header(bytes, name, report.header);
   for (const auto& layer : layers) {
     if (at == bytes.size()) break;  // a partial file: the leading layers only
-    const std::size_t need = layer_bytes(layer);
+    const std::size_t need = darknet_layer_bytes(layer);
     if (bytes.size() - at < need) {
       throw core::IoError(fmt::format(
           "{}: truncated inside conv layer {} (cfg layer {}): it needs {} bytes at offset {}, the file has {} left",

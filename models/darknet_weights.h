@@ -38,6 +38,12 @@ struct WeightsLoadReport {
   bool complete() const { return layers_filled == conv_layers; }
 };
 
+// Reads the header into `h`; returns its size in bytes (16 or 20, by
+// version). Throws core::IoError naming `name` for a short or foreign file.
+std::size_t read_darknet_header(const std::string& bytes, const std::string& name, WeightsHeader& h);
+// Bytes one layer takes in a weights file.
+std::size_t darknet_layer_bytes(const DarknetConvTensors& layer);
+
 // Loads what the file holds into the leading layers. A file that ends
 // exactly between two layers (darknet53.conv.74 into a full YOLOv3) is
 // accepted and reported; one that ends inside a layer, or holds more bytes

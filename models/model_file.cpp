@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
@@ -65,6 +66,26 @@ void restore_state(const Model& model, const Checkpoint& ckpt) {
   }
 }
 
+namespace {
+
+// A run that kept a moving average of its weights evaluated with it, so
+// inference takes those too (the live weights stay for resuming).
+void use_moving_average(const Model& model, const Checkpoint& ckpt) {
+  std::map<std::string, const core::Tensor*> by_name;
+  for (const auto& [name, t] : ckpt.tensors) by_name[name] = &t;
+  for (const auto& [name, p] : model.network->named_parameters()) {
+    auto it = by_name.find("ema." + name);
+    if (it == by_name.end()) continue;
+    if (it->second->shape() != p.shape() || it->second->dtype() != p.dtype()) {
+      throw core::IoError(fmt::format("checkpoint {}: tensor 'ema.{}' is {}, the model expects {}", ckpt.source, name,
+                                      it->second->describe(), p.describe()));
+    }
+    p.copy_(*it->second);
+  }
+}
+
+}  // namespace
+
 LoadedCheckpoint load_model_checkpoint(const std::string& path) {
   LoadedCheckpoint out;
   out.file = load_checkpoint(path);
@@ -89,6 +110,7 @@ LoadedCheckpoint load_model_checkpoint(const std::string& path) {
     throw core::IoError(fmt::format("checkpoint {}: malformed metadata: {}", path, e.what()));
   }
   restore_state(out.model, out.file);
+  use_moving_average(out.model, out.file);
   return out;
 }
 
@@ -97,7 +119,9 @@ WeightsLoadSummary load_weights_into(const Model& model, const std::string& path
   WeightsLoadSummary s;
   if (is_checkpoint(bytes)) {
     s.format = "checkpoint";
-    restore_state(model, parse_checkpoint(bytes, path));
+    const Checkpoint ckpt = parse_checkpoint(bytes, path);
+    restore_state(model, ckpt);
+    use_moving_average(model, ckpt);
     return s;
   }
   s.format = "darknet";

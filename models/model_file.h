@@ -46,7 +46,9 @@ struct LoadedCheckpoint {
   Checkpoint file;         // every tensor (optimizer state included) and the raw metadata
   std::string extra_json;  // what save_model_checkpoint got as extra_json
 };
-// Rebuilds the network from the checkpoint's own definition and fills it.
+// Rebuilds the network from the checkpoint's own definition and fills it,
+// with the moving-average weights (`ema.*`) when the run kept them: the
+// weights it evaluated with. Resuming restores the live ones (restore_state).
 // Throws core::IoError naming the file for malformed metadata, a missing
 // tensor or a tensor of the wrong shape.
 LoadedCheckpoint load_model_checkpoint(const std::string& path);

@@ -98,4 +98,36 @@ std::vector<LayerShape> infer_shapes(const NetworkDef& def, int channels, int he
   return shapes;
 }
 
+int yolo_class_count(const NetworkDef& def) {
+  int classes = 0;
+  for (const LayerDef& layer : def.layers) {
+    const auto* head = std::get_if<YoloLayer>(&layer.spec);
+    if (head == nullptr) continue;
+    if (classes != 0 && head->classes != classes) {
+      throw core::ValueError(fmt::format("{}: [yolo] layers disagree on classes ({} and {}, line {})", def.source,
+                                         classes, head->classes, layer.line));
+    }
+    classes = head->classes;
+  }
+  return classes;
+}
+
+NetworkDef with_class_count(NetworkDef def, int classes) {
+  if (classes < 1) throw core::ValueError(fmt::format("{}: a class count must be positive, got {}", def.source, classes));
+  for (std::size_t i = 0; i < def.layers.size(); ++i) {
+    auto* head = std::get_if<YoloLayer>(&def.layers[i].spec);
+    if (head == nullptr) continue;
+    const int anchors = static_cast<int>(head->mask.size());
+    auto* feed = i > 0 ? std::get_if<ConvLayer>(&def.layers[i - 1].spec) : nullptr;
+    if (feed == nullptr || feed->filters != anchors * head->channels_per_anchor()) {
+      throw core::ValueError(fmt::format("{}: the [yolo] layer {} (line {}) is not fed by a convolution of {} x ({} + 5) "
+                                         "filters just before it, so its class count cannot be changed",
+                                         def.source, i, def.layers[i].line, anchors, head->classes));
+    }
+    head->classes = classes;
+    feed->filters = anchors * head->channels_per_anchor();
+  }
+  return def;
+}
+
 }  // namespace models

@@ -107,4 +107,14 @@ struct LayerShape {
 // the input to nothing.
 std::vector<LayerShape> infer_shapes(const NetworkDef& def, int channels, int height, int width);
 
+// The class count of the [yolo] layers; 0 without any. Throws
+// core::ValueError naming the source when the layers disagree.
+int yolo_class_count(const NetworkDef& def);
+
+// The same network predicting `classes` classes: every [yolo] layer's
+// classes and the filters of the convolution that feeds it, which must be
+// the layer just before it with len(mask) x (classes + 5) filters (as in
+// every YOLOv3 cfg); core::ValueError naming the layer and line otherwise.
+NetworkDef with_class_count(NetworkDef def, int classes);
+
 }  // namespace models

@@ -38,7 +38,7 @@ void init_objectness_bias(const models::Model& model, double bias) {
   }
 }
 
-models::Model build_model(const TrainConfig& c, const std::vector<std::string>& class_names) {
+models::Model build_model(const TrainConfig& c, const std::vector<std::string>& class_names, std::ostream* log) {
   models::ModelMeta meta;
   meta.class_names = class_names;
   meta.bn_style = models::parse_bn_style(c.model.bn_style);
@@ -50,7 +50,19 @@ models::Model build_model(const TrainConfig& c, const std::vector<std::string>& 
   const models::NetworkOptions options{meta.bn_style, c.model.bn_momentum, 1e-5, c.train.seed};
   if (!c.model.cfg.empty()) {
     models::NetworkDef def = models::read_network_cfg(c.model.cfg);
-    return models::make_model(def, {}, meta, options);
+    // A cfg written for another data set (yolov3.cfg's 80 classes) trains on
+    // this one's classes, as editing its [yolo] classes and the filters of
+    // the convolutions before them would.
+    const int cfg_classes = models::yolo_class_count(def);
+    const int classes = static_cast<int>(class_names.size());
+    if (classes > 0 && cfg_classes > 0 && cfg_classes != classes) {
+      def = models::with_class_count(def, classes);
+      if (log) *log << fmt::format("model.cfg {}: [yolo] classes {} -> {} (the data set's), output convs resized\n",
+                                   c.model.cfg, cfg_classes, classes);
+    }
+    models::Model m = models::make_model(def, {}, meta, options);
+    init_objectness_bias(m, c.model.objectness_bias);
+    return m;
   }
   models::YoloV3Options o;
   o.num_classes = static_cast<int>(class_names.size());

@@ -24,8 +24,11 @@ data::Dataset load_train_dataset(const TrainConfig& config, const std::string& s
 
 // The model a config describes, freshly initialised (before any weights):
 // model.cfg when set, else the built-in YOLOv3 at model.width with its
-// heads' objectness biases set to model.objectness_bias.
-models::Model build_model(const TrainConfig& config, const std::vector<std::string>& class_names);
+// heads' objectness biases set to model.objectness_bias. A model.cfg with
+// another class count than `class_names` (when given) is resized to it, and
+// `log` told so.
+models::Model build_model(const TrainConfig& config, const std::vector<std::string>& class_names,
+                          std::ostream* log = nullptr);
 
 // Sets the objectness bias of every anchor of every head's output conv to
 // `bias`: a prior of sigmoid(bias) for "object here" (e.g. -4), so early

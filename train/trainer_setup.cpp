@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/fault_injection.h"
+#include "models/pretrained.h"
 #include "ops/backend/dnnl.h"
 #include "train/config_augment.h"
 #include "train/plot.h"
@@ -133,7 +134,7 @@ std::unique_ptr<data::Loader> Trainer::make_loader(bool after_mixup) const {
 }
 
 void Trainer::build_model_and_optimizer() {
-  model_.emplace(build_model(config_, train_set_->classes));
+  model_.emplace(build_model(config_, train_set_->classes, &out_));
   model_->network->set_bf16(config_.precision == "bf16");
   params_ = model_->network->named_parameters();
   buffers_ = model_->network->named_buffers();
@@ -157,9 +158,8 @@ void Trainer::restore_or_pretrain() {
     if (rank0_) run_dir_->truncate_metrics_after(step_);
     out_ << fmt::format("resumed from {} at step {}\n", last_checkpoint_, step_);
   } else if (rank0_ && !config_.pretrain_weights.empty()) {
-    const auto s = models::load_weights_into(*model_, config_.pretrain_weights);
-    out_ << fmt::format("pretrain_weights {}: {} ({} of {} conv layers filled)\n", config_.pretrain_weights, s.format,
-                        s.layers_filled, s.conv_layers);
+    const models::PretrainedLoad load = models::load_pretrained(*model_, config_.pretrain_weights);
+    out_ << models::describe_pretrained_load(load, model_->meta.class_names);
   }
 }
 
@@ -171,6 +171,9 @@ void Trainer::align_ranks() {
     }
     averager_.emplace(comm_, params_, static_cast<std::size_t>(config_.distributed.bucket_mb * 1024 * 1024));
   }
+  // The moving average starts from the weights the run starts from (the
+  // pretrained ones, rank 0's), unless it was just restored on resume.
+  if (ema_ && !options_.resume) ema_.emplace(params_, config_.train.ema_decay);
   // sync_bn on a single process runs the same kernel with nothing to add, so
   // a config trains with the same numerics with and without mpirun.
   if (config_.distributed.sync_bn) {
