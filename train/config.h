@@ -68,6 +68,7 @@ struct TrainSection {
   std::vector<std::string> freeze;    // parameter-name prefixes kept fixed...
   int freeze_epochs = 0;              // ...for this many epochs (0 = the whole run)
   int max_bad_steps = 5;              // non-finite losses in a row before the run stops
+  int patience = 0;                   // evaluations without a new best before the run stops (0 = never)
 };
 
 struct OptimizerConfig {

@@ -133,6 +133,7 @@ std::vector<KeyDescriptor> optimization_keys() {
       KEY(train.freeze, "Parameter-name prefixes kept fixed (e.g. backbone.)"),
       KEY(train.freeze_epochs, "Epochs for which train.freeze holds (0 = the whole run)"),
       KEY(train.max_bad_steps, "Non-finite losses or gradients in a row before the run stops with a checkpoint"),
+      KEY(train.patience, "Early stopping: evaluations in a row without a new best (eval's best-checkpoint metric) before the run ends as finished (0 = off)"),
 
       KEY(optimizer.type, "sgd (momentum, L2 weight decay) | adamw (decoupled weight decay)"),
       KEY(optimizer.lr, "Base learning rate, for the global batch"),

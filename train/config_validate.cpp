@@ -172,6 +172,9 @@ void check_optimization(Checker& k, const TrainConfig& c) {
   for (const std::string& f : t.freeze) k.require(!f.empty(), "train.freeze", "prefixes must not be empty");
   k.at_least("train.freeze_epochs", t.freeze_epochs, 0);
   k.at_least("train.max_bad_steps", t.max_bad_steps, 1);
+  k.at_least("train.patience", t.patience, 0);
+  k.require(t.patience == 0 || (c.eval.interval > 0 && !c.data.val.empty()), "train.patience",
+            "early stopping needs periodic evaluations: set eval.interval > 0 and data.val");
 
   const OptimizerConfig& o = c.optimizer;
   k.one_of("optimizer.type", o.type, {"sgd", "adamw"});

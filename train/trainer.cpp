@@ -60,6 +60,13 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options,
 
 TrainResult Trainer::run() {
   evaluate_pending();
+  if (step_ < total_steps_ && plateaued()) {
+    out_ << fmt::format("this run stopped early at step {} (train.patience {}); nothing left to train\n", step_,
+                        config_.train.patience);
+    result_.stopped_early = true;
+    result_.steps = step_;
+    return result_;
+  }
   interrupt_.emplace();
   model_->network->set_training(true);
   // mpirun hands ranks a pseudo-terminal even when its own output is a file.
@@ -87,6 +94,14 @@ TrainResult Trainer::run() {
     if (!optimizer_step(totals)) continue;
     log(totals);
     evaluate_and_checkpoint();
+    if (step_ < total_steps_ && plateaued()) {
+      out_ << fmt::format("\nearly stopping at step {} of {}: {} has not improved for {} evaluations (train.patience); "
+                          "best {:.4f} at step {} (checkpoints/best.ckpt)\n",
+                          step_, total_steps_, best_metric_key(parse_eval_metric(config_.eval.metric)),
+                          evals_since_best_, best_, best_step_);
+      result_.stopped_early = true;
+      break;
+    }
     if (interrupt_->requested()) {
       save_checkpoint(false);
       out_ << fmt::format("\ninterrupted: checkpoint written at step {} ({})\n", step_, last_checkpoint_);
@@ -262,6 +277,13 @@ void Trainer::write_log_line(const StepTotals& totals, double lr, double eta, st
   images_since_log_ = 0;
   data_wait_since_log_ = 0;
   last_log_ = now;
+}
+
+bool Trainer::plateaued() {
+  if (config_.train.patience <= 0) return false;
+  float stop = rank0_ && evals_since_best_ >= config_.train.patience ? 1.0f : 0.0f;
+  if (comm_.distributed()) comm_.broadcast(&stop, 1, 0);
+  return stop > 0;
 }
 
 void Trainer::evaluate_and_checkpoint() {

@@ -60,6 +60,7 @@ struct TrainResult {
   double last_loss = 0;
   nlohmann::json last_eval;        // null when no evaluation ran
   bool interrupted = false;        // stopped by Ctrl-C (a checkpoint was written)
+  bool stopped_early = false;      // train.patience evaluations without a new best
 };
 
 // What one step gathers over its subdivisions (and, distributed, its ranks).
@@ -105,6 +106,8 @@ class Trainer {
   // At the last step, at eval.interval epochs and at checkpoint.interval:
   // the checkpoint, published, then the evaluation.
   void evaluate_and_checkpoint();
+  // train.patience evaluations in a row without a new best (rank 0 decides).
+  bool plateaued();
 
  private:
   void check_config() const;
@@ -144,6 +147,8 @@ class Trainer {
 
   std::int64_t step_ = 0, epoch_ = 0, loaded_epoch_ = -1;  // epoch_: of the step being taken
   double best_ = -1;  // the best evaluation score so far (best_metric_key)
+  std::int64_t best_step_ = -1;
+  int evals_since_best_ = 0;  // evaluations since best_ (early stopping)
   bool resumed_eval_pending_ = false;
   int bad_in_row_ = 0;
   std::vector<core::Tensor> buffer_backup_;

@@ -56,19 +56,29 @@ data::LoaderConfig loader_config(const TrainConfig& c, const Communicator& comm)
   return l;
 }
 
-// On resume: whether metrics.jsonl holds the evaluation of `step`, and the
-// best `key` among the evaluations it holds up to `step` (-1 if none).
-std::pair<bool, double> logged_evaluation(const std::vector<json>& lines, std::int64_t step, const std::string& key) {
-  bool logged = false;
-  double best = -1;
+// What metrics.jsonl says of the evaluations up to `step`, on resume.
+struct LoggedEvaluations {
+  bool logged = false;       // the evaluation of `step` itself is there
+  double best = -1;          // the best `key` (-1 if none)
+  std::int64_t best_step = -1;
+  int since_best = 0;        // evaluations after the best one
+};
+
+LoggedEvaluations logged_evaluations(const std::vector<json>& lines, std::int64_t step, const std::string& key) {
+  LoggedEvaluations out;
   for (const auto& j : lines) {
     if (!j.contains("eval") || !j["eval"].is_object()) continue;
     const std::int64_t at = j.value("step", std::int64_t{-1});
     if (at > step) continue;
-    logged = logged || at == step;
-    best = std::max(best, j["eval"].value(key, 0.0));
+    out.logged = out.logged || at == step;
+    const double value = j["eval"].value(key, 0.0);
+    if (value > out.best) {
+      out = {out.logged, value, at, 0};
+    } else {
+      ++out.since_best;
+    }
   }
-  return {logged, best};
+  return out;
 }
 
 }  // namespace
@@ -244,7 +254,11 @@ bool Trainer::evaluate(std::int64_t at_step) {
   // this step again on resume and comes to the same decision.
   if (e.score > best_) {
     best_ = e.score;
+    best_step_ = at_step;
+    evals_since_best_ = 0;
     if (rank0_) run_dir_->publish_best(at_step);
+  } else {
+    ++evals_since_best_;
   }
   if (rank0_ && e.details) run_dir_->write_eval_details(at_step, to_json(*e.details));
   if (rank0_) run_dir_->append_metrics({{"step", at_step}, {"epoch", at_step / steps_per_epoch_}, {"eval", e.metrics}});
@@ -258,9 +272,11 @@ void Trainer::evaluate_pending() {
   float pending = 0;
   if (rank0_) {
     const std::string key = best_metric_key(parse_eval_metric(config_.eval.metric));
-    const auto [logged, best_logged] = logged_evaluation(run_dir_->read_metrics(), step_, key);
-    best_ = std::max(best_, best_logged);
-    pending = resumed_eval_pending_ && !logged ? 1.0f : 0.0f;
+    const LoggedEvaluations logged = logged_evaluations(run_dir_->read_metrics(), step_, key);
+    best_ = std::max(best_, logged.best);
+    best_step_ = logged.best_step;
+    evals_since_best_ = logged.since_best;
+    pending = resumed_eval_pending_ && !logged.logged ? 1.0f : 0.0f;
   }
   if (comm_.distributed()) comm_.broadcast(&pending, 1, 0);
   if (pending > 0) {

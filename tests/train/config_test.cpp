@@ -506,5 +506,14 @@ TEST(ConfigFiles, KeyReferenceDocIsCurrent) {
       << "docs/config_keys.md is out of date: run scripts/config_reference.sh";
 }
 
+TEST_F(ConfigTest, EarlyStoppingNeedsPeriodicEvaluations) {
+  const std::string f = write("p.yml", kData + "train:\n  patience: 3\neval:\n  interval: 0\n");
+  const std::string e = error_of(f);
+  EXPECT_NE(e.find("train.patience"), std::string::npos) << e;
+  EXPECT_NE(e.find("eval.interval"), std::string::npos) << e;
+  EXPECT_NE(error_of(f, {"train.patience=-1", "eval.interval=1"}).find("train.patience"), std::string::npos);
+  EXPECT_EQ(load_config(f, {"eval.interval=2"}).train.patience, 3);
+}
+
 }  // namespace
 }  // namespace train

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <sstream>
 
@@ -134,6 +135,63 @@ TEST_F(Trainer, CheckpointIsPublishedBeforeEachEvaluation) {
   // Scores 0.25, 0.75, 0.75, ...: best.ckpt is the checkpoint of the first 0.75.
   const auto best = models::load_model_checkpoint(RunDir(run).best_checkpoint());
   EXPECT_EQ(nlohmann::json::parse(best.extra_json).at("step").get<std::int64_t>(), eval_steps[1]);
+}
+
+// An evaluation hook that returns the given scores in turn (the last one
+// again when they run out).
+EvaluateFn scripted_scores(std::vector<double> scores) {
+  auto next = std::make_shared<std::size_t>(0);
+  return [scores, next](const models::Model&, const data::Dataset&, const TrainConfig&) {
+    const double s = scores[std::min(*next, scores.size() - 1)];
+    ++*next;
+    return TrainingEval{s, {{"mAP_11point", s}, {"mAP_area", s}}, {{"mAP_11point", s}, {"mAP_area", s}}, std::nullopt};
+  };
+}
+
+// train.patience: two evaluations without a new best end the run as a
+// finished one (checkpoint, best.ckpt, plots, the reason in the log); a
+// resume of it trains nothing more.
+TEST_F(Trainer, EarlyStoppingEndsAPlateauedRunAsFinished) {
+  TrainConfig c = tiny_config(dir_);
+  c.data.val = "voc:" + (dir_ / "shapes" / "voc").string() + ":val";
+  c.train.max_steps = 60;  // an epoch is 6 steps: evaluations at 6, 12, 18, ...
+  c.train.patience = 2;
+  c.eval.interval = 1;
+  c.checkpoint.interval = 1000;
+  const std::string run = (dir_ / "run").string();
+  TrainOptions o{.run_dir = run};
+  o.evaluate = scripted_scores({0.3, 0.5, 0.45, 0.5, 0.9});  // best at 12, then 18 and 24 are no better
+  const TrainResult r = run_training(c, o, log_);
+  EXPECT_TRUE(r.stopped_early);
+  EXPECT_EQ(r.steps, 24) << log_.str();
+  EXPECT_NE(log_.str().find("early stopping at step 24 of 60: mAP_11point has not improved for 2 evaluations"),
+            std::string::npos)
+      << log_.str();
+  const RunDir dir(run);
+  EXPECT_EQ(nlohmann::json::parse(models::load_model_checkpoint(dir.last_checkpoint()).extra_json)["step"], 24);
+  EXPECT_EQ(nlohmann::json::parse(models::load_model_checkpoint(dir.best_checkpoint()).extra_json)["step"], 12);
+  EXPECT_EQ(dir.read_metrics().back()["step"], 24);
+  EXPECT_TRUE(dir.read_metrics().back().contains("eval"));
+  for (const char* f : {"plots/results.png", "plots/map.png", "metrics.jsonl"}) {
+    EXPECT_TRUE(fs::exists(fs::path(run) / f)) << f;
+  }
+
+  std::ostringstream resumed;
+  const TrainResult again = run_training(c, {.run_dir = run, .resume = true, .evaluate = o.evaluate}, resumed);
+  EXPECT_TRUE(again.stopped_early);
+  EXPECT_EQ(again.steps, 24);
+  EXPECT_NE(resumed.str().find("stopped early at step 24"), std::string::npos) << resumed.str();
+
+  // Improving scores never stop a run; patience 0 never stops one.
+  for (const int patience : {2, 0}) {
+    c.train.max_steps = 30;
+    c.train.patience = patience;
+    const std::string other = (dir_ / ("improving" + std::to_string(patience))).string();
+    const EvaluateFn scores = patience ? scripted_scores({0.1, 0.2, 0.3, 0.4, 0.5}) : scripted_scores({0.5, 0.1});
+    const TrainResult full = run_training(c, {.run_dir = other, .evaluate = scores}, log_);
+    EXPECT_FALSE(full.stopped_early);
+    EXPECT_EQ(full.steps, 30);
+  }
 }
 
 TEST_F(Trainer, ResumedRunReproducesTheUninterruptedLosses) {
