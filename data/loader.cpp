@@ -82,18 +82,28 @@ Sample Loader::load_or_replace(std::size_t index) const {
   throw core::IoError(fmt::format("loader: no image of data set '{}' could be decoded", dataset_.spec));
 }
 
+std::size_t Loader::draw_partner(std::size_t index, std::mt19937& rng) const {
+  std::size_t j = uniform_index(rng, static_cast<std::uint32_t>(dataset_.images.size() - 1));
+  return j >= index ? j + 1 : j;
+}
+
 Sample Loader::produce_sample(std::int64_t epoch, std::size_t index, int size) const {
   std::mt19937 rng = make_rng(config_.seed, epoch, static_cast<std::int64_t>(index), RngPurpose::sample);
   const AugmentConfig& aug = config_.augment_config;
   Sample sample = load_or_replace(index);
-  std::optional<Sample> partner;
-  if (aug.mixup.enabled && dataset_.images.size() > 1) {
-    // The partner is drawn from the sample's own stream: part of its augmentation.
-    std::size_t j = uniform_index(rng, static_cast<std::uint32_t>(dataset_.images.size() - 1));
-    if (j >= index) ++j;
-    partner = load_or_replace(j);
+  // Partners are drawn from the sample's own stream: part of its
+  // augmentation. With Mosaic off the stream is the same as before it existed.
+  std::array<std::optional<Sample>, 3> mosaic;
+  const bool several = dataset_.images.size() > 1;
+  if (aug.mosaic.prob > 0 && several && coin(rng, aug.mosaic.prob)) {
+    for (auto& m : mosaic) m = load_or_replace(draw_partner(index, rng));
   }
-  return augment_sample(std::move(sample), partner ? &*partner : nullptr, size, aug, rng);
+  std::optional<Sample> mixup;
+  if (aug.mixup.enabled && several) mixup = load_or_replace(draw_partner(index, rng));
+  Partners partners;
+  if (mosaic[0]) partners.mosaic = {&*mosaic[0], &*mosaic[1], &*mosaic[2]};
+  if (mixup) partners.mixup = &*mixup;
+  return augment_sample(std::move(sample), partners, size, aug, rng);
 }
 
 Batch Loader::build_batch(std::int64_t epoch, std::int64_t batch) const {

@@ -75,6 +75,8 @@ class Loader {
   void stop_workers();
   void worker_loop();
   Sample produce_sample(std::int64_t epoch, std::size_t index, int size) const;
+  // Another image than `index`, uniformly (mixup and mosaic partners).
+  std::size_t draw_partner(std::size_t index, std::mt19937& rng) const;
   Sample load_or_replace(std::size_t index) const;
 
   const Dataset& dataset_;

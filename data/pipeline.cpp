@@ -4,6 +4,7 @@ namespace data {
 
 AugmentConfig AugmentConfig::none(int size) {
   AugmentConfig c;
+  c.mosaic.prob = 0;
   c.mixup.enabled = false;
   c.distort.enabled = false;
   c.expand.enabled = false;
@@ -35,9 +36,12 @@ Sample load_sample(const Dataset& dataset, std::size_t index, bool keep_difficul
   return make_sample(record, load_image(record.path), keep_difficult);
 }
 
-Sample augment_sample(Sample sample, const Sample* partner, int size, const AugmentConfig& config,
+Sample augment_sample(Sample sample, const Partners& partners, int size, const AugmentConfig& config,
                       std::mt19937& rng) {
-  if (config.mixup.enabled && partner != nullptr) sample = random_mixup(sample, *partner, config.mixup, rng);
+  if (partners.mosaic[0] != nullptr) {
+    sample = random_mosaic(sample, partners.mosaic, config.resize.fill, config.min_box_size, rng);
+  }
+  if (config.mixup.enabled && partners.mixup != nullptr) sample = random_mixup(sample, *partners.mixup, config.mixup, rng);
   random_distort(sample, config.distort, rng);
   random_expand(sample, config.expand, rng);
   random_crop(sample, config.crop, config.min_box_size, rng);

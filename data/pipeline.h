@@ -1,16 +1,19 @@
-// The per-sample training pipeline, in PaddleDetection's YOLOv3 order:
-// mixup -> photometric distortion -> expand -> IoU crop -> flip -> resize
-// (to the batch's size, random interpolation) -> clip and drop small boxes.
+// The per-sample training pipeline, in PaddleDetection's YOLOv3 order with
+// Mosaic in front: mosaic -> mixup -> photometric distortion -> expand ->
+// IoU crop -> flip -> resize (to the batch's size, random interpolation) ->
+// clip and drop small boxes.
 // Normalisation to [0,1] (and optional mean/std) happens while the batch is
 // assembled (batch.h). Every parameter lives in AugmentConfig.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <random>
 
 #include "data/augment_color.h"
 #include "data/augment_geometry.h"
 #include "data/augment_mixup.h"
+#include "data/augment_mosaic.h"
 #include "data/augment_resize.h"
 #include "data/dataset.h"
 #include "data/sample.h"
@@ -24,6 +27,7 @@ struct NormalizeParams {
 };
 
 struct AugmentConfig {
+  MosaicParams mosaic;
   MixupParams mixup;
   DistortParams distort;
   ExpandParams expand;
@@ -47,9 +51,15 @@ Sample make_sample(const ImageRecord& record, Image image, bool keep_difficult);
 // Loads and decodes one record; throws core::IoError naming the image.
 Sample load_sample(const Dataset& dataset, std::size_t index, bool keep_difficult);
 
-// Runs the chain on `sample`; `partner` is the mixup partner (ignored when
-// mixup is off or null). Output is size x size.
-Sample augment_sample(Sample sample, const Sample* partner, int size, const AugmentConfig& config,
+// The other samples one sample's augmentation draws in; null where the
+// step is off or was not drawn for this sample.
+struct Partners {
+  std::array<const Sample*, 3> mosaic{};  // all three, or none
+  const Sample* mixup = nullptr;
+};
+
+// Runs the chain on `sample`. Output is size x size.
+Sample augment_sample(Sample sample, const Partners& partners, int size, const AugmentConfig& config,
                       std::mt19937& rng);
 
 }  // namespace data

@@ -52,6 +52,7 @@ struct DataConfig {
   int workers = 2;
   int max_boxes = 50;
   int mixup_epochs = 0;               // mixup only in the first N epochs (0 = every epoch; PaddleDetection: 250)
+  int mosaic_epochs = 0;              // mosaic only in the first N epochs (0 = every epoch)
   data::AugmentConfig augment;        // mixup, distort, expand, crop, flip, resize, multiscale
 };
 

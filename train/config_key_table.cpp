@@ -83,6 +83,8 @@ std::vector<KeyDescriptor> data_keys() {
       KEY(data.workers, "Loader worker threads (decode and augment)"),
       KEY(data.max_boxes, "Ground-truth boxes kept per training image"),
       KEY(data.mixup_epochs, "Mixup only during the first N epochs (0 = every epoch; PaddleDetection: 250 of 270)"),
+      KEY(data.mosaic_epochs, "Mosaic only during the first N epochs (0 = every epoch)"),
+      KEY(data.augment.mosaic.prob, "Share of training samples made a mosaic of four images, before every other step (0 = off)"),
       KEY(data.augment.mixup.enabled, "Blend pairs of training images (mixup), boxes weighted by the blend"),
       KEY(data.augment.mixup.alpha, "Mixup weight ~ Beta(alpha, beta): alpha"),
       KEY(data.augment.mixup.beta, "Mixup weight ~ Beta(alpha, beta): beta"),

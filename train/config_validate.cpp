@@ -126,6 +126,9 @@ void check_data(Checker& k, const TrainConfig& c) {
   k.at_least("data.workers", d.workers, 0);
   k.at_least("data.max_boxes", d.max_boxes, 1);
   k.at_least("data.mixup_epochs", d.mixup_epochs, 0);
+  k.at_least("data.mosaic_epochs", d.mosaic_epochs, 0);
+  k.require(d.augment.mosaic.prob >= 0 && d.augment.mosaic.prob <= 1, "data.augment.mosaic.prob",
+            fmt::format("must be in [0, 1], got {}", format_number(d.augment.mosaic.prob)));
   const data::AugmentConfig& a = d.augment;
   k.positive("data.augment.mixup.alpha", a.mixup.alpha);
   k.positive("data.augment.mixup.beta", a.mixup.beta);

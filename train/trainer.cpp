@@ -118,11 +118,16 @@ TrainResult Trainer::run() {
 void Trainer::start_step() {
   epoch_ = step_ / steps_per_epoch_;
   if (epoch_ != loaded_epoch_) {
-    // Mixup only for the first data.mixup_epochs epochs (PaddleDetection's
-    // mixup_epoch): the loader is rebuilt without it when that epoch comes,
-    // or at once when a resumed run starts past it.
-    const bool after_mixup = config_.data.mixup_epochs > 0 && epoch_ >= config_.data.mixup_epochs;
-    if (after_mixup != loader_after_mixup_) loader_ = make_loader(after_mixup);
+    // Mixup and Mosaic only for their first data.mixup_epochs and
+    // data.mosaic_epochs epochs (PaddleDetection's mixup_epoch): the loader
+    // is rebuilt without them when that epoch comes, or at once when a
+    // resumed run starts past it.
+    const AugmentPhase phase{config_.data.mixup_epochs > 0 && epoch_ >= config_.data.mixup_epochs,
+                             config_.data.mosaic_epochs > 0 && epoch_ >= config_.data.mosaic_epochs};
+    if (phase != loader_phase_) {
+      loader_ = make_loader(phase);
+      loader_phase_ = phase;
+    }
     loader_->start_epoch(epoch_, (step_ % steps_per_epoch_) * config_.train.subdivisions);
     loaded_epoch_ = epoch_;
   }

@@ -112,7 +112,13 @@ class Trainer {
  private:
   void check_config() const;
   void read_data();
-  std::unique_ptr<data::Loader> make_loader(bool after_mixup) const;
+  // Which of the early-epoch augmentations are over for the loader.
+  struct AugmentPhase {
+    bool mixup_over = false;   // data.mixup_epochs passed
+    bool mosaic_over = false;  // data.mosaic_epochs passed
+    bool operator==(const AugmentPhase&) const = default;
+  };
+  std::unique_ptr<data::Loader> make_loader(AugmentPhase phase) const;
   void build_model_and_optimizer();
   void restore_or_pretrain();
   void align_ranks();
@@ -135,7 +141,7 @@ class Trainer {
 
   std::optional<data::Dataset> train_set_, val_set_;
   std::unique_ptr<data::Loader> loader_;
-  bool loader_after_mixup_ = false;
+  AugmentPhase loader_phase_;
   std::int64_t steps_per_epoch_ = 0, total_steps_ = 0;
 
   std::optional<models::Model> model_;

@@ -126,7 +126,7 @@ void Trainer::read_data() {
   comm_.barrier();
   if (!rank0_) read();
 
-  loader_ = make_loader(false);
+  loader_ = make_loader(loader_phase_);
   steps_per_epoch_ = loader_->batches_per_epoch() / config_.train.subdivisions;
   if (steps_per_epoch_ <= 0) {
     throw core::ConfigError(fmt::format("train: {} training images give no full update of batch_size {} x "
@@ -137,9 +137,10 @@ void Trainer::read_data() {
   total_steps_ = config_.train.max_steps > 0 ? config_.train.max_steps : config_.train.epochs * steps_per_epoch_;
 }
 
-std::unique_ptr<data::Loader> Trainer::make_loader(bool after_mixup) const {
+std::unique_ptr<data::Loader> Trainer::make_loader(AugmentPhase phase) const {
   data::LoaderConfig lc = loader_config(config_, comm_);
-  if (after_mixup) lc.augment_config.mixup.enabled = false;
+  if (phase.mixup_over) lc.augment_config.mixup.enabled = false;
+  if (phase.mosaic_over) lc.augment_config.mosaic.prob = 0;
   return std::make_unique<data::Loader>(*train_set_, lc);
 }
 

@@ -7,6 +7,7 @@
 #include "data/augment_color.h"
 #include "data/augment_geometry.h"
 #include "data/augment_mixup.h"
+#include "data/augment_mosaic.h"
 #include "data/augment_resize.h"
 #include "data/pipeline.h"
 
@@ -195,7 +196,7 @@ TEST(Augment, FullChainKeepsEveryBoxOnItsPatch) {
   cfg.min_box_size = 6;  // centre pixels well away from the blended edges
   for (int seed = 0; seed < 30; ++seed) {
     std::mt19937 rng(seed);
-    Sample s = data::augment_sample(patch_sample(64, 48, {10, 8, 40, 30}), nullptr, 32, cfg, rng);
+    Sample s = data::augment_sample(patch_sample(64, 48, {10, 8, 40, 30}), {}, 32, cfg, rng);
     ASSERT_EQ(s.image.width, 32);
     ASSERT_EQ(s.image.height, 32);
     for (const auto& t : s.targets) {
@@ -204,6 +205,64 @@ TEST(Augment, FullChainKeepsEveryBoxOnItsPatch) {
       const int cx = static_cast<int>((t.box.x1 + t.box.x2) / 2), cy = static_cast<int>((t.box.y1 + t.box.y2) / 2);
       EXPECT_GT(s.image.at(cx, cy)[0], 150.0f) << "seed " << seed;
     }
+  }
+}
+
+// Four 40x40 images, each with one box; the tiles meet at (16, 24) of a
+// 40x40 canvas. Each tile shows the corner of its image nearest that point.
+TEST(Augment, MosaicPlacesFourTilesAndCutsBoxesAtTheirEdges) {
+  const Sample a = patch_sample(40, 40, {20, 10, 36, 30}, 0);  // crosses the canvas's top and left edges
+  const Sample b = patch_sample(40, 40, {0, 30, 10, 40}, 1);   // inside the top-right tile
+  const Sample c = patch_sample(40, 40, {10, 0, 39, 1}, 2);    // cut to under one pixel high: dropped
+  const Sample d = patch_sample(20, 40, {2, 2, 8, 8}, 3);      // already 40 on its longer side: not rescaled
+  const float fill[3] = {1, 2, 3};
+  const Sample m = data::mosaic({&a, &b, &c, &d}, 40, 16, 24, fill, 2.0f);
+  ASSERT_EQ(m.image.width, 40);
+  ASSERT_EQ(m.image.height, 40);
+  // Tile 0 (top-left) has a's bottom-right corner at (16, 24): a's pixel (x, y) lands at (x - 24, y - 16).
+  ASSERT_EQ(m.targets.size(), 3u);
+  EXPECT_EQ(m.targets[0].label, 0);
+  expect_box(m.targets[0].box, 0, 0, 12, 14);  // (20-24, 10-16, 36-24, 30-16) cut to [0,16) x [0,24)
+  EXPECT_EQ(m.image.at(0, 0)[0], 200.0f);
+  EXPECT_EQ(m.image.at(11, 13)[0], 200.0f);
+  EXPECT_EQ(m.image.at(13, 13)[0], 10.0f);
+  EXPECT_EQ(m.targets[1].label, 1);
+  expect_box(m.targets[1].box, 16, 14, 26, 24);  // b's bottom-left corner at (16, 24): + (16, -16)
+  EXPECT_EQ(m.image.at(17, 20)[0], 200.0f);      // b's patch, not a's
+  EXPECT_EQ(m.targets[2].label, 3);
+  expect_box(m.targets[2].box, 18, 26, 24, 32);  // d's top-left corner at (16, 24)
+  // c (bottom-left) starts at its own top-right corner: its thin box at y 0..1 becomes y 24..25, under
+  // two pixels high, and is gone; its pixels are still drawn.
+  EXPECT_EQ(m.image.at(10, 24)[0], 200.0f);
+  EXPECT_EQ(m.image.at(10, 26)[0], 10.0f);
+  // d is 20 wide: the bottom-right quarter beyond x = 36 is not covered and keeps the fill.
+  EXPECT_EQ(m.image.at(37, 30)[2], 3.0f);
+  EXPECT_EQ(m.image.at(35, 30)[2], 10.0f);
+}
+
+TEST(Augment, MosaicDropsBoxesCutToASliver) {
+  const Sample mostly_out = patch_sample(40, 40, {0, 0, 30, 30}, 0);  // 6 x 14 of 30 x 30 left: 9%
+  const Sample half_out = patch_sample(40, 40, {14, 6, 34, 26}, 1);   // 10 x 10 of 20 x 20 left: 25%
+  const Sample empty = patch_sample(40, 40, {0, 0, 0, 0}, 2);
+  const float fill[3] = {0, 0, 0};
+  const Sample a = data::mosaic({&mostly_out, &empty, &empty, &empty}, 40, 16, 24, fill, 1.0f);
+  EXPECT_TRUE(a.targets.empty());
+  const Sample b = data::mosaic({&half_out, &empty, &empty, &empty}, 40, 16, 24, fill, 1.0f);
+  ASSERT_EQ(b.targets.size(), 1u);
+  expect_box(b.targets[0].box, 0, 0, 10, 10);
+}
+
+TEST(Augment, MosaicRescalesTilesToTheFirstImagesSide) {
+  const Sample a = patch_sample(40, 20, {0, 0, 40, 20}, 0);
+  const Sample big = patch_sample(80, 80, {40, 40, 80, 80}, 1);  // halved to 40
+  const float fill[3] = {0, 0, 0};
+  std::mt19937 rng(5);
+  const Sample m = data::random_mosaic(a, {&big, &big, &big}, fill, 1.0f, rng);
+  ASSERT_EQ(m.image.width, 40);
+  for (const auto& t : m.targets) {
+    EXPECT_LE(t.box.width(), 20.0f + 1e-4f);  // big's 40-pixel box at half scale, possibly cut
+    EXPECT_GE(t.box.x1, 0.0f);
+    EXPECT_LE(t.box.x2, 40.0f);
   }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke training and kill -9 fault injection through the command line:
 #  1. a tiny run of configs/shapes_quick.yml (12 steps of 4 images, 8 steps an
-#     epoch) that evaluates mid-run (after epoch 1) and at the end;
+#     epoch, Mosaic in the first epoch) that evaluates mid-run (after epoch 1)
+#     and at the end;
 #  2. TRIALS copies of that run, each killed with SIGKILL at a seeded point,
 #     then resumed with `yolo train --resume`. Every trial must leave a
 #     last.ckpt that loads, and the resumed run must log the same losses and
@@ -37,6 +38,8 @@ common=(
   -o train.batch_size=4 -o train.subdivisions=1 -o train.threads=1 -o data.workers=1
   -o train.max_steps=12 -o log.interval=1 -o checkpoint.interval=2 -o checkpoint.keep_last=2
   -o eval.interval=1
+  # Mosaic in the first epoch only: resumes before and after the switch.
+  -o data.augment.mosaic.prob=0.5 -o data.mosaic_epochs=1
 )
 train() { "$yolo" train --config "$root/configs/shapes_quick.yml" "${common[@]}" "$@"; }
 

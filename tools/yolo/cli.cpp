@@ -80,6 +80,9 @@ Command add_data(CLI::App& app, Io io) {
   data_cmd->add_flag("--no-augment", data_args->no_augment, "Preview resized samples without augmentation");
   data_cmd->add_option("--workers", data_args->workers, "Loader worker threads")->check(CLI::Range(0, 64));
   data_cmd->add_option("--seed", data_args->seed, "Augmentation seed");
+  data_cmd->add_option("--config", data_args->config, "Preview with this training config's augmentations (input size: --size)");
+  data_cmd->add_option("--mosaic", data_args->mosaic, "Mosaic probability of the preview (overrides the config's)")
+      ->check(CLI::Range(0.0, 1.0));
   return {data_cmd, [data_args, io] { run_data_command(*data_args, *io.out); return 0; }};
 }
 

@@ -9,6 +9,8 @@
 #include "data/draw.h"
 #include "data/image.h"
 #include "data/loader.h"
+#include "train/config_augment.h"
+#include "train/config_loader.h"
 
 namespace yolo {
 
@@ -18,6 +20,8 @@ void run_data_command(const DataArgs& args, std::ostream& out) {
   if (args.preview.empty()) return;
 
   data::LoaderConfig config;
+  if (!args.config.empty()) config.augment_config = train::augment_config_for(train::load_config(args.config));
+  if (args.mosaic >= 0) config.augment_config.mosaic.prob = args.mosaic;
   config.batch_size = std::max(1, std::min<int>(args.count, static_cast<int>(ds.images.size())));
   config.workers = args.workers;
   config.seed = args.seed;
@@ -34,8 +38,12 @@ void run_data_command(const DataArgs& args, std::ostream& out) {
   const data::Image grid = data::make_grid(tiles, 4, 4);
   data::write_bytes(args.preview, data::encode_png(grid));
   for (const auto& f : loader.stats().failed) out << "  warning: " << f.reason << "\n";
-  out << fmt::format("preview: {} ({} {} samples at {}x{}, class name and mixup score on each box)\n", args.preview, tiles.size(),
-                     args.no_augment ? "resized" : "augmented", batch->size, batch->size);
+  const data::AugmentConfig& a = config.augment_config;
+  const std::string how = args.no_augment ? "resized"
+                          : a.mosaic.prob > 0 ? fmt::format("augmented (mosaic {:g})", a.mosaic.prob)
+                                              : "augmented";
+  out << fmt::format("preview: {} ({} {} samples at {}x{}, class name and mixup score on each box)\n", args.preview,
+                     tiles.size(), how, batch->size, batch->size);
 }
 
 }  // namespace yolo

@@ -1,5 +1,6 @@
-// `yolo data --dataset SPEC [--preview OUT.png]`: data set statistics, and a
-// grid of augmented training samples drawn with their boxes and scores.
+// `yolo data --dataset SPEC [--preview OUT.png [--config X.yml] [--mosaic P]]`:
+// data set statistics, and a grid of augmented training samples drawn with
+// their boxes and scores, augmented as a training config would.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,8 @@ struct DataArgs {
   bool no_augment = false;
   int workers = 2;
   std::uint64_t seed = 0;
+  std::string config;    // a training config: preview with its augmentations (else the defaults)
+  float mosaic = -1;     // data.augment.mosaic.prob for the preview (< 0: the config's or the default)
 };
 
 // Throws core::Error subclasses naming the data set or file at fault.
