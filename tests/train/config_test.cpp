@@ -495,6 +495,17 @@ TEST(ConfigFiles, RecipesFollowPaddleDetection) {
   }
   EXPECT_GT(load_config((configs / "shapes.yml").string()).train.max_steps,
             load_config((configs / "shapes_quick.yml").string()).train.max_steps);
+
+  // The own-data template fine-tunes: a pretrained file, the backbone
+  // frozen for a few epochs, Mosaic, early stopping on periodic evaluations.
+  const TrainConfig custom = load_config((configs / "custom.yml").string());
+  EXPECT_FALSE(custom.pretrain_weights.empty());
+  EXPECT_EQ(custom.train.freeze, std::vector<std::string>{"backbone."});
+  EXPECT_GT(custom.train.freeze_epochs, 0);
+  EXPECT_GT(custom.train.patience, 0);
+  EXPECT_GT(custom.eval.interval, 0);
+  EXPECT_GT(custom.data.augment.mosaic.prob, 0);
+  EXPECT_FALSE(custom.data.shapes.generate);
 }
 
 TEST(ConfigFiles, KeyReferenceDocIsCurrent) {
