@@ -68,16 +68,23 @@ void check_options(const OnnxExportOptions& o) {
   }
 }
 
-// x -> (x - mean) * (1 / std) per channel when the model normalises: the
-// same float arithmetic as models::prepare_input.
+// x -> x * (1 / std) - mean / std per channel when the model normalises, as
+// a 1x1 convolution of 3 groups: models::prepare_input's (x - mean) * (1 /
+// std) up to float rounding. A Sub and a Mul of [1,3,1,1] constants would
+// say the same, but OpenCV 4.6's dnn runs those at batch 1 only.
 std::string add_preprocess(OnnxGraph& g, const models::ModelMeta& meta, const std::string& images) {
   if (!meta.mean_std) return images;
-  std::vector<float> inv_std(3);
-  for (std::size_t k = 0; k < 3; ++k) inv_std[k] = 1.0f / meta.std[k];
-  const std::vector<float> mean(meta.mean.begin(), meta.mean.end());
-  const std::string centred =
-      OnnxGraph::out(g.node("Sub", {images, g.constant("input_mean", {1, 3, 1, 1}, mean)}, "input_centred"));
-  return OnnxGraph::out(g.node("Mul", {centred, g.constant("input_inv_std", {1, 3, 1, 1}, inv_std)}, "input_normalised"));
+  std::vector<float> inv_std(3), shift(3);
+  for (std::size_t k = 0; k < 3; ++k) {
+    inv_std[k] = 1.0f / meta.std[k];
+    shift[k] = -meta.mean[k] * inv_std[k];
+  }
+  onnx::NodeProto& n = g.node("Conv", {images, g.constant("input_inv_std", {3, 1, 1, 1}, inv_std),
+                                       g.constant("input_shift", {3}, shift)},
+                              "input_normalised");
+  OnnxGraph::set_ints(n, "kernel_shape", {1, 1});
+  OnnxGraph::set_int(n, "group", 3);
+  return OnnxGraph::out(n);
 }
 
 // Appends the activation node (none for linear); returns the output name.
