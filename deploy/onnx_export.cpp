@@ -109,7 +109,7 @@ struct FoldedConv {
 // Batch norm folded into the convolution, in double and rounded once, as
 // ops/conv_bn_leaky.cpp folds it for inference: w' = w * s,
 // b' = beta - mean * s with s = gamma / sd.
-FoldedConv fold_conv(const models::DarknetConvTensors& t, const models::NetworkOptions& o) {
+FoldedConv fold_conv(const models::DarknetConvTensors& t, const models::NetworkOptions& options) {
   FoldedConv f;
   const std::vector<double> w = t.weights.to_double_vector(), b = t.biases.to_double_vector();
   if (!t.scales.defined()) {
@@ -117,24 +117,28 @@ FoldedConv fold_conv(const models::DarknetConvTensors& t, const models::NetworkO
     f.bias.assign(b.begin(), b.end());
     return f;
   }
+  // With batch norm, `biases` holds beta and the convolution has no bias.
   const std::vector<double> gamma = t.scales.to_double_vector(), mean = t.rolling_mean.to_double_vector(),
                             var = t.rolling_var.to_double_vector();
-  const std::size_t oc = gamma.size(), per = w.size() / oc;
+  const std::size_t channels = gamma.size(), per_channel = w.size() / channels;
   f.weight.resize(w.size());
-  f.bias.resize(oc);
-  for (std::size_t o_ = 0; o_ < oc; ++o_) {
-    const double sd = o.bn_style == models::BnStyle::darknet ? std::sqrt(var[o_]) + ops::kDarknetBnEpsilon
-                                                             : std::sqrt(var[o_] + o.bn_eps);
-    const double s = gamma[o_] / sd;
-    for (std::size_t i = 0; i < per; ++i) f.weight[o_ * per + i] = static_cast<float>(w[o_ * per + i] * s);
-    f.bias[o_] = static_cast<float>(b[o_] + (0.0 - mean[o_]) * s);  // b holds beta with batch norm
+  f.bias.resize(channels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    const double sd = options.bn_style == models::BnStyle::darknet ? std::sqrt(var[c]) + ops::kDarknetBnEpsilon
+                                                                   : std::sqrt(var[c] + options.bn_eps);
+    const double s = gamma[c] / sd;
+    for (std::size_t i = 0; i < per_channel; ++i) {
+      f.weight[c * per_channel + i] = static_cast<float>(w[c * per_channel + i] * s);
+    }
+    f.bias[c] = static_cast<float>(b[c] + (0.0 - mean[c]) * s);
   }
   return f;
 }
 
 std::string add_conv(OnnxGraph& g, const models::ConvLayer& spec, const models::DarknetConvTensors& t,
-                     const models::NetworkOptions& o, const std::string& x, const std::string& out, bool exact) {
-  const FoldedConv f = fold_conv(t, o);
+                     const models::NetworkOptions& options, const std::string& x, const std::string& out,
+                     bool exact) {
+  const FoldedConv f = fold_conv(t, options);
   const std::string prefix = fmt::format("l{}_conv", t.layer_index);
   const std::string w = g.constant(prefix + "_weight", t.weights.shape(), f.weight);
   const std::string b = g.constant(prefix + "_bias", {spec.filters}, f.bias);
