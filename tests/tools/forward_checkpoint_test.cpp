@@ -58,7 +58,7 @@ TEST_F(ForwardCheckpoint, CheckpointAloneGivesTheHeadsOfItsNetwork) {
   EXPECT_NEAR(r[6], logistic(h[4 * plane]) * logistic(h[6 * plane]), 1e-6);
 }
 
-TEST_F(ForwardCheckpoint, DarknetWeightsAloneAreRefused) {
+TEST_F(ForwardCheckpoint, DarknetWeightsAloneAndTwoModelSourcesAreRefused) {
   std::ofstream(path("d.weights"), std::ios::binary) << std::string(20, '\0');
   std::mt19937_64 rng(9);
   core::write_npy(path("x.npy"), Tensor::uniform({1, 3, 64, 64}, core::DType::f32, rng));
@@ -66,6 +66,11 @@ TEST_F(ForwardCheckpoint, DarknetWeightsAloneAreRefused) {
   EXPECT_NE(err_.str().find("--weights CHECKPOINT alone"), std::string::npos) << err_.str();
   EXPECT_EQ(run({"forward", "--input", path("x.npy"), "--dump", path("d")}), 1);
   EXPECT_NE(err_.str().find("give --cfg FILE.cfg, --config FILE.yml, or --weights CHECKPOINT"), std::string::npos)
+      << err_.str();
+  EXPECT_EQ(run({"forward", "--cfg", path("n.cfg"), "--config", write_config(), "--input", path("x.npy"), "--dump",
+                 path("d")}),
+            1);
+  EXPECT_NE(err_.str().find("give at most one of --cfg FILE.cfg and --config FILE.yml"), std::string::npos)
       << err_.str();
 }
 

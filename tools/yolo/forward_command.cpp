@@ -75,6 +75,7 @@ Tensor read_network_input(const ForwardArgs& args, const models::Model& model) {
 // 5+classes] with the box in input pixels (the layout of `yolo export --decode`).
 Tensor decode_all_boxes(const std::vector<Tensor>& heads, const std::vector<models::YoloLayer>& layers, int height,
                         int width) {
+  if (layers.empty()) throw core::ConfigError("forward --decode: the network has no [yolo] layer to decode");
   const int classes = layers.front().classes;
   for (const models::YoloLayer& l : layers) {
     if (l.classes != classes) {
@@ -83,11 +84,19 @@ Tensor decode_all_boxes(const std::vector<Tensor>& heads, const std::vector<mode
     }
   }
   const std::int64_t N = heads.front().size(0), row_size = 5 + classes;
+  std::int64_t rows = 0;
+  for (std::size_t k = 0; k < heads.size(); ++k) {
+    rows += static_cast<std::int64_t>(layers[k].mask.size()) * heads[k].size(2) * heads[k].size(3);
+  }
   std::vector<std::vector<models::DecodedBox>> images;
   for (std::int64_t n = 0; n < N; ++n) {
     images.push_back(models::decode_yolo_heads(heads, layers, static_cast<int>(n), width, height, -1.0f));
+    // Only a NaN objectness fails the comparison with -1 and drops its row.
+    if (static_cast<std::int64_t>(images.back().size()) != rows) {
+      throw core::ValueError(fmt::format("forward --decode: image {} decodes to {} of {} boxes: the heads hold NaN",
+                                         n, images.back().size(), rows));
+    }
   }
-  const std::int64_t rows = static_cast<std::int64_t>(images.front().size());
   Tensor out = Tensor::empty({N, rows, row_size}, core::DType::f32);
   float* p = out.mutable_data<float>();
   for (const std::vector<models::DecodedBox>& boxes : images) {
@@ -119,7 +128,7 @@ models::Model forward_model(const ForwardArgs& args, std::ostream& out, bool& we
 
 void run_forward_command(const ForwardArgs& args, std::ostream& out) {
   if (!args.cfg.empty() && !args.config.empty()) {
-    throw core::ConfigError("forward: give exactly one of --cfg FILE.cfg and --config FILE.yml");
+    throw core::ConfigError("forward: give at most one of --cfg FILE.cfg and --config FILE.yml");
   }
   if (args.image.empty() == args.input.empty()) {
     throw core::ConfigError("forward: give exactly one of --image IMG and --input X.npy");
