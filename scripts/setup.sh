@@ -10,6 +10,7 @@
 # (scripts/quickstart.sh) and the fuzz targets (scripts/fuzz.sh); it is
 # checked on a fresh minimal Debian 12 root by scripts/fresh_machine.sh,
 # which installs debootstrap on the host itself (this script does not).
+# It also installs ONNX Runtime for the tests (npm ci in tests/deploy/ort).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,7 @@ packages_only=0
 for arg in "$@"; do
   case "$arg" in
     --packages-only) packages_only=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: unknown argument $arg (usage: scripts/setup.sh [--packages-only])" >&2; exit 2 ;;
   esac
 done
@@ -44,7 +45,17 @@ packages=(
   # The fuzz targets (scripts/fuzz.sh): clang, its libFuzzer runtime, and
   # LLVM's OpenMP (ops/ needs OpenMP; gcc brings its own libgomp, clang not).
   clang libclang-rt-dev libomp-dev
+  # `yolo export` (deploy/): ONNX's generated protobuf classes, checker and
+  # shape inference, and protobuf itself (ONNX's CMake targets link it).
+  libonnx-dev libprotobuf-dev
+  # Tests only (integration.onnx_runtimes): exported models run in OpenCV's
+  # dnn module (core and dnn alone; libopencv-dev would pull in every module)
+  # and in ONNX Runtime under node (npm installs onnxruntime-node below).
+  libopencv-core-dev libopencv-dnn-dev nodejs
 )
+# Debian's npm, unless an npm is already there: NodeSource's nodejs package
+# bundles its own and conflicts with Debian's.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 # Opt-in, never needed by CI: PyTorch for the comparison scripts
 # (scripts/compare_cnn_ops_torch.py).
 if [ "${YOLO_WITH_TORCH:-0}" = 1 ]; then packages+=(python3-torch); fi
@@ -61,6 +72,13 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   echo "setup: installing packages took $(( $(date +%s) - started )) s"
+fi
+# onnxruntime-node at the version package-lock.json pins (its npm tarball
+# carries the linux-x64 binaries; it needs nothing but the npm registry).
+ort_dir=tests/deploy/ort
+if [ ! -f "$ort_dir/node_modules/.package-lock.json" ] || [ "$ort_dir/package-lock.json" -nt "$ort_dir/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in $ort_dir (onnxruntime-node, for the ONNX runtime checks)"
+  (cd "$ort_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 if [ "$packages_only" = 1 ]; then
   echo "setup: packages installed (--packages-only: nothing built)"

@@ -19,6 +19,7 @@
 #include "tools/yolo/demo_command.h"
 #include "tools/yolo/detect_command.h"
 #include "tools/yolo/eval_command.h"
+#include "tools/yolo/export_command.h"
 #include "tools/yolo/forward_command.h"
 #include "tools/yolo/make_shapes_command.h"
 #include "tools/yolo/op_command.h"
@@ -142,7 +143,8 @@ Command add_forward(CLI::App& app, Io io) {
       "forward",
       "Run a network once (eval mode, Darknet batch norm) and dump DIR/input.npy and DIR/head_K.npy (the raw input "
       "of the K-th [yolo] section, K from 0, before any activation)");
-  forward->add_option("--cfg", forward_args->cfg, "Darknet .cfg (Darknet's batch norm and letterbox)");
+  forward->add_option("--cfg", forward_args->cfg,
+                      "Darknet .cfg (Darknet's batch norm and letterbox; optional when --weights is a checkpoint)");
   forward->add_option("--config", forward_args->config, "Training config (.yml) describing the model");
   forward->add_option("--weights", forward_args->weights, "Darknet .weights or native checkpoint (told apart by magic)");
   forward->add_option("--image", forward_args->image, "Image, letterboxed as Darknet does to the cfg's size or --size");
@@ -153,6 +155,9 @@ Command add_forward(CLI::App& app, Io io) {
   forward->add_flag("--all-layers", forward_args->all_layers,
                     "Also write DIR/layer_NNN_<type>.npy for every layer; a [yolo] layer's file is what Darknet's "
                     "yolo layer outputs (logistic on x, y, objectness, classes; w, h raw)");
+  forward->add_flag("--decode", forward_args->decode,
+                    "Also write DIR/detections.npy: every box of every head decoded without a threshold, [N, boxes, "
+                    "cx, cy, w, h (input pixels), objectness, class probabilities], as `yolo export --decode`");
   return {forward, [forward_args, io] { run_forward_command(*forward_args, *io.out); return 0; }};
 }
 
@@ -278,6 +283,22 @@ Command add_plot(CLI::App& app, Io io) {
   return {plot, [plot_dir, io] { run_plot_command(*plot_dir, *io.out); return 0; }};
 }
 
+Command add_export(CLI::App& app, Io io) {
+  auto export_args = std::make_shared<ExportArgs>();
+  CLI::App* export_cmd = app.add_subcommand("export", "Write a model as a standard ONNX graph (docs/onnx_export.md)");
+  export_cmd->add_option("--weights", export_args->weights, "Native checkpoint, or Darknet .weights with --cfg")
+      ->required();
+  export_cmd->add_option("--cfg", export_args->cfg, "Darknet .cfg (optional when --weights is a checkpoint)");
+  export_cmd->add_option("--config", export_args->config, "Training config describing the model");
+  export_cmd->add_option("--format", export_args->format, "Output format: onnx");
+  export_cmd->add_option("--out", export_args->out, "Output file (MODEL.onnx)")->required();
+  export_cmd->add_option("--size", export_args->size, "Square input size, a multiple of 32 (default: the model's)");
+  export_cmd->add_option("--batch", export_args->batch, "Batch dimension: a count (default 1) or dynamic");
+  export_cmd->add_flag("--decode", export_args->decode,
+                       "One decoded output `detections` [N, boxes, 4+1+classes] instead of the raw heads");
+  return {export_cmd, [export_args, io] { run_export_command(*export_args, *io.out); return 0; }};
+}
+
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -287,7 +308,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   // In the order `yolo --help` lists them.
   std::vector<Command> commands;
   for (auto add : {add_op, add_demo, add_conformance, add_data, add_anchors, add_make_shapes, add_eval, add_forward,
-                   add_convert, add_summary, add_detect, add_config, add_train, add_bench, add_plot}) {
+                   add_convert, add_summary, add_detect, add_config, add_train, add_bench, add_plot, add_export}) {
     commands.push_back(add(app, io));
   }
   try {

@@ -1,7 +1,9 @@
 // `yolo forward (--cfg FILE.cfg | --config FILE.yml) [--weights FILE]
-// (--image IMG | --input X.npy) [--size S] --dump DIR [--all-layers]`: runs a
-// network once in eval mode (a cfg with Darknet's batch-norm formula, a
-// training config with its own style and input normalisation) and
+// (--image IMG | --input X.npy) [--size S] --dump DIR [--all-layers]
+// [--decode]`, or `yolo forward --weights CHECKPOINT ...` (the checkpoint
+// describes its network, as for `yolo detect`): runs a network once in eval
+// mode (a cfg with Darknet's batch-norm formula, a training config or a
+// checkpoint with its own style and input normalisation) and
 // writes what it saw and produced as .npy files, for comparison with Darknet
 // or any other implementation:
 //   DIR/input.npy            the network input [N,3,H,W] float32
@@ -12,6 +14,12 @@
 //                            what Darknet's yolo layer writes: logistic
 //                            applied to x, y, objectness and class channels,
 //                            w and h left raw.
+//   DIR/detections.npy       with --decode: every anchor slot of every head
+//                            decoded by models/detect/decode.cpp with no
+//                            threshold, [N, boxes, 5+classes]: cx, cy, w, h
+//                            in input pixels, objectness, objectness *
+//                            sigmoid(class) per class; the rows and layout
+//                            of `yolo export --decode` (docs/onnx_export.md).
 #pragma once
 
 #include <ostream>
@@ -28,9 +36,11 @@ struct ForwardArgs {
   int size = 0;         // 0: the cfg's width and height
   std::string dump;
   bool all_layers = false;
+  bool decode = false;  // also write DIR/detections.npy
 };
 
-// Throws core::ConfigError for conflicting or missing inputs, and whatever
+// Throws core::ConfigError for conflicting or missing inputs (no --cfg or
+// --config and --weights not a checkpoint), and whatever
 // the cfg reader, weights loader, image decoder or network throw.
 void run_forward_command(const ForwardArgs& args, std::ostream& out);
 
