@@ -526,5 +526,13 @@ TEST_F(ConfigTest, EarlyStoppingNeedsPeriodicEvaluations) {
   EXPECT_EQ(load_config(f, {"eval.interval=2"}).train.patience, 3);
 }
 
+TEST_F(ConfigTest, MosaicProbabilityIsAProbability) {
+  const std::string f = write("m.yml", kData);
+  EXPECT_NE(error_of(f, {"data.augment.mosaic.prob=1.5"}).find("data.augment.mosaic.prob: must be in [0, 1], got 1.5"),
+            std::string::npos);
+  EXPECT_NE(error_of(f, {"data.mosaic_epochs=-2"}).find("data.mosaic_epochs"), std::string::npos);
+  EXPECT_EQ(load_config(f, {"data.augment.mosaic.prob=1"}).data.augment.mosaic.prob, 1.0f);
+}
+
 }  // namespace
 }  // namespace train
