@@ -44,6 +44,9 @@ packages=(
   # The fuzz targets (scripts/fuzz.sh): clang, its libFuzzer runtime, and
   # LLVM's OpenMP (ops/ needs OpenMP; gcc brings its own libgomp, clang not).
   clang libclang-rt-dev libomp-dev
+  # Video in `yolo detect --video` (docs/video.md): FFmpeg's libraries for
+  # containers, codecs (libx264 among them) and RGB/YUV conversion.
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 )
 # Opt-in, never needed by CI: PyTorch for the comparison scripts
 # (scripts/compare_cnn_ops_torch.py).
