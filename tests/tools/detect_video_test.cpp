@@ -218,6 +218,30 @@ TEST(VideoIo, OddSizesArePaddedToEvenOnes) {
   fs::remove(file);
 }
 
+TEST(VideoIo, ColoursSurviveTheRoundTrip) {
+  // Red, green and blue bands: a swapped channel or a wrong YUV matrix shows.
+  const fs::path file = fs::temp_directory_path() / ("colours_" + std::to_string(std::random_device{}()) + ".mp4");
+  data::Image frame(48, 48);
+  for (int y = 0; y < 48; ++y) {
+    for (int x = 0; x < 48; ++x) frame.at(x, y)[x / 16] = 230.0f;
+  }
+  {
+    VideoWriter writer(file.string(), 48, 48, FrameRate{25, 1});
+    writer.write(frame);
+    writer.finish();
+  }
+  VideoReader reader(file.string());
+  const std::optional<VideoFrame> decoded = reader.next();
+  ASSERT_TRUE(decoded);
+  for (int band = 0; band < 3; ++band) {
+    const float* px = decoded->image.at(band * 16 + 8, 24);  // the band's middle, away from chroma edges
+    for (int c = 0; c < 3; ++c) EXPECT_NEAR(px[c], c == band ? 230.0f : 0.0f, 12.0f) << "band " << band << " channel " << c;
+  }
+  EXPECT_EQ(decoded->seconds, 0.0);
+  EXPECT_FALSE(reader.next());
+  fs::remove(file);
+}
+
 TEST(VideoIo, AnUnfinishedWriterLeavesNoFile) {
   const fs::path file = fs::temp_directory_path() / ("unfinished_" + std::to_string(std::random_device{}()) + ".mp4");
   {

@@ -29,7 +29,7 @@ class JsonLines {
   explicit JsonLines(std::string path) : path_(std::move(path)), file_(path_, std::ios::trunc) {
     if (!file_) throw core::IoError(fmt::format("{}: cannot create the JSON lines file", path_));
   }
-  void write(const nlohmann::json& record) {
+  void write(const nlohmann::ordered_json& record) {
     file_ << record.dump() << '\n' << std::flush;
     if (!file_) throw core::IoError(fmt::format("{}: writing failed (disk full?)", path_));
   }
@@ -48,9 +48,10 @@ double two_decimals(double v) { return std::round(v * 100) / 100; }
 
 // {"frame": 12, "time": 0.4, "detections": [{"category": "dog", "score": 0.91,
 // "bbox": [x, y, w, h]}]}, the box in the frame's pixels as --json's records.
-nlohmann::json frame_record(const VideoFrame& frame, const std::vector<models::ImageDetection>& dets,
-                            const std::vector<std::string>& names) {
-  nlohmann::json boxes = nlohmann::json::array();
+// Keys in this order (ordered_json), as docs/video.md shows them.
+nlohmann::ordered_json frame_record(const VideoFrame& frame, const std::vector<models::ImageDetection>& dets,
+                                    const std::vector<std::string>& names) {
+  nlohmann::ordered_json boxes = nlohmann::ordered_json::array();
   for (const models::ImageDetection& d : dets) {
     boxes.push_back({{"category", names[static_cast<std::size_t>(d.label)]},
                      {"score", std::round(d.score * 1e4) / 1e4},
