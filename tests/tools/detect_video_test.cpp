@@ -242,6 +242,42 @@ TEST(VideoIo, ColoursSurviveTheRoundTrip) {
   fs::remove(file);
 }
 
+TEST(VideoIo, ACutMatroskaFileIsCaughtByTheLengthItStates) {
+  // Matroska's demuxer ends a cut file as if it were whole; only the
+  // duration in its header shows that frames are missing.
+  const std::string stem = (fs::temp_directory_path() / ("cut_" + std::to_string(std::random_device{}()))).string();
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> noise(0.0f, 255.0f);
+  {
+    VideoWriter writer(stem + ".mkv", 64, 64, FrameRate{30, 1});
+    for (int i = 0; i < 30; ++i) {
+      data::Image frame(64, 64);
+      for (float& v : frame.pixels) v = noise(rng);  // noise: the frames, not the header, fill the file
+      writer.write(frame);
+    }
+    writer.finish();
+  }
+  const auto read_all = [](const std::string& file) {
+    VideoReader reader(file);
+    int frames = 0;
+    while (reader.next()) ++frames;
+    return std::make_pair(frames, reader.failure());
+  };
+  const auto [whole_frames, whole_failure] = read_all(stem + ".mkv");
+  EXPECT_EQ(whole_frames, 30);
+  EXPECT_EQ(whole_failure, "");
+
+  const std::string bytes = core::read_file(stem + ".mkv");
+  core::write_file_atomic(stem + "_half.mkv", bytes.substr(0, bytes.size() / 2));
+  const auto [cut_frames, cut_failure] = read_all(stem + "_half.mkv");
+  EXPECT_GT(cut_frames, 5);
+  EXPECT_LT(cut_frames, 25);
+  EXPECT_NE(cut_failure.find(stem + "_half.mkv: the frames end at"), std::string::npos) << cut_failure;
+  EXPECT_NE(cut_failure.find("of the 1.00 s the file declares: it is truncated"), std::string::npos) << cut_failure;
+  fs::remove(stem + ".mkv");
+  fs::remove(stem + "_half.mkv");
+}
+
 TEST(VideoIo, AnUnfinishedWriterLeavesNoFile) {
   const fs::path file = fs::temp_directory_path() / ("unfinished_" + std::to_string(std::random_device{}()) + ".mp4");
   {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "core/error.h"
 #include "tools/yolo/ffmpeg_handles.h"
@@ -43,7 +44,8 @@ struct VideoReader::State {
 
   void open();
   void describe_stream();
-  double declared_seconds() const;
+  std::optional<double> declared_end() const;
+  double stream_start() const;
   void check_complete();
   void feed_decoder();
   void start_draining();
@@ -114,18 +116,33 @@ void VideoReader::State::describe_stream() {
       st.nb_frames > 0 ? st.nb_frames : std::llround(stated_duration(*format, st) * info.frame_rate.value());
 }
 
-// How long the file says its video lasts: its duration, else the frame
-// count its header states at the frame rate; 0 when unknown. A duration
-// FFmpeg estimated from the bit rate and the file size is no statement (it
-// shrinks with a truncated file), and neither counts for a stream of
-// unknown rate.
-double VideoReader::State::declared_seconds() const {
+// Where the file says its video ends, in seconds on the stream's clock: the
+// stream's start plus its duration, else the container's end, else the
+// frame count its header states at the frame rate; nothing when unknown. A
+// duration FFmpeg estimated from the bit rate and the file size is no
+// statement (it shrinks with a truncated file), and no length counts for a
+// stream of unknown rate.
+std::optional<double> VideoReader::State::declared_end() const {
   const AVStream& st = *format->streams[stream];
-  if (info.frame_rate_guessed) return 0;
+  if (info.frame_rate_guessed) return std::nullopt;
+  const double tick = av_q2d(st.time_base);
   if (format->duration_estimation_method != AVFMT_DURATION_FROM_BITRATE) {
-    if (const double seconds = stated_duration(*format, st); seconds > 0) return seconds;
+    if (st.duration != AV_NOPTS_VALUE && st.duration > 0) return stream_start() + double(st.duration) * tick;
+    if (format->duration != AV_NOPTS_VALUE && format->duration > 0) {
+      const double start = format->start_time != AV_NOPTS_VALUE ? double(format->start_time) / AV_TIME_BASE : stream_start();
+      return start + double(format->duration) / AV_TIME_BASE;
+    }
   }
-  return st.nb_frames > 0 ? double(st.nb_frames) / info.frame_rate.value() : 0.0;
+  if (st.nb_frames > 0) return stream_start() + double(st.nb_frames) / info.frame_rate.value();
+  return std::nullopt;
+}
+
+// The stream's first timestamp in seconds (that of its first frame when the
+// container does not state it).
+double VideoReader::State::stream_start() const {
+  const AVStream& st = *format->streams[stream];
+  if (st.start_time != AV_NOPTS_VALUE) return double(st.start_time) * av_q2d(time_base);
+  return first_timestamp != AV_NOPTS_VALUE ? double(first_timestamp) * av_q2d(time_base) : 0.0;
 }
 
 // A truncated file often ends like a whole one: the demuxers stop at the
@@ -135,12 +152,15 @@ double VideoReader::State::declared_seconds() const {
 // The slack (3 frames, at least 0.25 s) covers rounding and an audio stream
 // outlasting the video when only the container's duration is known.
 void VideoReader::State::check_complete() {
-  const double declared = declared_seconds();
+  const std::optional<double> declared = declared_end();
+  if (!declared) return;
   const double frame_seconds = 1.0 / info.frame_rate.value();
-  const double reached = last_seconds < 0 ? 0.0 : last_seconds + frame_seconds;
-  if (declared > 0 && declared - reached > std::max(0.25, 3 * frame_seconds)) {
-    container_error = fmt::format("the frames end at {:.2f} s of the {:.2f} s the file declares: it is truncated", reached,
-                                  declared);
+  const double first = first_timestamp != AV_NOPTS_VALUE ? double(first_timestamp) * av_q2d(time_base) : stream_start();
+  const double reached = last_seconds < 0 ? stream_start() : first + last_seconds + frame_seconds;
+  if (*declared - reached > std::max(0.25, 3 * frame_seconds)) {
+    const double start = stream_start();
+    container_error = fmt::format("the frames end at {:.2f} s of the {:.2f} s the file declares: it is truncated",
+                                  reached - start, *declared - start);
   }
 }
 
