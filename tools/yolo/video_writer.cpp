@@ -32,8 +32,15 @@ struct VideoWriter::State {
   ffmpeg::Scaler scaler;
   std::string codec_name;
   std::int64_t frames = 0;
-  bool file_open = false, finished = false;
+  bool file_open = false, created = false, finished = false;
 
+  // Also runs when the constructor throws, which ~VideoWriter would not see.
+  ~State() {
+    if (finished) return;
+    close_file();
+    std::error_code ignored;
+    if (created) std::filesystem::remove(partial_path, ignored);
+  }
   void open_container();
   void open_encoder(FrameRate rate);
   void allocate_frames();
@@ -168,7 +175,7 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, FrameRa
   s.allocate_frames();
   if (!(s.format->oformat->flags & AVFMT_NOFILE)) {
     check(avio_open(&s.format->pb, s.partial_path.c_str(), AVIO_FLAG_WRITE), s.partial_path, "cannot create the file");
-    s.file_open = true;
+    s.file_open = s.created = true;
   }
   AVDictionary* options = nullptr;
   // MP4 and MOV: the index goes to the front, so players start before the end has arrived.
@@ -178,12 +185,8 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, FrameRa
   check(header, path, "cannot write the container header");
 }
 
-VideoWriter::~VideoWriter() {
-  if (!state_ || state_->finished) return;
-  state_->close_file();
-  std::error_code ignored;
-  std::filesystem::remove(state_->partial_path, ignored);
-}
+// Without finish(), State's destructor closes and removes the partial file.
+VideoWriter::~VideoWriter() = default;
 
 void VideoWriter::write(const data::Image& frame) {
   State& s = *state_;
