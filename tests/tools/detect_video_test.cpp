@@ -181,6 +181,9 @@ TEST_F(DetectVideo, ClearErrors) {
   // An output name FFmpeg has no container for.
   EXPECT_EQ(run({"detect", "--weights", path("tiny.ckpt"), "--video", video, "--out", path("o.weird")}), 1);
   EXPECT_NE(err_.str().find(path("o.weird") + ": FFmpeg knows no video container"), std::string::npos) << err_.str();
+  // An output folder that does not exist.
+  EXPECT_EQ(run({"detect", "--weights", path("tiny.ckpt"), "--video", video, "--out", path("no/such/o.mp4")}), 1);
+  EXPECT_NE(err_.str().find(path("no/such/o.mp4") + ": cannot create"), std::string::npos) << err_.str();
   // Flags: --out is required, --every needs a video and a positive N, --out is not the input.
   EXPECT_EQ(run({"detect", "--weights", path("tiny.ckpt"), "--video", video}), 1);
   EXPECT_NE(err_.str().find("--out OUT.mp4"), std::string::npos) << err_.str();

@@ -174,7 +174,8 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, FrameRa
   s.open_encoder(frame_rate);
   s.allocate_frames();
   if (!(s.format->oformat->flags & AVFMT_NOFILE)) {
-    check(avio_open(&s.format->pb, s.partial_path.c_str(), AVIO_FLAG_WRITE), s.partial_path, "cannot create the file");
+    check(avio_open(&s.format->pb, s.partial_path.c_str(), AVIO_FLAG_WRITE), path,
+          fmt::format("cannot create {} (the video until it is complete)", s.partial_path));
     s.file_open = s.created = true;
   }
   AVDictionary* options = nullptr;
