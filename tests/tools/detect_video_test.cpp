@@ -168,6 +168,22 @@ TEST_F(DetectVideo, TruncatedVideoFailsNamingItAfterFinishingThePartialOutput) {
   EXPECT_FALSE(fs::exists(path("partial.mp4.partial")));
 }
 
+TEST_F(DetectVideo, AVideoCutBeforeItsFirstFrameWritesNothing) {
+  // The MP4's index is at the front (faststart); cut 16 bytes into the
+  // frame data that follows it, so the file opens but no frame decodes.
+  const std::string whole = core::read_file(make_video("in.mp4"));
+  const std::size_t frame_data = whole.find("mdat");
+  ASSERT_NE(frame_data, std::string::npos);
+  const std::string cut = path("headless.mp4");
+  core::write_file_atomic(cut, whole.substr(0, frame_data + 4 + 16));
+  EXPECT_EQ(run({"detect", "--weights", path("tiny.ckpt"), "--video", cut, "--out", path("none.mp4")}), 1);
+  EXPECT_NE(err_.str().find(cut + ": "), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("no frame could be decoded, nothing was written"), std::string::npos) << err_.str();
+  EXPECT_FALSE(fs::exists(path("none.mp4")));
+  EXPECT_FALSE(fs::exists(path("none.mp4.partial")));
+  EXPECT_FALSE(fs::exists(path("none.jsonl")));
+}
+
 TEST_F(DetectVideo, ClearErrors) {
   const std::string video = make_video("in.mp4", 2);
   // Not a video at all.

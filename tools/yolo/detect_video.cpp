@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -147,21 +148,29 @@ void run_video_detect(const DetectArgs& args, const models::Model& model, const 
     if (expected > 0) progress.update(std::min(static_cast<std::size_t>(run.processed), expected - 1));
   }
   run.process(batch);
-  video.finish();
-  json.close();
   if (expected > 0 && static_cast<std::size_t>(run.processed) == expected) {
     progress.update(expected);
   } else if (terminal && expected > 0) {
     err << "\n";
   }
+  if (run.processed == 0) {
+    // A video without frames would not play; the unfinished writer removes its file.
+    json.close();
+    fs::remove(json.path());
+    const std::string failure = reader.failure();
+    throw core::IoError(failure.empty() ? fmt::format("{}: the video holds no frame; nothing was written", args.video)
+                                        : fmt::format("{}; no frame could be decoded, nothing was written", failure));
+  }
+  video.finish();
+  json.close();
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   fmt::print(out, "{} of {} frames processed in {:.1f} s ({:.2f} frames/s), {} detections; wrote {} and {}\n",
-             run.processed, decoded, seconds, seconds > 0 ? double(run.processed) / seconds : 0.0, run.boxes, args.out,
+             run.processed, decoded, seconds, double(run.processed) / std::max(seconds, 1e-9), run.boxes, args.out,
              json.path());
   if (const std::string failure = reader.failure(); !failure.empty()) {
-    throw core::IoError(fmt::format("{} (the {} frames decoded before it are in {} and {})", failure, decoded, args.out,
-                                    json.path()));
+    throw core::IoError(fmt::format("{} (the {} frames processed before it are in {} and {})", failure, run.processed,
+                                    args.out, json.path()));
   }
 }
 
