@@ -52,6 +52,9 @@ packages=(
   # dnn module (core and dnn alone; libopencv-dev would pull in every module)
   # and in ONNX Runtime under node (npm installs onnxruntime-node below).
   libopencv-core-dev libopencv-dnn-dev nodejs
+  # Video in `yolo detect --video` (docs/video.md): FFmpeg's libraries for
+  # containers, codecs (libx264 among them) and RGB/YUV conversion.
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 )
 # Debian's npm, unless an npm is already there: NodeSource's nodejs package
 # bundles its own and conflicts with Debian's.

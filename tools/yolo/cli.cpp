@@ -182,7 +182,7 @@ Command add_summary(CLI::App& app, Io io) {
 
 Command add_detect(CLI::App& app, Io io) {
   auto detect_args = std::make_shared<DetectArgs>();
-  CLI::App* detect = app.add_subcommand("detect", "Detect objects in images: PNGs with labelled boxes and a COCO results JSON");
+  CLI::App* detect = app.add_subcommand("detect", "Detect objects in images or a video: pictures with labelled boxes and JSON results");
   detect->add_option("--weights", detect_args->weights, "Darknet .weights or native checkpoint (told apart by magic)")->required();
   detect->add_option("--cfg", detect_args->cfg, "Darknet .cfg (optional when --weights is a checkpoint)");
   detect->add_option("--config", detect_args->config, "Training config describing the model");
@@ -198,11 +198,16 @@ Command add_detect(CLI::App& app, Io io) {
   detect->add_option("--max-dets", detect_args->max_dets, "Detections kept per image, best first (0 = all)")
       ->check(CLI::NonNegativeNumber);
   detect->add_option("--names", detect_args->names, "Class names, one per line (default: the checkpoint's)");
-  detect->add_option("--out", detect_args->out, "Output PNG (with --image)");
+  detect->add_option("--out", detect_args->out, "Output PNG (with --image) or annotated video (with --video: OUT.mp4)");
   detect->add_option("--out-dir", detect_args->out_dir, "Output folder: one PNG per image, named after it");
   detect->add_option("--json", detect_args->json, "Write detections as COCO results records with category names");
   detect->add_option("--size", detect_args->size, "Network input size, a multiple of 32 (default: the model's)")->check(CLI::Range(32, 4096));
   detect->add_option("--batch", detect_args->batch, "Images per forward pass")->check(CLI::Range(1, 1024));
+  detect->add_option("--video", detect_args->video,
+                     "A video (any container and codec FFmpeg reads; docs/video.md); --out is then the annotated video and "
+                     "--json its JSON lines (default OUT.jsonl)");
+  detect->add_option("--every", detect_args->every, "With --video: run on every N-th frame; OUT holds those frames "
+                     "at the source rate / N")->check(CLI::PositiveNumber);
   return {detect, [detect_args, io] { run_detect_command(*detect_args, *io.out, *io.err); return 0; }};
 }
 

@@ -19,6 +19,7 @@
 #include "models/letterbox.h"
 #include "tools/yolo/cfg_model.h"
 #include "tools/yolo/config_model.h"
+#include "tools/yolo/detect_video.h"
 #include "tools/yolo/inference_model.h"
 #include "train/eval/detections_io.h"
 
@@ -66,9 +67,15 @@ std::vector<std::string> collect_images(const DetectArgs& args) {
 void check_args(const DetectArgs& args) {
   if (args.weights.empty()) throw ConfigError("detect: --weights FILE is required");
   if (!args.cfg.empty() && !args.config.empty()) throw ConfigError("detect: give --cfg or --config, not both");
-  if (args.image.empty() == args.images.empty()) throw ConfigError("detect: give exactly one of --image IMG and --images DIR|LIST");
-  if (args.out.empty() == args.out_dir.empty()) throw ConfigError("detect: give exactly one of --out OUT.png and --out-dir D");
-  if (!args.out.empty() && args.image.empty()) throw ConfigError("detect: --out names one picture; use --out-dir D with --images");
+  const int inputs = int(!args.image.empty()) + int(!args.images.empty()) + int(!args.video.empty());
+  if (inputs != 1) throw ConfigError("detect: give exactly one of --image IMG, --images DIR|LIST and --video IN");
+  if (!args.video.empty()) {
+    check_video_args(args);
+  } else {
+    if (args.every != 1) throw ConfigError("detect: --every N takes every N-th frame of a --video");
+    if (args.out.empty() == args.out_dir.empty()) throw ConfigError("detect: give exactly one of --out OUT.png and --out-dir D");
+    if (!args.out.empty() && args.image.empty()) throw ConfigError("detect: --out names one picture; use --out-dir D with --images");
+  }
   if (!(args.thresh >= 0 && args.thresh < 1)) throw ConfigError(fmt::format("detect: --thresh {} must be in [0, 1)", args.thresh));
   if (!(args.nms_iou >= 0 && args.nms_iou <= 1)) {
     throw ConfigError(fmt::format("detect: --nms-iou {} must be in [0, 1]", args.nms_iou));
@@ -111,6 +118,12 @@ void apply_nms_flags(const DetectArgs& args, models::DetectOptions& options) {
   options.nms_iou = static_cast<float>(*iou);
 }
 
+void print_class_names(const std::vector<std::string>& names, std::ostream& out) {
+  fmt::print(out, "classes:");
+  for (std::size_t k = 0; k < names.size(); ++k) fmt::print(out, " {}={}", k, names[k]);
+  fmt::print(out, "\n");
+}
+
 // Output picture names: the image's stem, made unique when two inputs share it.
 std::vector<std::string> unique_stems(const std::vector<std::string>& paths) {
   std::vector<std::string> stems;
@@ -123,17 +136,6 @@ std::vector<std::string> unique_stems(const std::vector<std::string>& paths) {
   return stems;
 }
 
-void draw_detections(data::Image& image, const std::vector<models::ImageDetection>& dets,
-                     const std::vector<std::string>& names) {
-  // Lowest scores first so the best boxes end up on top.
-  std::vector<data::LabelledBox> boxes;
-  for (auto it = dets.rbegin(); it != dets.rend(); ++it) {
-    boxes.push_back({data::Box{it->x1, it->y1, it->x2, it->y2}, it->label,
-                     data::box_label(names[static_cast<std::size_t>(it->label)], it->score)});
-  }
-  data::draw_labelled_boxes(image, boxes);
-}
-
 // --config: the network the config trains, with the weights loaded by name
 // (checkpoint) or in Darknet's layer order.
 models::Model model_for_config(const DetectArgs& args, std::ostream& out) {
@@ -144,6 +146,17 @@ models::Model model_for_config(const DetectArgs& args, std::ostream& out) {
 }
 
 }  // namespace
+
+void draw_detections(data::Image& image, const std::vector<models::ImageDetection>& dets,
+                     const std::vector<std::string>& names) {
+  // Lowest scores first so the best boxes end up on top.
+  std::vector<data::LabelledBox> boxes;
+  for (auto it = dets.rbegin(); it != dets.rend(); ++it) {
+    boxes.push_back({data::Box{it->x1, it->y1, it->x2, it->y2}, it->label,
+                     data::box_label(names[static_cast<std::size_t>(it->label)], it->score)});
+  }
+  data::draw_labelled_boxes(image, boxes);
+}
 
 void run_detect_command(const DetectArgs& args, std::ostream& out, std::ostream& err) {
   check_args(args);
@@ -159,13 +172,16 @@ void run_detect_command(const DetectArgs& args, std::ostream& out, std::ostream&
                    args.size != 0 ? fmt::format("--size {}", args.size) : std::string("the model's input size"));
   options.thresh = args.thresh;
   apply_nms_flags(args, options);
+  if (!args.video.empty()) {
+    print_class_names(names, out);
+    run_video_detect(args, model, options, names, out, err);
+    return;
+  }
 
   const std::vector<std::string> paths = collect_images(args);
   const std::vector<std::string> stems = unique_stems(paths);
   if (!args.out_dir.empty()) fs::create_directories(args.out_dir);
-  fmt::print(out, "classes:");
-  for (std::size_t k = 0; k < names.size(); ++k) fmt::print(out, " {}={}", k, names[k]);
-  fmt::print(out, "\n");
+  print_class_names(names, out);
 
   train::DetectionKeys keys;
   keys.naming = train::ResultsNaming::voc;

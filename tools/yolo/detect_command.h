@@ -1,7 +1,7 @@
-// `yolo detect --weights W [--cfg C | --config Y] (--image IMG | --images DIR|LIST)
+// `yolo detect --weights W [--cfg C | --config Y] (--image IMG | --images DIR|LIST | --video IN)
 //              [--thresh 0.5] [--nms bounded|darknet] [--nms-iou 0.45] [--pre-nms-top-k 1000]
-//              [--max-dets 100] [--names FILE] (--out OUT.png | --out-dir D)
-//              [--json OUT.json] [--size S] [--batch B]`
+//              [--max-dets 100] [--names FILE] (--out OUT.png | --out-dir D | --out OUT.mp4)
+//              [--json OUT.json] [--size S] [--batch B] [--every N]`
 // Runs a detector on images in batches and draws its boxes: Darknet's
 // letterbox (or the model's stretch), decoding, class-wise NMS (bounded by
 // default, Darknet's do_nms_sort with --nms darknet; docs/nms.md), and the
@@ -9,10 +9,15 @@
 // each box in its class colour and "name score". --json writes COCO results records
 // {"image_id": file stem, "category": name, "bbox": [x, y, w, h], "score"}
 // in original-image pixels. --cfg is optional when W is a native checkpoint.
+// --video runs the same detector on a video's frames (detect_video.h).
 #pragma once
 
 #include <ostream>
 #include <string>
+#include <vector>
+
+#include "data/image.h"
+#include "models/detect/nms.h"
 
 namespace yolo {
 
@@ -34,10 +39,18 @@ struct DetectArgs {
   std::string json;      // results file
   int size = 0;          // network input; 0 = the model's own
   int batch = 8;         // images per forward pass
+  std::string video;     // a video file (any container and codec FFmpeg reads); --out is then a video
+  int every = 1;         // with --video: run on every N-th frame only
 };
 
 // Throws core::ConfigError for missing or conflicting flags and whatever the
 // model, image and file code throw (core::IoError naming the file).
 void run_detect_command(const DetectArgs& args, std::ostream& out, std::ostream& err);
+
+// Draws detections as every `yolo detect` output shows them, the PNGs and
+// the video frames alike: each box in its class colour, labelled "name
+// score", the best boxes on top.
+void draw_detections(data::Image& image, const std::vector<models::ImageDetection>& dets,
+                     const std::vector<std::string>& names);
 
 }  // namespace yolo
