@@ -158,7 +158,7 @@ TEST_F(Pretrained, AnotherWidthIsRefusedNamingTheFile) {
   const Model target = narrow_model(2, 3);
   const std::string first = target.network->state().front().first;
   const std::vector<double> before = values_of(target, first);
-  for (const std::string file : {path("wide.ckpt"), path("wide.weights")}) {
+  for (const std::string& file : {path("wide.ckpt"), path("wide.weights")}) {
     try {
       load_pretrained(target, file);
       ADD_FAILURE() << file << " was accepted";

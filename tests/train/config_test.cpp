@@ -268,7 +268,7 @@ TEST_F(ConfigTest, WrongTypes) {
   EXPECT_CONTAINS(msg, top + ":14:9: input.mean: expected a list of 3 numbers, got a list");
   EXPECT_CONTAINS(msg, top + ":15:11: input.resize: expected a string, got a list");
   EXPECT_CONTAINS(msg, top + ":17:13: eval.max_dets: 99999999999 is out of range (expected an integer)");
-  EXPECT_CONTAINS(msg, top + ":19:3: 'data.augment' is a section (mixup, distort, expand, crop, flip, resize, ...)");
+  EXPECT_CONTAINS(msg, top + ":19:3: 'data.augment' is a section (mosaic, mixup, distort, expand, crop, flip, ...)");
 }
 
 TEST_F(ConfigTest, WrongTypeInABaseNamesTheBase) {
