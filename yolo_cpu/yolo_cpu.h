@@ -82,7 +82,9 @@ class YOLO_CPU_API Detector {
   // of `rgb`, which must hold the image: (height - 1) * stride + width * 3.
   // Throws Error for a null buffer, a non-positive size, a stride below
   // width * 3 or a buffer too small. Calls on one Detector must not overlap
-  // (the network keeps state between passes); use one Detector per thread.
+  // (a pass switches the network to eval mode and back). Several Detectors
+  // share the process-wide oneDNN context and buffer cache, which lock, but
+  // concurrent detection is not tested.
   std::vector<Detection> detect(const std::uint8_t* rgb, std::size_t size, int width, int height,
                                 int stride = 0) const;
 
