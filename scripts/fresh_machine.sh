@@ -25,7 +25,8 @@
 #    apt takes that folder's lock, so run one of these at a time (and no
 #    apt-get install on the host meanwhile).
 #  - Inside the root: the host's apt sources, the apt.conf.d files that set
-#    Acquire:: or proxy options, apt's auth files and /etc/resolv.conf are
+#    Acquire:: or proxy options, apt's auth files, /etc/resolv.conf and the
+#    CA file NODE_EXTRA_CA_CERTS names (passed on, for npm) are
 #    copied in; /proc, /dev (rbind, then --make-rslave), /sys (rbind, rslave)
 #    and a tmpfs on /dev/shm are mounted, and unmounted on every exit path
 #    (EXIT/INT/TERM; a lazy unmount when a plain one fails). The root is never
@@ -193,6 +194,14 @@ done
 if [ -d /etc/apt/auth.conf.d ]; then mkdir -p "$root/etc/apt/auth.conf.d" && cp -p /etc/apt/auth.conf.d/* "$root/etc/apt/auth.conf.d/" 2>/dev/null || true; fi
 rm -f "$root/etc/resolv.conf"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# The certificates this machine's node trusts beyond the usual ones (a
+# network that inspects TLS has its own CA), so npm reaches its registry from
+# inside as it does here; a machine without any needs nothing.
+node_ca=""
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+  cp -L "$NODE_EXTRA_CA_CERTS" "$root/etc/host-extra-ca.crt"
+  node_ca=/etc/host-extra-ca.crt
+fi
 
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
@@ -211,6 +220,7 @@ say "cloned $repo at $(git -C "$root$src" rev-parse --short HEAD) into $src"
 envs=(HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
   TERM="${TERM:-dumb}")
 [ -n "${CI:-}" ] && envs+=(CI="$CI")
+[ -n "$node_ca" ] && envs+=(NODE_EXTRA_CA_CERTS="$node_ca")
 for name in $(compgen -e); do
   if [[ "$name" == YOLO_* ]]; then envs+=("$name=${!name}"); fi
 done
