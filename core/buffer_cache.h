@@ -18,7 +18,17 @@
 //   recently released first. The quarter is room for buffers of sizes that
 //   peak at different times of a step (without it, each step evicted what a
 //   later part of it needed); a change of image size (multi-scale training)
-//   trades old-size buffers for new ones instead of holding both.
+//   trades old-size buffers for new ones instead of holding both;
+// - buffers of kHugePageBytes or more are their own mappings, 2 MiB aligned
+//   and marked for transparent huge pages, so the first touch of a fresh
+//   one (the first step, a new multi-scale size) faults 2 MiB at a time;
+// - a request of that size that no idle buffer serves and that would go
+//   over the budget reshapes the idle mapping nearest in size (within a
+//   factor of kRecycleFactor) with mremap, keeping its pages, before any
+//   eviction: after a change of image size most new tensors land on the old
+//   size's pages instead of fresh zeroed ones, whose zeroing was most of the
+//   first step's extra time at a new size. A repeated step never misses, so
+//   nothing is reshaped in steady state.
 // Thread-safe; one process-wide instance (buffer_cache()).
 #pragma once
 
@@ -33,6 +43,8 @@ class BufferCache {
  public:
   static constexpr std::size_t kAlignment = 64;
   static constexpr std::size_t kMinCachedBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
+  static constexpr std::size_t kRecycleFactor = 4;
 
   struct Stats {
     std::size_t in_use_bytes = 0;   // cached-size buffers handed out now
@@ -40,6 +52,7 @@ class BufferCache {
     std::size_t peak_in_use_bytes = 0;
     std::size_t hits = 0;           // requests served from idle buffers
     std::size_t misses = 0;         // requests that allocated
+    std::size_t recycled = 0;       // requests served by reshaping an idle mapping
   };
 
   BufferCache() = default;
@@ -63,6 +76,8 @@ class BufferCache {
   };
   using Lru = std::list<Idle>;  // front: least recently released
 
+  // An idle mapping near `want` in size reshaped to it (in use), or nullptr.
+  void* recycle(std::size_t want);
   void evict_oldest();
 
   mutable std::mutex mutex_;

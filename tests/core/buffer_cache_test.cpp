@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "core/tensor.h"
 
@@ -38,14 +41,17 @@ TEST(BufferCache, ReleasedBufferServesTheNextRequestOfItsSize) {
 
 TEST(BufferCache, MuchSmallerRequestsAndSmallBuffersAreNotServedFromIdle) {
   BufferCache cache;
-  std::size_t cap = 0;
-  void* big = cache.acquire(8 * kMiB, &cap);
+  std::size_t cap = 0, cap_held = 0;
+  void* held = cache.acquire(8 * kMiB, &cap_held);
+  void* big = cache.acquire(8 * kMiB, &cap);  // peak 16 MiB: budget 20 MiB
   cache.release(big, cap);
   std::size_t cap2 = 0;
-  void* half = cache.acquire(4 * kMiB, &cap2);  // 8 MiB is more than 1/8 over 4 MiB
+  void* half = cache.acquire(4 * kMiB, &cap2);  // 8 MiB is more than 1/8 over 4 MiB; 8 + 8 + 4 fit the budget
   EXPECT_NE(half, big);
   EXPECT_EQ(cache.stats().hits, 0u);
+  EXPECT_EQ(cache.stats().recycled, 0u);
   cache.release(half, cap2);
+  cache.release(held, cap_held);
 
   std::size_t small_cap = 0;
   void* small = cache.acquire(1000, &small_cap);  // under kMinCachedBytes: plain allocation
@@ -62,12 +68,23 @@ TEST(BufferCache, MissesFreeTheOldestIdleBuffersToStayWithinTheBudget) {
   for (int i = 0; i < 4; ++i) p[i] = cache.acquire(2 * kMiB, &caps[i]);
   for (int i = 0; i < 4; ++i) cache.release(p[i], caps[i]);
   EXPECT_EQ(cache.stats().idle_bytes, 8 * kMiB);
-  // A new size misses: 8 idle + 3 new > 10, so idle buffers go, oldest first.
+  // A new size misses: 8 idle + 3 new > 10, so the oldest idle buffer is
+  // reshaped to 3 MiB.
   std::size_t cap = 0;
   void* other = cache.acquire(3 * kMiB, &cap);
   auto s = cache.stats();
   EXPECT_LE(s.in_use_bytes + s.idle_bytes, s.peak_in_use_bytes + s.peak_in_use_bytes / 4);
   EXPECT_EQ(s.idle_bytes, 6 * kMiB);
+  EXPECT_EQ(s.recycled, 1u);
+  // One under 2 MiB (not a mapping of its own) evicts, oldest first:
+  // 3 + 6 idle + 1.5 > 10 frees p[1].
+  std::size_t small_cap = 0;
+  void* small = cache.acquire(kMiB + kMiB / 2, &small_cap);
+  s = cache.stats();
+  EXPECT_EQ(s.recycled, 1u);
+  EXPECT_EQ(s.idle_bytes, 4 * kMiB);
+  EXPECT_LE(s.in_use_bytes + s.idle_bytes, s.peak_in_use_bytes + s.peak_in_use_bytes / 4);
+  cache.release(small, small_cap);
   // The newest released 2 MiB buffer is still there.
   std::size_t again = 0;
   EXPECT_EQ(cache.acquire(2 * kMiB, &again), p[3]);
@@ -109,6 +126,102 @@ TEST(BufferCache, PeakCountsBuffersTakenFromIdle) {
   EXPECT_EQ(cache.stats().hits, 2u);
   EXPECT_EQ(cache.stats().peak_in_use_bytes, 12 * kMiB);
   for (auto [p, n] : {std::pair{pa, a}, std::pair{pb, b}, std::pair{pc, c}}) cache.release(p, n);
+}
+
+std::string read_text(const char* path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A counter of /proc/vmstat (0 when the kernel does not report it).
+long vmstat(const std::string& name) {
+  std::istringstream in(read_text("/proc/vmstat"));
+  std::string key;
+  long value = 0;
+  while (in >> key >> value) {
+    if (key == name) return value;
+  }
+  return 0;
+}
+
+// kB of transparent huge pages backing the mapping that starts at p.
+long huge_kib_at(const void* p) {
+  std::istringstream in(read_text("/proc/self/smaps"));
+  const auto want = reinterpret_cast<std::uintptr_t>(p);
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    std::uintptr_t begin = 0, end = 0;
+    char dash = 0;
+    std::istringstream range(line);
+    if (range >> std::hex >> begin >> dash >> end && dash == '-') {
+      inside = begin <= want && want < end;
+    } else if (inside && line.rfind("AnonHugePages:", 0) == 0) {
+      return std::stol(line.substr(14));
+    }
+  }
+  return 0;
+}
+
+// Buffers of 2 MiB and more start on a 2 MiB boundary and ask for huge
+// pages, so touching a fresh one faults 2 MiB at a time.
+TEST(BufferCache, LargeBuffersAreHugePageAlignedAndBackedWhereTheKernelAllows) {
+  BufferCache cache;
+  std::size_t cap = 0;
+  const long fallbacks_before = vmstat("thp_fault_fallback");
+  auto* p = static_cast<char*>(cache.acquire(6 * kMiB + 100, &cap));
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % BufferCache::kHugePageBytes, 0u);
+  EXPECT_GE(cap, 6 * kMiB + 100);
+  std::memset(p, 7, cap);  // the whole capacity is writable
+  EXPECT_EQ(p[cap - 1], 7);
+  const std::string mode = read_text("/sys/kernel/mm/transparent_hugepage/enabled");
+  const long huge_kib = huge_kib_at(p);
+  const bool fell_back = vmstat("thp_fault_fallback") > fallbacks_before;
+  cache.release(p, cap);
+  cache.trim();
+  if (mode.find("[never]") != std::string::npos || mode.empty()) GTEST_SKIP() << "transparent huge pages are off";
+  if (huge_kib == 0 && fell_back) GTEST_SKIP() << "the kernel had no free huge page (thp_fault_fallback)";
+  EXPECT_GE(huge_kib, 2048) << "THP mode: " << mode;
+}
+
+// A size change reshapes idle buffers instead of asking for fresh pages: the
+// values a reshaped buffer held are still there (its pages were kept), grown
+// or shrunk, and it keeps its 2 MiB alignment.
+TEST(BufferCache, OverBudgetMissesReshapeTheNearestIdleMappingKeepingItsPages) {
+  BufferCache cache;
+  std::size_t cap[2];
+  char* p[2];
+  for (int i = 0; i < 2; ++i) {
+    p[i] = static_cast<char*>(cache.acquire(16 * kMiB, &cap[i]));  // peak 32 MiB: budget 40 MiB
+    std::memset(p[i], 'a' + i, cap[i]);
+  }
+  for (int i = 0; i < 2; ++i) cache.release(p[i], cap[i]);
+  // 32 idle + 18 > 40: the nearest idle mapping (the older of the two) grows.
+  std::size_t grown_cap = 0;
+  auto* grown = static_cast<char*>(cache.acquire(18 * kMiB, &grown_cap));
+  EXPECT_EQ(cache.stats().recycled, 1u);
+  EXPECT_EQ(cache.stats().misses, 2u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(grown) % BufferCache::kHugePageBytes, 0u);
+  EXPECT_EQ(grown[0], 'a');
+  EXPECT_EQ(grown[16 * kMiB - 1], 'a');
+  std::memset(grown, 'c', grown_cap);  // the grown tail is writable
+  // 18 + 16 idle + 14 > 40: the other one shrinks.
+  std::size_t shrunk_cap = 0;
+  auto* shrunk = static_cast<char*>(cache.acquire(14 * kMiB, &shrunk_cap));
+  EXPECT_EQ(shrunk, p[1]);
+  EXPECT_EQ(shrunk_cap, 14 * kMiB);
+  EXPECT_EQ(shrunk[14 * kMiB - 1], 'b');
+  EXPECT_EQ(cache.stats().recycled, 2u);
+  EXPECT_EQ(cache.stats().idle_bytes, 0u);
+  cache.release(grown, grown_cap);
+  cache.release(shrunk, shrunk_cap);
+  // Both serve their new sizes from now on.
+  std::size_t again = 0;
+  EXPECT_EQ(cache.acquire(18 * kMiB, &again), grown);
+  cache.release(grown, again);
+  cache.trim();
 }
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -9,6 +9,8 @@
 #include <random>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/tape.h"
@@ -134,10 +136,19 @@ struct BenchTimes {
   double peak_rss_mib = 0;     // after the measured steps
   int new_size = 0;
   double new_size_step_s = 0;  // the first step at new_size
+  double new_size_second_s = 0;  // the step after it, at the same size (steady at new_size)
+  // Page faults (minor: a fresh page mapped and zeroed), per step.
+  long first_step_faults = 0, steady_step_faults = 0, new_size_faults = 0;
   core::OpProfile profile;     // with --profile
 };
 
-// Two warm-ups, args.steps measured steps, then one step at size + 32:
+long minor_page_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+// Two warm-ups, args.steps measured steps, then two steps at size + 32:
 // multi-scale training meets a new input size now and then, and its first
 // step pays for new primitives and buffers.
 BenchTimes time_steps(const BenchArgs& args, BenchModel& bench) {
@@ -156,7 +167,9 @@ BenchTimes time_steps(const BenchArgs& args, BenchModel& bench) {
   sgd.decay_bias_and_bn = true;
   const auto optimizer = train::make_optimizer(sgd, network.named_parameters());
 
+  long faults = 0;  // of the step run_step ran last
   const auto run_step = [&](const Tensor& input, int input_size, core::OpProfile* prof) {
+    const long faults0 = minor_page_faults();
     const auto t0 = Clock::now();
     core::Tape tape(train ? core::Tape::Mode::record : core::Tape::Mode::inference);
     if (prof) tape.set_profile(prof);
@@ -171,20 +184,28 @@ BenchTimes time_steps(const BenchArgs& args, BenchModel& bench) {
     } else {
       for (const auto& h : fwd.heads) (void)h.data<float>();  // heads in plain layout, as a caller reads them
     }
-    return std::chrono::duration<double>(Clock::now() - t0).count();
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    faults = minor_page_faults() - faults0;
+    return seconds;
   };
   constexpr int warmups = 2;
   BenchTimes t;
   for (int s = 0; s < warmups + args.steps; ++s) {
     const bool measured = s >= warmups;
     const double step_s = run_step(x, bench.size, measured && args.profile ? &t.profile : nullptr);
-    if (s == 0) t.first_step_s = step_s;
+    if (s == 0) {
+      t.first_step_s = step_s;
+      t.first_step_faults = faults;
+    }
     if (measured) t.step_s.push_back(step_s);
   }
+  t.steady_step_faults = faults;
   t.peak_rss_mib = peak_rss_mib();  // before the larger new-size step
   t.new_size = bench.size + 32;
   const Tensor x_new = Tensor::uniform({bench.batch, def.net.channels, t.new_size, t.new_size}, core::DType::f32, rng);
   t.new_size_step_s = run_step(x_new, t.new_size, nullptr);
+  t.new_size_faults = faults;
+  t.new_size_second_s = run_step(x_new, t.new_size, nullptr);
   std::vector<double> sorted = t.step_s;
   std::sort(sorted.begin(), sorted.end());
   t.median_s = sorted[sorted.size() / 2];
@@ -212,8 +233,11 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
   const double gflops = (train ? 3.0 : 1.0) * gflop_per_image * images_per_s;
 
   if (args.profile) print_profile(t.profile, args.steps, log);
-  log << fmt::format("first step at the new size {}: {:.3f} s ({:.2f} x the median step)\n", t.new_size,
-                     t.new_size_step_s, t.new_size_step_s / t.median_s);
+  log << fmt::format("first step at the new size {}: {:.3f} s ({:.2f} x the median step, {:.2f} x the next step at "
+                     "{}); page faults: first step {}, last measured step {}, first step at {} {}\n",
+                     t.new_size, t.new_size_step_s, t.new_size_step_s / t.median_s,
+                     t.new_size_step_s / t.new_size_second_s, t.new_size, t.first_step_faults, t.steady_step_faults,
+                     t.new_size, t.new_size_faults);
   log << fmt::format("{}: median step {:.4f} s over {} steps (first step {:.3f} s), {:.2f} images/s, {:.1f} GFLOP/s "
                      "({:.0f}% of sgemm; {:.3f} GFLOP per image{}), peak RSS {:.0f} MiB\n",
                      args.mode, t.median_s, args.steps, t.first_step_s, images_per_s, gflops, 100.0 * gflops / sgemm,
@@ -240,6 +264,11 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
   j["new_size"] = t.new_size;
   j["new_size_step_s"] = t.new_size_step_s;
   j["new_size_step_ratio"] = t.new_size_step_s / t.median_s;
+  j["new_size_second_step_s"] = t.new_size_second_s;
+  j["new_size_vs_steady_ratio"] = t.new_size_step_s / t.new_size_second_s;
+  j["page_faults"] = {{"first_step", t.first_step_faults},
+                      {"steady_step", t.steady_step_faults},
+                      {"new_size_step", t.new_size_faults}};
   out << j.dump() << "\n";
 }
 

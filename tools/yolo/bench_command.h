@@ -3,8 +3,10 @@
 // [--loss squares|yolo] [--profile] [--json] [--write-cfg FILE.cfg]`: the speed of a training step
 // or an inference forward of a network on random inputs, without a data
 // loader. images_per_s is batch / the median step time over --steps steps
-// after two warm-ups; one more step at size + 32 shows what a new multi-scale
-// size costs (new_size_step_ratio). Human-readable output goes to `log` (stderr); --json
+// after two warm-ups; two more steps at size + 32 show what a new multi-scale
+// size costs: new_size_step_ratio (its first step over the median step) and
+// new_size_vs_steady_ratio (its first step over its second), with the page
+// faults of the first, a steady and the new size's first step. Human-readable output goes to `log` (stderr); --json
 // writes one JSON object as the last line of `out` (stdout).
 #pragma once
 
