@@ -77,6 +77,14 @@ struct ConvPostOp {
 // undefined). `training` selects forward_training (backward will follow).
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvSpec& spec, bool training,
                       const ConvPostOp& post = {});
+// w [OC,C/groups,KH,KW] as a tensor whose values are held in the layout (and,
+// under spec.bf16, the type) the inference forward for inputs of x_shape
+// reads, with no plain copy: conv2d_forward then binds them without a
+// reorder. Reading its bytes from outside the seam reorders them back (under
+// bf16 they then hold the bf16-rounded values the convolution multiplies).
+// For weights that stay fixed across many forwards (folded inference weights).
+Tensor conv2d_prepare_inference_weights(const Tensor& w, const core::Shape& x_shape, bool with_bias,
+                                        const ConvSpec& spec, const ConvPostOp& post);
 // dx [N,C,H,W] from dy [N,OC,OH,OW] and w.
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const core::Shape& x_shape, const ConvSpec& spec);
 // dw [OC,C/groups,KH,KW] and, when with_bias, db [OC] from x and dy.

@@ -12,6 +12,7 @@
 #include "ops/backend/errors.h"
 #include "ops/backend/exec.h"
 #include "ops/backend/layout.h"
+#include "ops/backend/prepared_weights.h"
 #include "ops/conv2d.h"
 
 namespace ops::backend {
@@ -147,6 +148,17 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     ex.run(e);
     return y;
   }, x, w, b);
+}
+
+Tensor conv2d_prepare_inference_weights(const Tensor& w, const Shape& x_shape, bool with_bias, const ConvSpec& spec,
+                                        const ConvPostOp& post) {
+  check_bf16(spec);
+  return guarded("conv2d prepare weights", [&] {
+    const auto& e = conv_forward_entry(x_shape, w.shape(), with_bias, spec, false, post);
+    const memory plain(plain_md(conv_weight_dims(w.shape(), spec.groups)), context().engine(), ptr(w));
+    auto prepared = std::make_shared<PreparedWeights>(plain, pd_of<dnnl::convolution_forward>(e).weights_desc());
+    return Tensor::from_physical(w.shape(), core::DType::f32, std::move(prepared));
+  }, w);
 }
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const ConvSpec& spec) {

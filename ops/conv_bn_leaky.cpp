@@ -49,16 +49,20 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
     }
     sources.emplace_back(nullptr, p.bn.darknet ? 1 : 0);
     sources.emplace_back(nullptr, std::bit_cast<std::uint64_t>(p.bn.eps));
+    sources.emplace_back(nullptr, p.conv.bf16 ? 1 : 0);  // the prepared weights' type
     FoldedWeights local;
     FoldedWeights& f = p.folded ? *p.folded : local;
+    const backend::ConvSpec spec{p.conv.stride, p.conv.pad, p.conv.dilation, p.conv.groups, p.conv.bf16};
+    const backend::ConvPostOp leaky{true, p.slope};
     if (!f.w.defined() || f.sources != sources) {
-      std::tie(f.w, f.b) = fold<float>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
+      Tensor folded_w;
+      std::tie(folded_w, f.b) = fold<float>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
+      // A kept fold is read on every forward: hold it only in the layout
+      // (and type) the convolution reads, reordered once here.
+      f.w = p.folded ? backend::conv2d_prepare_inference_weights(folded_w, x.shape(), true, spec, leaky) : folded_w;
       f.sources = std::move(sources);
     }
-    const Tensor& wf = f.w;
-    const Tensor& bf = f.b;
-    r.y = backend::conv2d_forward(x, wf, bf, {p.conv.stride, p.conv.pad, p.conv.dilation, p.conv.groups, p.conv.bf16}, false,
-                                  {true, p.slope});
+    r.y = backend::conv2d_forward(x, f.w, f.b, spec, false, leaky);
     return r;
   }
   auto [wf, bf] = fold<double>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);

@@ -2,6 +2,7 @@
 #include "ops/backend/exec.h"
 
 #include "ops/backend/layout.h"
+#include "ops/backend/prepared_weights.h"
 
 namespace ops::backend {
 
@@ -18,6 +19,17 @@ Source Exec::read(const Tensor& t) {
     }
   }
   return {memory(plain_md(t.shape()), ctx_.engine(), ptr(t)), Layout::plain};
+}
+
+void Exec::input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user) {
+  if (auto p = t.physical_layout()) {
+    if (const auto* prepared = dynamic_cast<const PreparedWeights*>(p.get())) {
+      kept_.push_back(p);
+      bind(arg, convert({prepared->mem(), Layout::plain}, want));
+      return;
+    }
+  }
+  bind(arg, convert({memory(user, ctx_.engine(), ptr(t)), Layout::plain}, want));
 }
 
 memory Exec::convert(const Source& s, const memory::desc& want) {

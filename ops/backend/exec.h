@@ -36,10 +36,9 @@ class Exec {
   const memory& arg(int a) const { return args_.at(a); }
 
   void input(int arg, const memory::desc& want, const Tensor& t) { bind(arg, convert(read(t), want)); }
-  // t's plain bytes seen through `user` (grouped weights as 5-D, 1-D vectors).
-  void input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user) {
-    bind(arg, convert({memory(user, ctx_.engine(), ptr(t)), Layout::plain}, want));
-  }
+  // t's plain bytes seen through `user` (grouped weights as 5-D, 1-D vectors),
+  // or its prepared copy (PreparedWeights) when it has one.
+  void input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user);
 
   // A new tensor of `shape` that the primitive writes in layout l.
   Tensor output_in(int arg, const Shape& shape, Layout l);

@@ -2,6 +2,9 @@
 // norm -> leaky -> add -> concat -> upsample -> conv), float32 through the
 // seam against the float64 reference chain; and the fused inference block
 // against the same three ops unfused.
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.h"
 #include "ops/batch_norm2d.h"
 #include "ops/binary.h"
@@ -86,6 +89,39 @@ TEST(FusedBlock, FoldedWeightsAreReusedUntilASourceChanges) {
   EXPECT_NE(cache.w.storage().get(), folded) << "a stale fold was reused";
   EXPECT_EQ(changed.to_double_vector(), conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, fresh).y.to_double_vector());
   EXPECT_NE(changed.to_double_vector(), first.to_double_vector());
+}
+
+// A kept fold lives only in the layout the convolution reads (no plain copy
+// until someone reads it), serves inputs of other shapes too, and reads back
+// as the fold w * gamma / sqrt(var + eps).
+TEST(FusedBlock, KeptFoldIsHeldInTheConvolutionsLayoutAndReadsBackAsTheFold) {
+  const DType dt = DType::f32;
+  const Tensor x = rand64({2, 32, 7, 7}, 1).to(dt), w = rand64({32, 32, 3, 3}, 2).to(dt);
+  const Tensor gamma = rand64({32}, 3, 0.5, 1.5).to(dt), beta = rand64({32}, 4).to(dt);
+  const Tensor mean = rand64({32}, 5).to(dt), var = rand64({32}, 6, 0.1, 2.0).to(dt);
+  FoldedWeights cache;
+  ConvBnLeakyParams p{{.pad = 1}, {.training = false}, 0.1, &cache};
+  ConvBnLeakyParams fresh = p;
+  fresh.folded = nullptr;
+  Tape tape(Tape::Mode::inference);
+  const Tensor y = conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, p).y;
+  ASSERT_NE(cache.w.physical_layout(), nullptr) << "the fold was kept as plain bytes";
+  EXPECT_EQ(y.to_double_vector(), conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, fresh).y.to_double_vector());
+  const Tensor x_other = rand64({1, 32, 12, 9}, 7).to(dt);
+  EXPECT_LE(rel_err(conv_bn_leaky(tape, x_other, w, {}, gamma, beta, mean, var, p).y,
+                    conv_bn_leaky(tape, x_other, w, {}, gamma, beta, mean, var, fresh).y),
+            1e-6);
+  const std::vector<double> folded = cache.w.to_double_vector();  // reordered back to plain
+  EXPECT_EQ(cache.w.physical_layout(), nullptr);
+  const std::vector<double> wv = w.to_double_vector();
+  const std::int64_t per = 32 * 3 * 3;
+  double worst = 0;
+  for (std::int64_t i = 0; i < w.numel(); ++i) {
+    const std::int64_t o = i / per;
+    const double s = gamma.to_double_vector()[o] / std::sqrt(var.to_double_vector()[o] + p.bn.eps);
+    worst = std::max(worst, std::abs(folded[i] - wv[i] * s) / std::max(1e-3, std::abs(wv[i] * s)));
+  }
+  EXPECT_LE(worst, 1e-6);
 }
 
 TEST(FusedBlock, RecordingTapeGivesGradientsAndRunningStats) {

@@ -1,0 +1,37 @@
+// Weights in the convolution's own layout (see prepared_weights.h).
+#include "ops/backend/prepared_weights.h"
+
+#include "core/shape.h"
+#include "ops/backend/context.h"
+#include "ops/backend/errors.h"
+
+namespace ops::backend {
+
+namespace {
+
+void reorder_now(memory from, memory to, const char* what) {
+  try {
+    DnnlContext& ctx = context();
+    dnnl::reorder(from, to).execute(ctx.stream(), from, to);
+    ctx.stream().wait();
+  } catch (const dnnl::error& e) {
+    throw backend_error(what, e, core::shape_str(from.get_desc().dims()));
+  }
+}
+
+}  // namespace
+
+const dnnl::engine& PreparedWeights::context_engine() { return context().engine(); }
+
+PreparedWeights::PreparedWeights(const memory& plain, const memory::desc& want)
+    : plain_(plain.get_desc()), want_(want), buffer_(ScratchPool::acquire(want.get_size())) {
+  reorder_now(plain, mem(), "prepare convolution weights");
+}
+
+PreparedWeights::~PreparedWeights() { ScratchPool::release(buffer_); }
+
+void PreparedWeights::materialize(void* plain) const {
+  reorder_now(mem(), memory(plain_, context().engine(), plain), "prepared weights to plain");
+}
+
+}  // namespace ops::backend
