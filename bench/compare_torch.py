@@ -68,12 +68,13 @@ def main():
             rows.append((name, ours, best))
             results.append({"case": name, "yolo": ours, "torch": peers})
     print(f"{'case':<16} {'yolo img/s':>10} {'torch img/s':>11} {'(layout)':>14} {'speed x':>8} "
-          f"{'yolo MiB':>9} {'torch MiB':>9} {'RSS x':>6} {'peak %':>7} {'new size x':>10}")
+          f"{'yolo MiB':>9} {'torch MiB':>9} {'RSS x':>6} {'peak %':>7} {'new size x':>10} {'vs steady':>9}")
     for name, ours, best in rows:
         print(f"{name:<16} {ours['images_per_s']:>10.2f} {best['images_per_s']:>11.2f} {best['layout']:>14} "
               f"{ours['images_per_s'] / best['images_per_s']:>8.2f} {ours['peak_rss_mb']:>9.0f} "
               f"{best['peak_rss_mb']:>9.0f} {ours['peak_rss_mb'] / best['peak_rss_mb']:>6.2f} "
-              f"{100 * ours['peak_fraction']:>6.0f}% {ours['new_size_step_ratio']:>10.2f}")
+              f"{100 * ours['peak_fraction']:>6.0f}% {ours['new_size_step_ratio']:>10.2f} "
+              f"{ours['new_size_vs_steady_ratio']:>9.2f}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)
