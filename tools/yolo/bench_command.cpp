@@ -165,7 +165,9 @@ BenchTimes time_steps(const BenchArgs& args, BenchModel& bench) {
   train::OptimizerConfig sgd;  // SGD, momentum 0.9, weight decay 5e-4 on every parameter, as the peer
   sgd.type = "sgd";
   sgd.decay_bias_and_bn = true;
-  const auto optimizer = train::make_optimizer(sgd, network.named_parameters());
+  // Training only: its momentum buffers (one more copy of the weights) would
+  // count in a forward's peak RSS.
+  const auto optimizer = train ? train::make_optimizer(sgd, network.named_parameters()) : nullptr;
 
   long faults = 0;  // of the step run_step ran last
   const auto run_step = [&](const Tensor& input, int input_size, core::OpProfile* prof) {
