@@ -124,6 +124,28 @@ TEST(FusedBlock, KeptFoldIsHeldInTheConvolutionsLayoutAndReadsBackAsTheFold) {
   EXPECT_LE(worst, 1e-6);
 }
 
+// A block inference runs on Winograd (3x3, stride 1, 32 channels, 28x28
+// output), with leaky ReLU as a pass of its own where the fused post-op is
+// not offered: float32, with and without a kept fold, matches the float64
+// block (negative outputs included).
+TEST(FusedBlock, WinogradSizedInferenceBlockMatchesFloat64) {
+  const Tensor x = rand64({1, 32, 28, 28}, 1), w = rand64({32, 32, 3, 3}, 2, -0.2, 0.2);
+  const Tensor gamma = rand64({32}, 3, 0.5, 1.5), beta = rand64({32}, 4);
+  const Tensor mean = rand64({32}, 5), var = rand64({32}, 6, 0.1, 2.0);
+  const auto f32 = [](const Tensor& t) { return t.to(DType::f32); };
+  FoldedWeights cache;
+  const ConvBnLeakyParams kept{{.pad = 1}, {.training = false}, 0.1, &cache};
+  const ConvBnLeakyParams plain{{.pad = 1}, {.training = false}, 0.1};
+  Tape tape(Tape::Mode::inference);
+  const Tensor ref = conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, plain).y;
+  const std::vector<double> r = ref.to_double_vector();
+  ASSERT_TRUE(std::any_of(r.begin(), r.end(), [](double v) { return v < 0; }));
+  for (const ConvBnLeakyParams* p : {&kept, &plain}) {
+    const Tensor y = conv_bn_leaky(tape, f32(x), f32(w), {}, f32(gamma), f32(beta), f32(mean), f32(var), *p).y;
+    EXPECT_LE(rel_err(y, ref), 1e-4) << (p->folded ? "kept fold" : "fold per call");
+  }
+}
+
 TEST(FusedBlock, RecordingTapeGivesGradientsAndRunningStats) {
   Tape tape;
   Tensor x = rand64({2, 3, 5, 5}, 1).set_requires_grad();
