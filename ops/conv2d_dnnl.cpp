@@ -149,6 +149,7 @@ const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_b
           try {
             return make(dnnl::algorithm::convolution_winograd);
           } catch (const dnnl::error&) {
+            // oneDNN 2.6 refuses Winograd with a leaky post-op; newer ones may not
           }
           if (post.leaky) {
             // Without the fused activation; conv2d_forward then runs it as a pass of its own.
