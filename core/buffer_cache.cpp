@@ -40,50 +40,48 @@ std::size_t round_up(std::size_t bytes, std::size_t to) { return (std::max<std::
 // meets gigabytes of fresh activations in one step; in 4 KiB pages that was
 // half a million page faults and most of the step's extra time. Where huge
 // pages are off, madvise fails and the mapping keeps small pages.
-void* map_huge_aligned(std::size_t capacity) {
+// `bytes` of fresh anonymous mapping starting on a 2 MiB boundary (the
+// slack mapped around it to find the boundary is unmapped again), or nullptr.
+void* map_aligned(std::size_t bytes, int prot, int flags) {
   constexpr std::size_t huge = BufferCache::kHugePageBytes;
-  const std::size_t span = capacity + huge;
-  void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const std::size_t span = bytes + huge;
+  void* raw = mmap(nullptr, span, prot, flags | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
   const auto begin = reinterpret_cast<std::uintptr_t>(raw);
   const std::uintptr_t start = (begin + huge - 1) / huge * huge;
-  const std::size_t head = start - begin, tail = span - head - capacity;
+  const std::size_t head = start - begin, tail = span - head - bytes;
   if (head != 0) munmap(raw, head);
-  if (tail != 0) munmap(reinterpret_cast<void*>(start + capacity), tail);
-  void* p = reinterpret_cast<void*>(start);
+  if (tail != 0) munmap(reinterpret_cast<void*>(start + bytes), tail);
+  return reinterpret_cast<void*>(start);
+}
+
+void* map_huge_aligned(std::size_t capacity) {
+  void* p = map_aligned(capacity, PROT_READ | PROT_WRITE, 0);
+  if (p == nullptr) throw std::bad_alloc();
   (void)madvise(p, capacity, MADV_HUGEPAGE);
   return p;
 }
 
 // The mapping at p (from map_huge_aligned, `from` bytes) resized to `to`
 // bytes, keeping the pages it has: shrunk in place, else grown in place when
-// the addresses after it are free, else moved to a fresh 2 MiB boundary
-// (the kernel moves the page tables, not the pages). nullptr when the kernel
-// refuses; p is then unchanged.
+// the addresses after it are free, else moved onto a reserved range at a
+// 2 MiB boundary (the kernel moves the page tables, not the pages). nullptr
+// when the kernel refuses; p is then unchanged.
 void* remap_huge_aligned(void* p, std::size_t from, std::size_t to) {
-  auto* bytes = static_cast<char*>(p);
   if (to <= from) {
-    if (to < from) munmap(bytes + to, from - to);
+    if (to < from) munmap(static_cast<char*>(p) + to, from - to);
     return p;
   }
-  if (mremap(p, from, to, 0) != MAP_FAILED) {
-    (void)madvise(p, to, MADV_HUGEPAGE);
-    return p;
-  }
-  constexpr std::size_t huge = BufferCache::kHugePageBytes;
-  const std::size_t span = to + huge;
-  void* reserve = mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (reserve == MAP_FAILED) return nullptr;
-  const auto begin = reinterpret_cast<std::uintptr_t>(reserve);
-  const std::uintptr_t start = (begin + huge - 1) / huge * huge;
-  void* moved = mremap(p, from, to, MREMAP_MAYMOVE | MREMAP_FIXED, reinterpret_cast<void*>(start));
+  void* moved = mremap(p, from, to, 0);
   if (moved == MAP_FAILED) {
-    munmap(reserve, span);
-    return nullptr;
+    void* reserved = map_aligned(to, PROT_NONE, MAP_NORESERVE);
+    if (reserved == nullptr) return nullptr;
+    moved = mremap(p, from, to, MREMAP_MAYMOVE | MREMAP_FIXED, reserved);
+    if (moved == MAP_FAILED) {
+      munmap(reserved, to);
+      return nullptr;
+    }
   }
-  const std::size_t head = start - begin, tail = span - head - to;
-  if (head != 0) munmap(reserve, head);
-  if (tail != 0) munmap(reinterpret_cast<void*>(start + to), tail);
   (void)madvise(moved, to, MADV_HUGEPAGE);
   return moved;
 }

@@ -21,7 +21,7 @@ void reorder_now(memory from, memory to, const char* what) {
 
 }  // namespace
 
-const dnnl::engine& PreparedWeights::context_engine() { return context().engine(); }
+memory PreparedWeights::mem() const { return {want_, context().engine(), buffer_.data}; }
 
 PreparedWeights::PreparedWeights(const memory& plain, const memory::desc& want)
     : plain_(plain.get_desc()), want_(want), buffer_(ScratchPool::acquire(want.get_size())) {

@@ -21,10 +21,9 @@ class PreparedWeights final : public core::PhysicalLayout {
   PreparedWeights(const memory& plain, const memory::desc& want);
   ~PreparedWeights() override;
   void materialize(void* plain) const override;
-  memory mem() const { return {want_, context_engine(), buffer_.data}; }
+  memory mem() const;
 
  private:
-  static const dnnl::engine& context_engine();
   memory::desc plain_;
   memory::desc want_;
   ScratchPool::Buffer buffer_;
