@@ -62,16 +62,12 @@ void* map_huge_aligned(std::size_t capacity) {
   return p;
 }
 
-// The mapping at p (from map_huge_aligned, `from` bytes) resized to `to`
-// bytes, keeping the pages it has: shrunk in place, else grown in place when
-// the addresses after it are free, else moved onto a reserved range at a
-// 2 MiB boundary (the kernel moves the page tables, not the pages). nullptr
-// when the kernel refuses; p is then unchanged.
-void* remap_huge_aligned(void* p, std::size_t from, std::size_t to) {
-  if (to <= from) {
-    if (to < from) munmap(static_cast<char*>(p) + to, from - to);
-    return p;
-  }
+// The mapping at p (from map_huge_aligned, `from` bytes) grown to `to`
+// bytes, keeping the pages it has: in place when the addresses after it are
+// free, else moved onto a reserved range at a 2 MiB boundary (the kernel
+// moves the page tables, not the pages). nullptr when the kernel refuses;
+// p is then unchanged.
+void* grow_huge_aligned(void* p, std::size_t from, std::size_t to) {
   void* moved = mremap(p, from, to, 0);
   if (moved == MAP_FAILED) {
     void* reserved = map_aligned(to, PROT_NONE, MAP_NORESERVE);
@@ -113,26 +109,18 @@ void* BufferCache::acquire(std::size_t bytes, std::size_t* capacity) {
   }
   const std::size_t want = round_up(bytes, kPage);
   std::unique_lock lock(mutex_);
-  if (auto it = by_size_.lower_bound(want); it != by_size_.end() && it->first - want <= want / 8) {
-    it = std::prev(by_size_.upper_bound(it->first));  // of equal sizes, the most recently released (warmest)
-    const Idle idle = *it->second;
-    lru_.erase(it->second);
-    by_size_.erase(it);
-    stats_.idle_bytes -= idle.capacity;
-    stats_.in_use_bytes += idle.capacity;
-    stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
-    ++stats_.hits;
-    *capacity = idle.capacity;
-    YOLO_UNPOISON(idle.data, idle.capacity);
-    return idle.data;
+  // In order of preference (the header's policy): an idle buffer of up to
+  // half as much again, whole; a smaller mapping grown; a larger one of up
+  // to kRecycleFactor times the request, whole; a fresh one.
+  const auto above = by_size_.lower_bound(want);
+  const auto fits = [&](std::size_t most) { return above != by_size_.end() && above->first <= most; };
+  if (fits(want + want / 2)) return take(above, capacity);
+  if (void* grown = grow_below(want)) {
+    *capacity = want;
+    return grown;
   }
+  if (fits(want * kRecycleFactor)) return take(above, capacity);
   const std::size_t budget = stats_.peak_in_use_bytes + stats_.peak_in_use_bytes / 4;
-  if (stats_.in_use_bytes + stats_.idle_bytes + want > budget) {
-    if (void* recycled = recycle(want)) {
-      *capacity = want;
-      return recycled;
-    }
-  }
   while (!lru_.empty() && stats_.in_use_bytes + stats_.idle_bytes + want > budget) evict_oldest();
   ++stats_.misses;
   stats_.in_use_bytes += want;
@@ -149,6 +137,20 @@ void* BufferCache::acquire(std::size_t bytes, std::size_t* capacity) {
   }
 }
 
+void* BufferCache::take(BySize::iterator it, std::size_t* capacity) {
+  it = std::prev(by_size_.upper_bound(it->first));  // of equal sizes, the most recently released (warmest)
+  const Idle idle = *it->second;
+  lru_.erase(it->second);
+  by_size_.erase(it);
+  stats_.idle_bytes -= idle.capacity;
+  stats_.in_use_bytes += idle.capacity;
+  stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
+  ++stats_.hits;
+  *capacity = idle.capacity;
+  YOLO_UNPOISON(idle.data, idle.capacity);
+  return idle.data;
+}
+
 void BufferCache::release(void* data, std::size_t capacity) {
   if (data == nullptr) return;
   if (capacity < kMinCachedBytes) {
@@ -163,21 +165,17 @@ void BufferCache::release(void* data, std::size_t capacity) {
   by_size_.emplace(capacity, std::prev(lru_.end()));
 }
 
-void* BufferCache::recycle(std::size_t want) {
+void* BufferCache::grow_below(std::size_t want) {
   if (want < kHugePageBytes) return nullptr;
-  // The idle mapping nearest in size, within a factor of kRecycleFactor.
-  auto best = by_size_.end();
+  // The largest idle mapping under `want`, the least recently released of
+  // equal ones.
   auto above = by_size_.lower_bound(want);
-  if (above != by_size_.end() && above->first <= want * kRecycleFactor) best = above;
-  if (above != by_size_.begin()) {
-    auto below = by_size_.lower_bound(std::prev(above)->first);  // of equal sizes, the least recently released
-    const bool near = below->first >= kHugePageBytes && below->first * kRecycleFactor >= want;
-    if (near && (best == by_size_.end() || want - below->first < best->first - want)) best = below;
-  }
-  if (best == by_size_.end()) return nullptr;
+  if (above == by_size_.begin()) return nullptr;
+  auto best = by_size_.lower_bound(std::prev(above)->first);
+  if (best->first < kHugePageBytes || best->first * kRecycleFactor < want) return nullptr;
   const Idle idle = *best->second;
   YOLO_UNPOISON(idle.data, idle.capacity);
-  void* p = remap_huge_aligned(idle.data, idle.capacity, want);
+  void* p = grow_huge_aligned(idle.data, idle.capacity, want);
   if (p == nullptr) {
     YOLO_POISON(idle.data, idle.capacity);
     return nullptr;

@@ -10,25 +10,31 @@
 //
 // Policy:
 // - requests under kMinCachedBytes go straight to aligned_alloc/free;
-// - a request takes the smallest idle buffer of at least its size and at most
-//   1/8 more (the most recently released of equal ones), so a big buffer is
-//   never spent on a much smaller tensor;
-// - idle plus in-use bytes stay within the largest in-use total seen so far
-//   plus a quarter: a request that misses first frees idle buffers, least
-//   recently released first. The quarter is room for buffers of sizes that
-//   peak at different times of a step (without it, each step evicted what a
-//   later part of it needed); a change of image size (multi-scale training)
-//   trades old-size buffers for new ones instead of holding both;
+// - a request takes, in order of preference:
+//   1. the smallest idle buffer of at least its size and at most half as
+//      much again, whole (the most recently released of equal ones): a
+//      repeated step gets back exactly the buffers it had, and a step at the
+//      next smaller multi-scale size those of the larger one;
+//   2. the largest idle mapping below its size (within kRecycleFactor),
+//      grown with mremap, keeping its pages: a step at a larger size grows
+//      each old tensor's buffer and faults fresh pages only for the growth,
+//      not for all of it (their zeroing was most of the first step's extra
+//      time at a new size);
+//   3. the smallest idle buffer of up to kRecycleFactor times its size,
+//      whole;
+//   4. a fresh buffer, freeing idle buffers first (least recently released
+//      first) until idle plus in-use bytes fit the budget: the largest
+//      in-use total seen so far plus a quarter. The quarter is room for
+//      buffers of sizes that peak at different times of a step;
+// - buffers never shrink. Multi-scale training (a random size from 320 to
+//   608, 3.6x the bytes, every step) then settles on buffers that serve
+//   every size, and steps stop faulting pages once each size has come. When
+//   a buffer was cut to each request instead, a step at 320 after one at
+//   608 shrank buffers that the next 608 step grew back: thousands of fresh
+//   pages every step, over a tenth of the step time of the quick config's model;
 // - buffers of kHugePageBytes or more are their own mappings, 2 MiB aligned
 //   and marked for transparent huge pages, so the first touch of a fresh
-//   one (the first step, a new multi-scale size) faults 2 MiB at a time;
-// - a request of that size that no idle buffer serves and that would go
-//   over the budget reshapes the idle mapping nearest in size (within a
-//   factor of kRecycleFactor) with mremap, keeping its pages, before any
-//   eviction: after a change of image size most new tensors land on the old
-//   size's pages instead of fresh zeroed ones, whose zeroing was most of the
-//   first step's extra time at a new size. A repeated step never misses, so
-//   nothing is reshaped in steady state.
+//   one faults 2 MiB at a time.
 // Thread-safe; one process-wide instance (buffer_cache()).
 #pragma once
 
@@ -52,7 +58,7 @@ class BufferCache {
     std::size_t peak_in_use_bytes = 0;
     std::size_t hits = 0;           // requests served from idle buffers
     std::size_t misses = 0;         // requests that allocated
-    std::size_t recycled = 0;       // requests served by reshaping an idle mapping
+    std::size_t recycled = 0;       // requests served by growing an idle mapping
   };
 
   BufferCache() = default;
@@ -75,14 +81,18 @@ class BufferCache {
     std::size_t capacity;
   };
   using Lru = std::list<Idle>;  // front: least recently released
+  using BySize = std::multimap<std::size_t, Lru::iterator>;
 
-  // An idle mapping near `want` in size reshaped to it (in use), or nullptr.
-  void* recycle(std::size_t want);
+  // An idle buffer of the size at it (the most recently released), now in use.
+  void* take(BySize::iterator it, std::size_t* capacity);
+  // The largest idle mapping under `want` (within kRecycleFactor) grown to
+  // it, now in use, or nullptr.
+  void* grow_below(std::size_t want);
   void evict_oldest();
 
   mutable std::mutex mutex_;
   Lru lru_;
-  std::multimap<std::size_t, Lru::iterator> by_size_;
+  BySize by_size_;
   Stats stats_;
 };
 
