@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include <sys/resource.h>
 
@@ -47,6 +49,9 @@ void check_args(const BenchArgs& a) {
     throw core::ConfigError(fmt::format("bench: --loss must be squares or yolo, got '{}'", a.loss));
   }
   if (a.steps < 1) throw core::ConfigError(fmt::format("bench: --steps must be at least 1, got {}", a.steps));
+  if (a.multiscale_steps < 0) {
+    throw core::ConfigError(fmt::format("bench: --multiscale-steps must be 0 or more, got {}", a.multiscale_steps));
+  }
   // Emulated bf16 would be slower than fp32 and prove nothing.
   if (a.precision == "bf16" && !ops::backend::bf16_supported()) {
     throw core::ConfigError("bench: --precision bf16 needs a CPU with AVX512-BF16, which this one lacks");
@@ -142,54 +147,77 @@ struct BenchTimes {
   core::OpProfile profile;     // with --profile
 };
 
+struct MultiScaleStep {
+  int size = 0;
+  double seconds = 0;
+  long faults = 0;
+};
+
 long minor_page_faults() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_minflt;
 }
 
-// Two warm-ups, args.steps measured steps, then two steps at size + 32:
-// multi-scale training meets a new input size now and then, and its first
-// step pays for new primitives and buffers.
-BenchTimes time_steps(const BenchArgs& args, BenchModel& bench) {
-  const models::NetworkDef& def = bench.model.network->def();
-  const bool train = args.mode == "train";
-  std::mt19937_64 rng(0);
-  const Tensor x = Tensor::uniform({bench.batch, def.net.channels, bench.size, bench.size}, core::DType::f32, rng);
-  const auto yolo_layers = bench.model.network->yolo_layers();
-  if (yolo_layers.empty()) throw core::ConfigError(fmt::format("bench: {} has no [yolo] layer", def.source));
-  const models::DetectionTargets targets = synthetic_targets(bench.batch, yolo_layers.front().classes);
-  models::DarknetNetwork& network = *bench.model.network;
-  network.set_training(train);
-  network.set_bf16(args.precision == "bf16");
-  train::OptimizerConfig sgd;  // SGD, momentum 0.9, weight decay 5e-4 on every parameter, as the peer
-  sgd.type = "sgd";
-  sgd.decay_bias_and_bn = true;
-  // Training only: its momentum buffers (one more copy of the weights) would
-  // count in a forward's peak RSS.
-  const auto optimizer = train ? train::make_optimizer(sgd, network.named_parameters()) : nullptr;
+// One training step or forward of the bench's network, timed, with the
+// page faults it took.
+class StepRunner {
+ public:
+  StepRunner(const BenchArgs& args, BenchModel& bench) : args_(args), network_(*bench.model.network) {
+    train_ = args.mode == "train";
+    const auto yolo_layers = network_.yolo_layers();
+    if (yolo_layers.empty()) throw core::ConfigError(fmt::format("bench: {} has no [yolo] layer", network_.def().source));
+    targets_ = synthetic_targets(bench.batch, yolo_layers.front().classes);
+    network_.set_training(train_);
+    network_.set_bf16(args.precision == "bf16");
+    sgd_.type = "sgd";  // SGD, momentum 0.9, weight decay 5e-4 on every parameter, as the peer
+    sgd_.decay_bias_and_bn = true;
+    // Training only: its momentum buffers (one more copy of the weights)
+    // would count in a forward's peak RSS.
+    if (train_) optimizer_ = train::make_optimizer(sgd_, network_.named_parameters());
+  }
 
-  long faults = 0;  // of the step run_step ran last
-  const auto run_step = [&](const Tensor& input, int input_size, core::OpProfile* prof) {
+  // Seconds of one step on `input` (input_size square); faults() then
+  // holds its page faults.
+  double operator()(const Tensor& input, int input_size, core::OpProfile* prof) {
     const long faults0 = minor_page_faults();
     const auto t0 = Clock::now();
-    core::Tape tape(train ? core::Tape::Mode::record : core::Tape::Mode::inference);
+    core::Tape tape(train_ ? core::Tape::Mode::record : core::Tape::Mode::inference);
     if (prof) tape.set_profile(prof);
-    const auto fwd = network.forward(tape, input);
-    if (train) {
-      const Tensor loss = args.loss == "squares"
-                              ? squares_loss(tape, fwd.heads)
-                              : models::detection_loss(tape, network, fwd.heads, input_size, input_size, targets).loss;
+    const auto fwd = network_.forward(tape, input);
+    if (train_) {
+      const Tensor loss = args_.loss == "squares" ? squares_loss(tape, fwd.heads)
+                                                  : models::detection_loss(tape, network_, fwd.heads, input_size,
+                                                                           input_size, targets_).loss;
       tape.backward(loss);
-      optimizer->step(sgd.lr);
-      network.zero_grad();
+      optimizer_->step(sgd_.lr);
+      network_.zero_grad();
     } else {
       for (const auto& h : fwd.heads) (void)h.data<float>();  // heads in plain layout, as a caller reads them
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    faults = minor_page_faults() - faults0;
+    faults_ = minor_page_faults() - faults0;
     return seconds;
-  };
+  }
+  long faults() const { return faults_; }
+
+ private:
+  const BenchArgs& args_;
+  models::DarknetNetwork& network_;
+  bool train_ = false;
+  models::DetectionTargets targets_;
+  train::OptimizerConfig sgd_;
+  std::unique_ptr<train::Optimizer> optimizer_;
+  long faults_ = 0;
+};
+
+// Two warm-ups, args.steps measured steps, then two steps at size + 32:
+// multi-scale training meets a new input size now and then, and its first
+// step pays for new primitives and buffers.
+BenchTimes time_steps(const BenchArgs& args, BenchModel& bench, StepRunner& run_step) {
+  const int channels = bench.model.network->def().net.channels;
+  std::mt19937_64 rng(0);
+  const Tensor x = Tensor::uniform({bench.batch, channels, bench.size, bench.size}, core::DType::f32, rng);
   constexpr int warmups = 2;
   BenchTimes t;
   for (int s = 0; s < warmups + args.steps; ++s) {
@@ -197,21 +225,59 @@ BenchTimes time_steps(const BenchArgs& args, BenchModel& bench) {
     const double step_s = run_step(x, bench.size, measured && args.profile ? &t.profile : nullptr);
     if (s == 0) {
       t.first_step_s = step_s;
-      t.first_step_faults = faults;
+      t.first_step_faults = run_step.faults();
     }
     if (measured) t.step_s.push_back(step_s);
   }
-  t.steady_step_faults = faults;
+  t.steady_step_faults = run_step.faults();
   t.peak_rss_mib = peak_rss_mib();  // before the larger new-size step
   t.new_size = bench.size + 32;
-  const Tensor x_new = Tensor::uniform({bench.batch, def.net.channels, t.new_size, t.new_size}, core::DType::f32, rng);
+  const Tensor x_new = Tensor::uniform({bench.batch, channels, t.new_size, t.new_size}, core::DType::f32, rng);
   t.new_size_step_s = run_step(x_new, t.new_size, nullptr);
-  t.new_size_faults = faults;
+  t.new_size_faults = run_step.faults();
   t.new_size_second_s = run_step(x_new, t.new_size, nullptr);
   std::vector<double> sorted = t.step_s;
   std::sort(sorted.begin(), sorted.end());
   t.median_s = sorted[sorted.size() / 2];
   return t;
+}
+
+// --multiscale-steps: steps at a random size each, from size - 64 to size +
+// 64 in steps of 32 (as multi-scale training draws one per batch), after
+// the steps above. Primitives and buffers of every size are made in the
+// first steps; the second half shows what a settled run pays per step.
+std::vector<MultiScaleStep> time_multiscale(const BenchArgs& args, BenchModel& bench, StepRunner& run_step) {
+  std::vector<int> sizes;
+  for (int s = std::max(32, bench.size - 64); s <= bench.size + 64; s += 32) sizes.push_back(s);
+  const int channels = bench.model.network->def().net.channels;
+  std::mt19937_64 rng(1);
+  std::vector<Tensor> inputs;
+  for (int s : sizes) inputs.push_back(Tensor::uniform({bench.batch, channels, s, s}, core::DType::f32, rng));
+  std::vector<MultiScaleStep> steps;
+  for (int i = 0; i < args.multiscale_steps; ++i) {
+    const std::size_t k = rng() % sizes.size();
+    const double seconds = run_step(inputs[k], sizes[k], nullptr);
+    steps.push_back({sizes[k], seconds, run_step.faults()});
+  }
+  return steps;
+}
+
+// Mean step time and page faults of the second half of the multi-scale
+// steps (the first ones make each size's primitives and buffers).
+void print_multiscale(const std::vector<MultiScaleStep>& steps, std::ostream& log) {
+  const std::size_t from = steps.size() / 2, count = steps.size() - from;
+  double seconds = 0, faults = 0;
+  int smallest = steps.front().size, largest = steps.front().size;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    smallest = std::min(smallest, steps[i].size);
+    largest = std::max(largest, steps[i].size);
+    if (i < from) continue;
+    seconds += steps[i].seconds;
+    faults += static_cast<double>(steps[i].faults);
+  }
+  log << fmt::format("multi-scale: {} steps at random sizes {}..{}; the last {}: mean step {:.4f} s, {:.0f} page "
+                     "faults per step\n",
+                     steps.size(), smallest, largest, count, seconds / count, faults / count);
 }
 
 }  // namespace
@@ -230,7 +296,9 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
   log << fmt::format("bench {}: {} at {}x{}, batch {}, {} threads, {}, loss {}; sgemm peak {:.1f} GFLOP/s\n",
                      args.mode, def.source, size, size, batch, threads, args.precision, train ? args.loss : "none",
                      sgemm);
-  const BenchTimes t = time_steps(args, bench);
+  StepRunner run_step(args, bench);
+  const BenchTimes t = time_steps(args, bench, run_step);
+  const std::vector<MultiScaleStep> multiscale = time_multiscale(args, bench, run_step);
   const double images_per_s = batch / t.median_s;
   const double gflops = (train ? 3.0 : 1.0) * gflop_per_image * images_per_s;
 
@@ -244,6 +312,7 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
                      "({:.0f}% of sgemm; {:.3f} GFLOP per image{}), peak RSS {:.0f} MiB\n",
                      args.mode, t.median_s, args.steps, t.first_step_s, images_per_s, gflops, 100.0 * gflops / sgemm,
                      gflop_per_image, train ? ", a step counted as 3 x forward" : "", t.peak_rss_mib);
+  if (!multiscale.empty()) print_multiscale(multiscale, log);
   if (!args.json) return;
   nlohmann::json j;
   j["mode"] = args.mode;
@@ -271,6 +340,11 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
   j["page_faults"] = {{"first_step", t.first_step_faults},
                       {"steady_step", t.steady_step_faults},
                       {"new_size_step", t.new_size_faults}};
+  if (!multiscale.empty()) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& m : multiscale) steps.push_back({{"size", m.size}, {"step_s", m.seconds}, {"page_faults", m.faults}});
+    j["multiscale_steps"] = steps;
+  }
   out << j.dump() << "\n";
 }
 

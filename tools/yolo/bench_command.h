@@ -1,13 +1,18 @@
 // `yolo bench train|forward (--cfg FILE.cfg | --config FILE.yml) [--size S]
 // [--batch B] [--threads N] [--steps N] [--precision fp32|bf16]
-// [--loss squares|yolo] [--profile] [--json] [--write-cfg FILE.cfg]`: the speed of a training step
-// or an inference forward of a network on random inputs, without a data
-// loader. images_per_s is batch / the median step time over --steps steps
+// [--loss squares|yolo] [--multiscale-steps N] [--profile] [--json] [--write-cfg FILE.cfg]`: the
+// speed of a training step or an inference forward of a network on random
+// inputs, without a data loader. images_per_s is batch / the median step time over --steps steps
 // after two warm-ups; two more steps at size + 32 show what a new multi-scale
 // size costs: new_size_step_ratio (its first step over the median step) and
 // new_size_vs_steady_ratio (its first step over its second), with the page
-// faults of the first, a steady and the new size's first step. Human-readable output goes to `log` (stderr); --json
-// writes one JSON object as the last line of `out` (stdout).
+// faults of the first, a steady and the new size's first step.
+// --multiscale-steps N then runs N steps at a random size each (size - 64 to
+// size + 64 by 32, as multi-scale training draws them) and reports the mean
+// step and page faults of the second half: what a settled multi-scale run
+// pays per step. Human-readable output goes to `log` (stderr); --json writes
+// one JSON object as the last line of `out` (stdout), with
+// multiscale_steps (size, step_s, page_faults of each).
 #pragma once
 
 #include <ostream>
@@ -23,6 +28,7 @@ struct BenchArgs {
   int batch = 0;       // 0: the cfg's batch / subdivisions or the config's train.batch_size
   int threads = 0;     // 0: every core
   int steps = 5;       // measured steps after the warm-ups
+  int multiscale_steps = 0;  // then steps at random sizes from size - 64 to size + 64
   std::string precision = "fp32";
   std::string loss = "squares";  // squares: sum over heads of mean(head^2); yolo: the three yolo_loss heads
   bool profile = false;          // time per op kind, forward and backward, from the tape
