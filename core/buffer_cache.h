@@ -28,10 +28,12 @@
 //      buffers of sizes that peak at different times of a step;
 // - buffers never shrink. Multi-scale training (a random size from 320 to
 //   608, 3.6x the bytes, every step) then settles on buffers that serve
-//   every size, and steps stop faulting pages once each size has come. When
-//   a buffer was cut to each request instead, a step at 320 after one at
-//   608 shrank buffers that the next 608 step grew back: thousands of fresh
-//   pages every step, over a tenth of the step time of the quick config's model;
+//   every size, and once each size has come a step faults almost no pages
+//   (a fixed size settles within a few steps, then faults none). When a
+//   buffer was cut to each request instead, a step at 320 after one at 608
+//   shrank buffers that the next 608 step grew back: thousands of fresh
+//   pages every step (YOLOv3-416, sizes 352..480: 11,784 a step, now about
+//   570; README, speed);
 // - buffers of kHugePageBytes or more are their own mappings, 2 MiB aligned
 //   and marked for transparent huge pages, so the first touch of a fresh
 //   one faults 2 MiB at a time.
