@@ -195,6 +195,18 @@ Tensor conv2d_prepare_inference_weights(const Tensor& w, const Shape& x_shape, b
   }, w);
 }
 
+bool conv2d_prepared_weights_fit(const Tensor& w, const Shape& x_shape, bool with_bias, const ConvSpec& spec,
+                                 const ConvPostOp& post) {
+  const auto layout = w.physical_layout();
+  const auto* prepared = dynamic_cast<const PreparedWeights*>(layout.get());
+  if (prepared == nullptr) return true;  // plain bytes convert to any layout
+  check_bf16(spec);
+  return guarded("conv2d prepared weights", [&] {
+    const auto& e = conv_forward_entry(x_shape, w.shape(), with_bias, spec, false, post);
+    return prepared->mem().get_desc() == pd_of<dnnl::convolution_forward>(e).weights_desc();
+  }, w);
+}
+
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const ConvSpec& spec) {
   check_bf16(spec);
   return guarded("conv2d backward data", [&] {

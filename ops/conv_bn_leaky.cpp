@@ -54,7 +54,10 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
     FoldedWeights& f = p.folded ? *p.folded : local;
     const backend::ConvSpec spec{p.conv.stride, p.conv.pad, p.conv.dilation, p.conv.groups, p.conv.bf16};
     const backend::ConvPostOp leaky{true, p.slope};
-    if (!f.w.defined() || f.sources != sources) {
+    // A fold prepared for another input size may not be readable at this
+    // one (conv2d_prepared_weights_fit): fold and prepare it again.
+    if (!f.w.defined() || f.sources != sources ||
+        !backend::conv2d_prepared_weights_fit(f.w, x.shape(), true, spec, leaky)) {
       Tensor folded_w;
       std::tie(folded_w, f.b) = fold<float>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
       // A kept fold is read on every forward: hold it only in the layout

@@ -1,6 +1,9 @@
 // Weights in the convolution's own layout (see prepared_weights.h).
 #include "ops/backend/prepared_weights.h"
 
+#include <fmt/format.h>
+
+#include "core/error.h"
 #include "core/shape.h"
 #include "ops/backend/context.h"
 #include "ops/backend/errors.h"
@@ -31,6 +34,13 @@ PreparedWeights::PreparedWeights(const memory& plain, const memory::desc& want)
 PreparedWeights::~PreparedWeights() { ScratchPool::release(buffer_); }
 
 void PreparedWeights::materialize(void* plain) const {
+  // oneDNN reorders into Winograd's transformed weights, never out of them.
+  if (want_.data.format_kind == dnnl_format_kind_wino) {
+    throw core::BackendError(fmt::format(
+        "prepared convolution weights {} are held as Winograd's transformed weights, which cannot be read back as "
+        "plain values; read the weights they were prepared from",
+        core::shape_str(plain_.dims())));
+  }
   reorder_now(mem(), memory(plain_, context().engine(), plain), "prepared weights to plain");
 }
 

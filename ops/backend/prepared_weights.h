@@ -3,7 +3,10 @@
 // its weights once instead of on every forward. The tensor holding them has
 // no plain bytes until code outside the seam reads it; then the prepared
 // copy is reordered back to row-major float32 (core::Storage's physical
-// layout protocol). Internal to the seam (includes dnnl.hpp).
+// layout protocol), except Winograd's transformed weights, which oneDNN
+// cannot reorder back: reading those throws core::BackendError (their
+// holder keeps the weights they came from). Internal to the seam (includes
+// dnnl.hpp).
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
