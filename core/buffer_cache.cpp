@@ -116,12 +116,12 @@ void* BufferCache::acquire(std::size_t bytes, std::size_t* capacity) {
   const auto fits = [&](std::size_t most) { return above != by_size_.end() && above->first <= most; };
   if (fits(want + want / 2)) return take(above, capacity);
   if (void* grown = grow_below(want)) {
+    evict_to_budget(0);  // growing added bytes too
     *capacity = want;
     return grown;
   }
   if (fits(want * kRecycleFactor)) return take(above, capacity);
-  const std::size_t budget = stats_.peak_in_use_bytes + stats_.peak_in_use_bytes / 4;
-  while (!lru_.empty() && stats_.in_use_bytes + stats_.idle_bytes + want > budget) evict_oldest();
+  evict_to_budget(want);
   ++stats_.misses;
   stats_.in_use_bytes += want;
   stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
@@ -187,6 +187,11 @@ void* BufferCache::grow_below(std::size_t want) {
   stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
   ++stats_.recycled;
   return p;
+}
+
+void BufferCache::evict_to_budget(std::size_t extra) {
+  const std::size_t budget = stats_.peak_in_use_bytes + stats_.peak_in_use_bytes / 4;
+  while (!lru_.empty() && stats_.in_use_bytes + stats_.idle_bytes + extra > budget) evict_oldest();
 }
 
 void BufferCache::evict_oldest() {

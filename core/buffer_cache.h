@@ -22,10 +22,11 @@
 //      time at a new size);
 //   3. the smallest idle buffer of up to kRecycleFactor times its size,
 //      whole;
-//   4. a fresh buffer, freeing idle buffers first (least recently released
-//      first) until idle plus in-use bytes fit the budget: the largest
-//      in-use total seen so far plus a quarter. The quarter is room for
-//      buffers of sizes that peak at different times of a step;
+//   4. a fresh buffer;
+//   before a fresh buffer and after growing one, idle buffers are freed
+//   (least recently released first) until idle plus in-use bytes fit the
+//   budget: the largest in-use total seen so far plus a quarter. The quarter
+//   is room for buffers of sizes that peak at different times of a step;
 // - buffers never shrink. Multi-scale training (a random size from 320 to
 //   608, 3.6x the bytes, every step) then settles on buffers that serve
 //   every size, and once each size has come a step faults almost no pages
@@ -90,6 +91,9 @@ class BufferCache {
   // The largest idle mapping under `want` (within kRecycleFactor) grown to
   // it, now in use, or nullptr.
   void* grow_below(std::size_t want);
+  // Frees idle buffers, least recently released first, until idle plus
+  // in-use bytes plus `extra` fit the budget (or none is idle).
+  void evict_to_budget(std::size_t extra);
   void evict_oldest();
 
   mutable std::mutex mutex_;

@@ -22,8 +22,10 @@ namespace ops {
 
 // The fused path's folded weights, kept by the caller between calls and
 // recomputed only when a source tensor (w, b, gamma, beta, running mean and
-// variance) changed storage or version: a model run many times in
-// evaluation folds once instead of once per forward.
+// variance) changed storage or version, or when an input of another size
+// reads another weights layout (conv2d_prepared_weights_fit; Winograd
+// layers): a model run many times in evaluation folds once instead of once
+// per forward, and once per such change of input size.
 struct FoldedWeights {
   Tensor w, b;
   std::vector<std::pair<const void*, std::uint64_t>> sources;

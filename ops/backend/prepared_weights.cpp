@@ -38,7 +38,7 @@ void PreparedWeights::materialize(void* plain) const {
   if (want_.data.format_kind == dnnl_format_kind_wino) {
     throw core::BackendError(fmt::format(
         "prepared convolution weights {} are held as Winograd's transformed weights, which cannot be read back as "
-        "plain values; read the weights they were prepared from",
+        "plain values; prepare them again from the plain weights instead",
         core::shape_str(plain_.dims())));
   }
   reorder_now(mem(), memory(plain_, context().engine(), plain), "prepared weights to plain");

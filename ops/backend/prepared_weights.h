@@ -4,8 +4,8 @@
 // no plain bytes until code outside the seam reads it; then the prepared
 // copy is reordered back to row-major float32 (core::Storage's physical
 // layout protocol), except Winograd's transformed weights, which oneDNN
-// cannot reorder back: reading those throws core::BackendError (their
-// holder keeps the weights they came from). Internal to the seam (includes
+// cannot reorder back: reading those throws core::BackendError (the fused
+// block folds and prepares them again from the model's weights instead). Internal to the seam (includes
 // dnnl.hpp).
 #pragma once
 

@@ -1,9 +1,9 @@
 // BufferCache: a released large buffer serves the next request of about its
-// size; a smaller request takes a larger buffer whole, a slightly larger one
-// grows a smaller mapping, keeping its pages; small requests and much
+// size; a smaller request takes a larger buffer whole, a larger one grows a
+// smaller mapping (within kRecycleFactor), keeping its pages; small requests and much
 // smaller requests do not take idle buffers; idle plus in-use memory stays
 // within the budget, oldest idle buffers going first; steps of a
-// multi-scale run stop asking for fresh pages once each size has come; and
+// multi-scale run hardly ask for pages once each size has come; and
 // tensors of a repeated step reuse their storage.
 #include "core/buffer_cache.h"
 
@@ -243,15 +243,37 @@ TEST(BufferCache, ALargerRequestGrowsTheNearestSmallerMappingKeepingItsPages) {
   cache.trim();
 }
 
+// Growing a mapping adds bytes as a fresh buffer does, and frees idle
+// buffers the same way to stay within the budget.
+TEST(BufferCache, GrowingAMappingStaysWithinTheBudget) {
+  BufferCache cache;
+  std::size_t caps[3];
+  void* p[3];
+  for (int i = 0; i < 3; ++i) p[i] = cache.acquire(8 * kMiB, &caps[i]);  // peak 24 MiB
+  for (int i = 0; i < 3; ++i) cache.release(p[i], caps[i]);
+  std::size_t cap = 0;
+  void* grown = cache.acquire(32 * kMiB, &cap);  // grows the oldest 8 MiB mapping: 32 in use, budget 40
+  auto s = cache.stats();
+  EXPECT_EQ(s.recycled, 1u);
+  EXPECT_LE(s.in_use_bytes + s.idle_bytes, s.peak_in_use_bytes + s.peak_in_use_bytes / 4);
+  EXPECT_EQ(s.idle_bytes, 8 * kMiB);  // 32 + 16 > 40: the older idle one went
+  std::size_t again = 0;
+  EXPECT_EQ(cache.acquire(8 * kMiB, &again), p[2]);  // the newest stayed
+  cache.release(p[2], again);
+  cache.release(grown, cap);
+  cache.trim();
+}
+
 // Multi-scale training: every step a random size from 320 to 608, its
 // tensors (here eight, 1 to 8 MiB at 320 px, scaled by the area) held
-// together and released at the step's end. Once each size has come, no
-// step needs a fresh buffer, and hardly any grows one: 6 grows in the 400
-// requests of 50 steps. (Cutting a buffer to each request, as this cache
-// once did, took 28 fresh buffers and 195 reshapes in the same steps.) The
-// memory held stays within the budget. The buffers are never touched, so
-// the test maps address space, not memory.
-TEST(BufferCache, MultiScaleStepsStopAskingForFreshPagesOnceEachSizeHasCome) {
+// together and released at the step's end. Once each size has come, steps
+// hardly ever need a fresh or grown buffer: 1 fresh buffer and 18 grows in
+// the 400 requests of 50 steps (the budget, kept after growing too, frees
+// the odd buffer that is needed again). Cutting a buffer to each request,
+// as this cache once did, took 28 fresh buffers and 195 reshapes in the
+// same steps. The buffers are never touched, so the test maps address
+// space, not memory.
+TEST(BufferCache, MultiScaleStepsHardlyAskForPagesOnceEachSizeHasCome) {
   BufferCache cache;
   const std::vector<int> sizes = {320, 352, 384, 416, 448, 480, 512, 544, 576, 608};
   const auto run_step = [&](int size) {
@@ -271,8 +293,8 @@ TEST(BufferCache, MultiScaleStepsStopAskingForFreshPagesOnceEachSizeHasCome) {
   const auto settled = cache.stats();
   for (int step = 0; step < 50; ++step) run_step(sizes[rng() % sizes.size()]);
   const auto s = cache.stats();
-  EXPECT_EQ(s.misses, settled.misses);
-  EXPECT_LE(s.recycled - settled.recycled, 10u);
+  EXPECT_LE(s.misses - settled.misses, 2u);
+  EXPECT_LE(s.recycled - settled.recycled, 25u);
   EXPECT_LE(s.in_use_bytes + s.idle_bytes, s.peak_in_use_bytes + s.peak_in_use_bytes / 4);
   cache.trim();
 }

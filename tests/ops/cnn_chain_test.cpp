@@ -149,9 +149,11 @@ TEST(FusedBlock, WinogradSizedInferenceBlockMatchesFloat64) {
 // A kept fold prepared for one input size serves another whose
 // convolution reads a different weights layout (Winograd's transformed
 // weights, which oneDNN cannot reorder into another layout): the fold is
-// prepared again for it, and both sizes match the float64 block. yolov3-tiny
-// at 416 then 448 (52x52 then 56x56 outputs, 64 to 128 channels) once
-// failed here. Reading the transformed weights back is refused by name.
+// prepared again for it exactly when the prepared one does not fit, and
+// every size matches the float64 block. yolov3-tiny at 416 then 448 (52x52
+// then 56x56 outputs, 64 to 128 channels) once failed here. Reading the
+// kept fold back gives the fold, or, for Winograd's transformed weights, an
+// error that says why it cannot.
 TEST(FusedBlock, KeptWinogradFoldFollowsANewInputSize) {
   const Tensor w = rand64({128, 64, 3, 3}, 2, -0.1, 0.1);
   const Tensor gamma = rand64({128}, 3, 0.5, 1.5), beta = rand64({128}, 4);
@@ -160,19 +162,24 @@ TEST(FusedBlock, KeptWinogradFoldFollowsANewInputSize) {
   FoldedWeights cache;
   const ConvBnLeakyParams kept{{.pad = 1}, {.training = false}, 0.1, &cache};
   const ConvBnLeakyParams plain{{.pad = 1}, {.training = false}, 0.1};
+  const backend::ConvSpec spec{.stride = 1, .pad = 1};
+  const backend::ConvPostOp leaky{true, 0.1};
   const Tensor w32 = f32(w), gamma32 = f32(gamma), beta32 = f32(beta), mean32 = f32(mean), var32 = f32(var);
   Tape tape(Tape::Mode::inference);
   for (std::int64_t side : {52, 56, 52}) {
     const Tensor x = rand64({1, 64, side, side}, 10 + side);
+    const bool refold =
+        !cache.w.defined() || !backend::conv2d_prepared_weights_fit(cache.w, x.shape(), true, spec, leaky);
+    const void* before = cache.w.defined() ? cache.w.storage().get() : nullptr;
     const Tensor ref = conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, plain).y;
     const Tensor y = conv_bn_leaky(tape, f32(x), w32, {}, gamma32, beta32, mean32, var32, kept).y;
     EXPECT_LE(rel_err(y, ref), 1e-4) << side << "x" << side;
+    EXPECT_EQ(cache.w.storage().get() != before, refold) << side << "x" << side << ": prepared again only if needed";
   }
-  // Winograd's transformed weights do not read back as plain values: the
-  // read says so instead of returning wrong numbers.
   try {
-    (void)cache.w.to_double_vector();
-    ADD_FAILURE() << "Winograd weights read back";
+    const std::vector<double> folded = cache.w.to_double_vector();
+    const double s0 = gamma.to_double_vector()[0] / std::sqrt(var.to_double_vector()[0] + kept.bn.eps);
+    EXPECT_NEAR(folded[0], w.to_double_vector()[0] * s0, 1e-6);
   } catch (const core::BackendError& e) {
     EXPECT_NE(std::string(e.what()).find("Winograd's transformed weights"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("[128,64,3,3]"), std::string::npos) << e.what();

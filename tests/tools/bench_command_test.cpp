@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "models/cfg_reader.h"
@@ -143,8 +144,8 @@ TEST_F(BenchCommand, SizeBatchAndLossFlagsApply) {
   EXPECT_EQ(j.at("loss"), "yolo");
 }
 
-// --multiscale-steps: each step at a random size from size - 64 to size +
-// 64 by 32, in the JSON per step and summarised in the log.
+// --multiscale-steps: each step at a random size from size - 64 (at least
+// 32) to size + 64 by 32, in the JSON per step and summarised in the log.
 TEST_F(BenchCommand, MultiscaleStepsAreReportedAtTheirSizes) {
   ASSERT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--size", "96", "--steps", "1", "--threads", "1",
                  "--multiscale-steps", "6", "--json"}),
@@ -153,12 +154,15 @@ TEST_F(BenchCommand, MultiscaleStepsAreReportedAtTheirSizes) {
   const auto j = last_json_line();
   const auto& steps = j.at("multiscale_steps");
   ASSERT_EQ(steps.size(), 6u);
+  std::set<int> seen;
   for (const auto& step : steps) {
     const int size = step.at("size");
     EXPECT_TRUE(size >= 32 && size <= 160 && size % 32 == 0) << size;
+    seen.insert(size);
     EXPECT_GT(step.at("step_s").get<double>(), 0);
-    EXPECT_GE(step.at("page_faults").get<long>(), 0);
+    EXPECT_TRUE(step.contains("page_faults"));
   }
+  EXPECT_GE(seen.size(), 2u) << "every step at one size";
   EXPECT_NE(err_.str().find("multi-scale: 6 steps at random sizes"), std::string::npos) << err_.str();
   ASSERT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--steps", "1", "--threads", "1", "--json"}), 0);
   EXPECT_FALSE(last_json_line().contains("multiscale_steps"));

@@ -242,17 +242,20 @@ BenchTimes time_steps(const BenchArgs& args, BenchModel& bench, StepRunner& run_
   return t;
 }
 
-// --multiscale-steps: steps at a random size each, from size - 64 to size +
-// 64 in steps of 32 (as multi-scale training draws one per batch), after
-// the steps above. Primitives and buffers of every size are made in the
-// first steps; the second half shows what a settled run pays per step.
+// --multiscale-steps: after the steps above, one step at each size from
+// size - 64 (at least 32) to size + 64 in steps of 32, so every size's
+// primitives exist, then N steps at a random size each, as multi-scale
+// training draws one per batch. The buffers settle during the first of
+// those; the second half shows what a settled run pays per step.
 std::vector<MultiScaleStep> time_multiscale(const BenchArgs& args, BenchModel& bench, StepRunner& run_step) {
+  if (args.multiscale_steps == 0) return {};
   std::vector<int> sizes;
   for (int s = std::max(32, bench.size - 64); s <= bench.size + 64; s += 32) sizes.push_back(s);
   const int channels = bench.model.network->def().net.channels;
   std::mt19937_64 rng(1);
   std::vector<Tensor> inputs;
   for (int s : sizes) inputs.push_back(Tensor::uniform({bench.batch, channels, s, s}, core::DType::f32, rng));
+  for (std::size_t k = 0; k < sizes.size(); ++k) (void)run_step(inputs[k], sizes[k], nullptr);
   std::vector<MultiScaleStep> steps;
   for (int i = 0; i < args.multiscale_steps; ++i) {
     const std::size_t k = rng() % sizes.size();
@@ -263,7 +266,7 @@ std::vector<MultiScaleStep> time_multiscale(const BenchArgs& args, BenchModel& b
 }
 
 // Mean step time and page faults of the second half of the multi-scale
-// steps (the first ones make each size's primitives and buffers).
+// steps (buffers settle in the first half).
 void print_multiscale(const std::vector<MultiScaleStep>& steps, std::ostream& log) {
   const std::size_t from = steps.size() / 2, count = steps.size() - from;
   double seconds = 0, faults = 0;

@@ -7,10 +7,11 @@
 // size costs: new_size_step_ratio (its first step over the median step) and
 // new_size_vs_steady_ratio (its first step over its second), with the page
 // faults of the first, a steady and the new size's first step.
-// --multiscale-steps N then runs N steps at a random size each (size - 64 to
-// size + 64 by 32, as multi-scale training draws them) and reports the mean
-// step and page faults of the second half: what a settled multi-scale run
-// pays per step. Human-readable output goes to `log` (stderr); --json writes
+// --multiscale-steps N then runs a step at each size from size - 64 (at
+// least 32) to size + 64 by 32, so every size's primitives exist, and N
+// steps at a random size each, as multi-scale training draws them; it
+// reports the mean step and page faults of the second half: what a settled
+// multi-scale run pays per step. Human-readable output goes to `log` (stderr); --json writes
 // one JSON object as the last line of `out` (stdout), with
 // multiscale_steps (size, step_s, page_faults of each).
 #pragma once
@@ -28,7 +29,7 @@ struct BenchArgs {
   int batch = 0;       // 0: the cfg's batch / subdivisions or the config's train.batch_size
   int threads = 0;     // 0: every core
   int steps = 5;       // measured steps after the warm-ups
-  int multiscale_steps = 0;  // then steps at random sizes from size - 64 to size + 64
+  int multiscale_steps = 0;  // then steps at random sizes from size - 64 (at least 32) to size + 64
   std::string precision = "fp32";
   std::string loss = "squares";  // squares: sum over heads of mean(head^2); yolo: the three yolo_loss heads
   bool profile = false;          // time per op kind, forward and backward, from the tape

@@ -258,7 +258,8 @@ Command add_bench(CLI::App& app, Io io) {
   bench->add_option("--threads", bench_args->threads, "Compute threads (default: every core)")->check(CLI::Range(1, 1024));
   bench->add_option("--steps", bench_args->steps, "Measured steps after 2 warm-ups")->check(CLI::Range(1, 100000));
   bench->add_option("--multiscale-steps", bench_args->multiscale_steps,
-                    "train/forward: then N steps at random sizes from size-64 to size+64 (multi-scale training)")
+                    "train/forward: then a step at each size from size-64 (at least 32) to size+64 by 32 and N "
+                    "steps at random ones among them (multi-scale training)")
       ->check(CLI::Range(0, 100000));
   bench->add_option("--precision", bench_args->precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
   bench->add_option("--loss", bench_args->loss, "train: squares (sum over heads of mean(head^2)) or yolo")
