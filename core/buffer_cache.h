@@ -33,8 +33,8 @@
 //   (a fixed size settles within a few steps, then faults none). When a
 //   buffer was cut to each request instead, a step at 320 after one at 608
 //   shrank buffers that the next 608 step grew back: thousands of fresh
-//   pages every step (YOLOv3-416, sizes 352..480: 11,784 a step, now about
-//   570; README, speed);
+//   pages every step (YOLOv3-416, sizes 352..480: 12,043 a step, now about
+//   600; README, speed);
 // - buffers of kHugePageBytes or more are their own mappings, 2 MiB aligned
 //   and marked for transparent huge pages, so the first touch of a fresh
 //   one faults 2 MiB at a time.
