@@ -56,8 +56,10 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
     const backend::ConvPostOp leaky{true, p.slope};
     // A fold prepared for another input size may not be readable at this
     // one (conv2d_prepared_weights_fit): fold and prepare it again.
-    if (!f.w.defined() || f.sources != sources ||
-        !backend::conv2d_prepared_weights_fit(f.w, x.shape(), true, spec, leaky)) {
+    const bool stale = !f.w.defined() || f.sources != sources ||
+                       (f.fits_input != x.shape() &&
+                        !backend::conv2d_prepared_weights_fit(f.w, x.shape(), true, spec, leaky));
+    if (stale) {
       Tensor folded_w;
       std::tie(folded_w, f.b) = fold<float>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
       // A kept fold is read on every forward: hold it only in the layout
@@ -65,6 +67,7 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
       f.w = p.folded ? backend::conv2d_prepare_inference_weights(folded_w, x.shape(), true, spec, leaky) : folded_w;
       f.sources = std::move(sources);
     }
+    f.fits_input = x.shape();
     r.y = backend::conv2d_forward(x, f.w, f.b, spec, false, leaky);
     return r;
   }

@@ -29,6 +29,9 @@ namespace ops {
 struct FoldedWeights {
   Tensor w, b;
   std::vector<std::pair<const void*, std::uint64_t>> sources;
+  // The input shape w was last known to fit: the layout check runs only
+  // when the input shape changes, not on every forward.
+  core::Shape fits_input;
 };
 
 struct ConvBnLeakyParams {

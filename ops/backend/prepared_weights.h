@@ -5,8 +5,8 @@
 // copy is reordered back to row-major float32 (core::Storage's physical
 // layout protocol), except Winograd's transformed weights, which oneDNN
 // cannot reorder back: reading those throws core::BackendError (the fused
-// block folds and prepares them again from the model's weights instead). Internal to the seam (includes
-// dnnl.hpp).
+// block folds and prepares them again from the model's weights instead).
+// Internal to the seam (includes dnnl.hpp).
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
