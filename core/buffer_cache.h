@@ -38,6 +38,11 @@
 // - buffers of kHugePageBytes or more are their own mappings, 2 MiB aligned
 //   and marked for transparent huge pages, so the first touch of a fresh
 //   one faults 2 MiB at a time.
+// - while prefault is on (set_prefault; ops::backend::PlanOnly turns it on),
+//   a cached-size request has the pages of its bytes faulted in before the
+//   buffer is returned, as a write would, so a later step that writes them
+//   pays no page fault. A planning pass, which writes nothing, thereby
+//   leaves the buffers of its sizes ready.
 // Thread-safe; one process-wide instance (buffer_cache()).
 #pragma once
 
@@ -74,6 +79,10 @@ class BufferCache {
   void* acquire(std::size_t bytes, std::size_t* capacity);
   void release(void* data, std::size_t capacity);
 
+  // Turns prefaulting on or off (see the policy above); returns the previous
+  // setting.
+  bool set_prefault(bool on);
+
   // Frees every idle buffer (tests; a caller that knows it is done).
   void trim();
   Stats stats() const;
@@ -86,6 +95,8 @@ class BufferCache {
   using Lru = std::list<Idle>;  // front: least recently released
   using BySize = std::multimap<std::size_t, Lru::iterator>;
 
+  // acquire() without the prefault.
+  void* acquire_buffer(std::size_t bytes, std::size_t* capacity);
   // An idle buffer of the size at it (the most recently released), now in use.
   void* take(BySize::iterator it, std::size_t* capacity);
   // The largest idle mapping under `want` (within kRecycleFactor) grown to
@@ -97,6 +108,7 @@ class BufferCache {
   void evict_oldest();
 
   mutable std::mutex mutex_;
+  bool prefault_ = false;
   Lru lru_;
   BySize by_size_;
   Stats stats_;

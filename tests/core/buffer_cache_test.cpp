@@ -3,11 +3,14 @@
 // smaller mapping (within kRecycleFactor), keeping its pages; small requests and much
 // smaller requests do not take idle buffers; idle plus in-use memory stays
 // within the budget, oldest idle buffers going first; steps of a
-// multi-scale run hardly ask for pages once each size has come; and
-// tensors of a repeated step reuse their storage.
+// multi-scale run hardly ask for pages once each size has come; with
+// prefault on, a request's pages are resident before it is written, values
+// unchanged; and tensors of a repeated step reuse their storage.
 #include "core/buffer_cache.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -201,6 +204,41 @@ TEST(BufferCache, LargeBuffersAreHugePageAlignedAndBackedWhereTheKernelAllows) {
   if (mode.find("[never]") != std::string::npos || mode.empty()) GTEST_SKIP() << "transparent huge pages are off";
   if (huge_kib == 0 && fell_back) GTEST_SKIP() << "the kernel had no free huge page (thp_fault_fallback)";
   EXPECT_GE(huge_kib, 2048) << "THP mode: " << mode;
+}
+
+// Pages of [p, p + bytes) the process has mapped in (mincore).
+std::size_t resident_pages(const void* p, std::size_t bytes) {
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(p) / page * page;
+  const std::size_t pages = (reinterpret_cast<std::uintptr_t>(p) + bytes - begin + page - 1) / page;
+  std::vector<unsigned char> in(pages);
+  if (mincore(reinterpret_cast<void*>(begin), pages * page, in.data()) != 0) return 0;
+  return static_cast<std::size_t>(std::count_if(in.begin(), in.end(), [](unsigned char v) { return (v & 1) != 0; }));
+}
+
+// What a planning pass relies on: with prefault on, a fresh buffer comes
+// back with the pages of its requested bytes mapped in (a later step writes
+// them without a fault), and a buffer taken from idle keeps its values.
+TEST(BufferCache, PrefaultMapsInTheRequestedPagesWithoutChangingValues) {
+  BufferCache cache;
+  std::size_t cap = 0;
+  constexpr std::size_t bytes = 8 * kMiB;
+  void* cold = cache.acquire(bytes, &cap);
+  EXPECT_EQ(resident_pages(cold, bytes), 0u) << "a fresh mapping has no pages until touched";
+  cache.release(cold, cap);
+  cache.trim();
+
+  EXPECT_FALSE(cache.set_prefault(true));
+  auto* warm = static_cast<unsigned char*>(cache.acquire(bytes, &cap));
+  EXPECT_EQ(resident_pages(warm, bytes), bytes / static_cast<std::size_t>(sysconf(_SC_PAGESIZE)));
+  for (std::size_t i = 0; i < bytes; i += 4096) warm[i] = static_cast<unsigned char>(i / 4096);
+  cache.release(warm, cap);
+  auto* again = static_cast<unsigned char*>(cache.acquire(bytes, &cap));
+  ASSERT_EQ(again, warm);
+  for (std::size_t i = 0; i < bytes; i += 4096) ASSERT_EQ(again[i], static_cast<unsigned char>(i / 4096)) << i;
+  EXPECT_TRUE(cache.set_prefault(false));
+  cache.release(again, cap);
+  cache.trim();
 }
 
 // A step at a larger size grows idle mappings instead of asking for fresh
