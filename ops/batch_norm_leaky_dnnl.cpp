@@ -37,6 +37,7 @@ BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, 
     const std::int64_t c = x.shape()[1];
     BnLeakyForward r{ex.output_in(DNNL_ARG_DST, x.shape(), src.layout), Tensor::empty({c}, core::DType::f32),
                      Tensor::empty({c}, core::DType::f32)};
+    if (context().plan_only()) return r;
     kernels::bn_leaky_forward<float>(channel_view(x.shape(), src.layout), floats(src.mem), weight.data<float>(),
                                      bias.data<float>(), eps, slope, floats(ex.arg(DNNL_ARG_DST)),
                                      r.mean.mutable_data<float>(), r.var.mutable_data<float>());
@@ -57,6 +58,7 @@ BatchNormGrads bn_leaky_backward(const Tensor& dy, const Tensor& y, const Tensor
     const std::int64_t c = y.shape()[1];
     BatchNormGrads g{ex.output_in(DNNL_ARG_DIFF_SRC, y.shape(), ys.layout), Tensor::empty({c}, core::DType::f32),
                      Tensor::empty({c}, core::DType::f32)};
+    if (context().plan_only()) return g;
     kernels::bn_leaky_backward<float>(channel_view(y.shape(), ys.layout), floats(diff), floats(ys.mem),
                                       x.defined() ? floats(input) : nullptr, weight.data<float>(), bias.data<float>(),
                                       mean.data<float>(), var.data<float>(), eps, slope,

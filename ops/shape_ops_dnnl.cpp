@@ -67,7 +67,7 @@ std::vector<Tensor> concat_backward(const Tensor& dy, const std::vector<Shape>& 
       memory from(part, context().engine(), g.mem.get_data_handle());
       Tensor dx = ex.output_in(DNNL_ARG_DST, s, g.layout);
       memory to = ex.arg(DNNL_ARG_DST);
-      dnnl::reorder(from, to).execute(context().stream(), from, to);
+      reorder(from, to);
       grads.push_back(std::move(dx));
       offsets[axis] += s[axis];
     }

@@ -18,8 +18,7 @@ BlockedValues::~BlockedValues() { ScratchPool::release(buffer_); }
 void BlockedValues::materialize(void* plain) const {
   try {
     DnnlContext& ctx = context();
-    memory from = mem(), to(plain_md(shape_), ctx.engine(), plain);
-    dnnl::reorder(from, to).execute(ctx.stream(), from, to);
+    reorder(mem(), memory(plain_md(shape_), ctx.engine(), plain));
     ctx.stream().wait();
   } catch (const dnnl::error& e) {
     throw backend_error("reorder to plain", e, core::shape_str(shape_));
@@ -47,7 +46,6 @@ std::shared_ptr<const core::PhysicalLayout> BlockedValues::sum_with(const core::
   const auto* b = dynamic_cast<const BlockedValues*>(&other);
   if (b == nullptr || shape != shape_ || b->shape_ != shape_) return nullptr;
   return guarded("gradient sum", [&] {
-    DnnlContext& ctx = context();
     auto out = std::make_shared<BlockedValues>(shape_, layout_);
     // Two layouts meet where a channels-last layer feeds a blocked one:
     // the second addend is reordered into the first's layout.
@@ -56,7 +54,7 @@ std::shared_ptr<const core::PhysicalLayout> BlockedValues::sum_with(const core::
     if (b->layout_ != layout_) {
       converted.emplace(shape_, layout_);
       memory to = converted->mem();
-      dnnl::reorder(second, to).execute(ctx.stream(), second, to);
+      reorder(second, to);
       second = to;
     }
     const std::int64_t n = core::shape_numel(shape_);

@@ -1,6 +1,7 @@
 // The one DnnlContext (see context.h) and the public queries on it.
 #include "ops/backend/context.h"
 
+#include "core/buffer_cache.h"
 #include "ops/backend/dnnl.h"
 
 namespace ops::backend {
@@ -16,6 +17,16 @@ DnnlContext& context() {
 }
 
 std::size_t cached_primitive_count() { return context().size(); }
+
+PlanOnly::PlanOnly()
+    : was_planning_(context().set_plan_only(true)), was_prefaulting_(core::buffer_cache().set_prefault(true)) {}
+
+PlanOnly::~PlanOnly() {
+  core::buffer_cache().set_prefault(was_prefaulting_);
+  context().set_plan_only(was_planning_);
+}
+
+bool plan_only() { return context().plan_only(); }
 
 bool bf16_supported() { return dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16; }
 

@@ -13,6 +13,7 @@
 
 #include <any>
 #include <array>
+#include <atomic>
 #include <compare>
 #include <cstdint>
 #include <map>
@@ -91,6 +92,10 @@ class DnnlContext {
   // How many primitives the cache holds.
   std::size_t size();
 
+  // Plan-only mode (PlanOnly in dnnl.h): primitives are created, not run.
+  bool plan_only() const { return plan_only_.load(std::memory_order_relaxed); }
+  bool set_plan_only(bool on) { return plan_only_.exchange(on); }
+
   std::pair<void*, std::unique_lock<std::mutex>> scratchpad(std::size_t bytes) { return scratchpad_.borrow(bytes); }
 
  private:
@@ -102,6 +107,7 @@ class DnnlContext {
   std::map<PrimitiveKey, CacheEntry> cache_;
   std::map<PrimitiveKey, bool> available_;
   Scratchpad scratchpad_;
+  std::atomic<bool> plan_only_{false};
 };
 
 // The one context, created on first use.

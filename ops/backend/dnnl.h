@@ -45,6 +45,31 @@ void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const
 // How many primitives the seam's cache holds (tests check reuse with it).
 std::size_t cached_primitive_count();
 
+// Plan-only mode. While a PlanOnly lives, the seam does all of its work but
+// the arithmetic: ops create (and cache) their primitives and reorders and
+// take their outputs, scratch and scratchpad from the buffer cache with the
+// pages faulted in (core::BufferCache::set_prefault), but run no kernel, so
+// their outputs hold unspecified values. One training pass under it readies
+// the shapes of that pass: the first real step at a new multi-scale size
+// then finds its kernels compiled and its buffers mapped
+// (models/size_preparation.h). Process-wide, like the seam's cache: every
+// thread's float32 ops plan while one lives; float64 ops still compute.
+// Guards nest. Code outside the seam must not read what planned ops wrote.
+class PlanOnly {
+ public:
+  PlanOnly();
+  ~PlanOnly();
+  PlanOnly(const PlanOnly&) = delete;
+  PlanOnly& operator=(const PlanOnly&) = delete;
+
+ private:
+  bool was_planning_;
+  bool was_prefaulting_;
+};
+
+// Whether a PlanOnly lives.
+bool plan_only();
+
 // The layout t's values sit in inside the seam without reading them:
 // "plain" (row-major bytes current), or a oneDNN tag such as "nChw16c"
 // (tests check that a chain of ops keeps the convolution's layout).

@@ -34,8 +34,8 @@ void Exec::input(int arg, const memory::desc& want, const Tensor& t, const memor
 
 memory Exec::convert(const Source& s, const memory::desc& want) {
   if (s.mem.get_desc() == want) return s.mem;
-  memory from = s.mem, mem = scratch(want);
-  dnnl::reorder(from, mem).execute(ctx_.stream(), from, mem);
+  memory mem = scratch(want);
+  reorder(s.mem, mem);
   return mem;
 }
 
@@ -80,9 +80,19 @@ void Exec::run(const CacheEntry& e) {
     scratchpad_held = std::move(lock);
     bind(DNNL_ARG_SCRATCHPAD, memory(e.scratchpad, ctx_.engine(), data));
   }
-  e.primitive.execute(ctx_.stream(), args_);
-  for (auto& [from, to] : copy_back_) dnnl::reorder(from, to).execute(ctx_.stream(), from, to);
+  execute(e.primitive, args_);
+  for (auto& [from, to] : copy_back_) reorder(from, to);
   ctx_.stream().wait();
+}
+
+void execute(const dnnl::primitive& p, const std::unordered_map<int, memory>& args) {
+  DnnlContext& ctx = context();
+  if (!ctx.plan_only()) p.execute(ctx.stream(), args);
+}
+
+void reorder(const memory& from, const memory& to) {
+  const dnnl::reorder r(from, to);
+  execute(r, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
 }
 
 Tensor run_flat_eltwise_forward(const CacheEntry& e, const Tensor& x) {

@@ -69,6 +69,13 @@ class Exec {
   std::vector<std::pair<memory, memory>> copy_back_;
 };
 
+// Runs p on the context's stream, or nothing in plan-only mode (p exists,
+// which is what planning wanted).
+void execute(const dnnl::primitive& p, const std::unordered_map<int, memory>& args);
+// Reorders from into to: the reorder primitive is created (oneDNN caches
+// it) and, unless planning, run; the caller waits on the stream.
+void reorder(const memory& from, const memory& to);
+
 // Elementwise primitives see their tensors as 1-D, so one primitive serves
 // every rank and layout. Forward: y from x, in x's layout. Backward: dx from
 // dy and t (x or y, whichever the primitive reads, bound as `t_arg`), in t's

@@ -1,0 +1,105 @@
+// Plan-only mode (ops/backend/dnnl.h, PlanOnly): a training pass planned at
+// a shape creates every primitive the real pass at that shape then uses, and
+// the real pass still matches the float64 reference; planned ops, oneDNN's
+// and the project's own kernels alike, write nothing into their outputs;
+// guards nest and put back the buffer cache's prefault setting.
+#include <gtest/gtest.h>
+
+#include "core/buffer_cache.h"
+#include "ops/backend/dnnl.h"
+#include "ops/batch_norm_leaky.h"
+#include "ops/conv2d.h"
+#include "ops/shape_ops.h"
+#include "ops/unary.h"
+#include "ops/upsample_nearest2d.h"
+#include "tests/ops/cnn_test_util.h"
+
+namespace ops {
+namespace {
+
+using namespace cnn_test;
+
+// x [2,32,20,20], w1 [32,32,3,3] (a Winograd-sized 3x3), gamma, beta [32],
+// w2 [8,32,1,1] (a channels-last output); shapes no other test of this
+// binary uses, so their primitives are new here.
+Tensor block(Tape& t, const std::vector<Tensor>& in) {
+  const Tensor zeros = Tensor::zeros({32}, in[0].dtype()), ones = Tensor::ones({32}, in[0].dtype());
+  const Tensor h = conv2d(t, in[0], in[1], {}, {.pad = 1});
+  const Tensor a = batch_norm_leaky(t, h, in[2], in[3], zeros, ones, {}).y;
+  const Tensor n = conv2d(t, a, in[4], {}, {});
+  return concat(t, {upsample_nearest2d(t, n, {2}), upsample_nearest2d(t, a, {2})}, 1);
+}
+
+std::vector<Tensor> block_inputs() {
+  return {rand64({2, 32, 20, 20}, 11), rand64({32, 32, 3, 3}, 12, -0.2, 0.2), rand64({32}, 13, 0.5, 1.5),
+          rand64({32}, 14), rand64({8, 32, 1, 1}, 15)};
+}
+
+TEST(PlanOnly, APlannedTrainingPassLeavesTheRealPassNothingToCreate) {
+  const std::vector<Tensor> in64 = block_inputs();
+  std::vector<Tensor> in32;
+  for (const Tensor& t : in64) in32.push_back(t.to(DType::f32));
+  const std::vector<bool> all(in64.size(), true);
+  const auto ones = [](const Shape& s) { return Tensor::ones(s, DType::f32); };
+  const std::size_t before = backend::cached_primitive_count();
+  {
+    const backend::PlanOnly plan;
+    ASSERT_TRUE(backend::plan_only());
+    (void)run_with_grads(block, in32, all, ones);
+  }
+  EXPECT_FALSE(backend::plan_only());
+  const std::size_t planned = backend::cached_primitive_count();
+  EXPECT_GT(planned, before);
+  expect_f32_matches_f64(block, in64, all, 1e-4);
+  EXPECT_EQ(backend::cached_primitive_count(), planned) << "the real pass created primitives the plan had not";
+}
+
+// An output of `shape` taken from the buffer cache lands in the buffer just
+// released, which was filled with 42: a planned op leaves the 42s there.
+void expect_output_unwritten(const std::function<Tensor(const Tensor&)>& op) {
+  const Shape shape{1, 16, 128, 128};  // 1 MiB of float32: served by the buffer cache
+  const Tensor x = Tensor::full(shape, -1.0, DType::f32);
+  Tensor y;
+  {
+    Tensor sentinel = Tensor::full(shape, 42.0, DType::f32);
+    sentinel = Tensor();
+    const backend::PlanOnly plan;
+    y = op(x);
+  }
+  const auto values = y.to_double_vector();
+  EXPECT_EQ(std::count(values.begin(), values.end(), 42.0), static_cast<std::ptrdiff_t>(values.size()));
+  // The same op for real computes its values.
+  const auto real = op(x).to_double_vector();
+  EXPECT_EQ(std::count(real.begin(), real.end(), 42.0), 0);
+}
+
+TEST(PlanOnly, PlannedOpsWriteNothing) {
+  // oneDNN's eltwise primitive
+  expect_output_unwritten([](const Tensor& x) {
+    Tape tape(Tape::Mode::inference);
+    return leaky_relu(tape, x, {0.1});
+  });
+  // the project's batch norm + leaky kernel
+  expect_output_unwritten([](const Tensor& x) {
+    Tape tape(Tape::Mode::inference);
+    const Tensor zeros = Tensor::zeros({16}, DType::f32), ones = Tensor::ones({16}, DType::f32);
+    return batch_norm_leaky(tape, x, ones, zeros, zeros, ones, {}).y;
+  });
+}
+
+TEST(PlanOnly, GuardsNestAndPutBackThePrefaultSetting) {
+  {
+    const backend::PlanOnly outer;
+    {
+      const backend::PlanOnly inner;
+      EXPECT_TRUE(backend::plan_only());
+    }
+    EXPECT_TRUE(backend::plan_only());
+    EXPECT_TRUE(core::buffer_cache().set_prefault(true)) << "prefault is on while planning";
+  }
+  EXPECT_FALSE(backend::plan_only());
+  EXPECT_FALSE(core::buffer_cache().set_prefault(false)) << "prefault is off again";
+}
+
+}  // namespace
+}  // namespace ops
