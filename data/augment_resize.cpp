@@ -154,6 +154,13 @@ void random_resize(Sample& sample, int size, const ResizeParams& params, std::mt
   resize_sample(sample, size, interp, params);
 }
 
+std::vector<int> batch_size_choices(const MultiScaleParams& params) {
+  if (!params.enabled) return {params.size};
+  std::vector<int> sizes;
+  for (int s = params.min_size; s <= params.max_size; s += params.step) sizes.push_back(s);
+  return sizes;
+}
+
 int pick_batch_size(const MultiScaleParams& params, std::mt19937& rng) {
   if (!params.enabled) return params.size;
   const int steps = (params.max_size - params.min_size) / params.step + 1;

@@ -70,6 +70,7 @@ struct TrainSection {
   int freeze_epochs = 0;              // ...for this many epochs (0 = the whole run)
   int max_bad_steps = 5;              // non-finite losses in a row before the run stops
   int patience = 0;                   // evaluations without a new best before the run stops (0 = never)
+  bool prepare_sizes = true;          // ready every multi-scale size before the first step
 };
 
 struct OptimizerConfig {

@@ -135,6 +135,8 @@ std::vector<KeyDescriptor> optimization_keys() {
       KEY(train.freeze, "Parameter-name prefixes kept fixed (e.g. backbone.)"),
       KEY(train.freeze_epochs, "Epochs for which train.freeze holds (0 = the whole run)"),
       KEY(train.max_bad_steps, "Non-finite losses or gradients in a row before the run stops with a checkpoint"),
+      KEY(train.prepare_sizes, "Ready every multi-scale input size before the first step (kernels compiled, buffers "
+                               "mapped), so no step stalls at a size it meets first"),
       KEY(train.patience, "Early stopping: evaluations in a row without a new best (eval's best-checkpoint metric) before the run ends as finished (0 = off)"),
 
       KEY(optimizer.type, "sgd (momentum, L2 weight decay) | adamw (decoupled weight decay)"),

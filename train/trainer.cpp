@@ -69,6 +69,7 @@ TrainResult Trainer::run() {
   }
   interrupt_.emplace();
   model_->network->set_training(true);
+  prepare_sizes();
   // mpirun hands ranks a pseudo-terminal even when its own output is a file.
   tty_ = options_.progress_bar && ::isatty(STDOUT_FILENO) && !comm_.distributed();
   start_ = last_log_ = std::chrono::steady_clock::now();

@@ -120,6 +120,9 @@ class Trainer {
   };
   std::unique_ptr<data::Loader> make_loader(AugmentPhase phase) const;
   void build_model_and_optimizer();
+  // Multi-scale runs: every size the loader may draw readied before the
+  // first step (train.prepare_sizes; models/size_preparation.h).
+  void prepare_sizes();
   void restore_or_pretrain();
   void align_ranks();
   void print_summary() const;

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/fault_injection.h"
 #include "models/pretrained.h"
+#include "models/size_preparation.h"
 #include "ops/backend/dnnl.h"
 #include "train/config_augment.h"
 #include "train/plot.h"
@@ -19,6 +20,7 @@
 namespace train {
 
 using nlohmann::json;
+using core::Tensor;
 
 namespace {
 
@@ -191,6 +193,25 @@ void Trainer::align_ranks() {
     model_->network->set_bn_sync([this](double* values, std::size_t count) { comm_.sum(values, count); });
   }
   lr_base_ = config_.optimizer.lr * lr_rank_factor(config_, comm_.size());
+}
+
+void Trainer::prepare_sizes() {
+  const data::MultiScaleParams& multiscale = config_.data.augment.multiscale;
+  if (!config_.train.prepare_sizes || !multiscale.enabled || step_ >= total_steps_) return;
+  const int batch = batch_per_rank(config_, comm_.size());
+  const models::DarknetNetwork& network = *model_->network;
+  // No boxes: the loss only has to reach every head; its values are not read.
+  const models::DetectionTargets targets{Tensor::zeros({batch, 1, 4}, core::DType::f32),
+                                         Tensor::from_ints({batch, 1}, std::vector<std::int32_t>(batch, 0)), Tensor()};
+  const models::DetectionLossOptions options{config_.model.use_label_smooth, config_.model.scale_x_y};
+  const auto loss = [&](core::Tape& tape, const std::vector<Tensor>& heads, int size) {
+    return models::detection_loss(tape, network, heads, size, size, targets, options).loss;
+  };
+  const models::SizePreparation r =
+      models::prepare_training_sizes(network, data::batch_size_choices(multiscale), batch, loss);
+  out_ << fmt::format("prepared {} multi-scale sizes ({}..{}) in {:.1f} s: {} oneDNN primitives created, buffers mapped "
+                      "(train.prepare_sizes)\n",
+                      r.sizes.size(), r.sizes.back(), r.sizes.front(), r.seconds, r.primitives);
 }
 
 void Trainer::print_summary() const {

@@ -211,6 +211,25 @@ TEST_F(Trainer, ResumedRunReproducesTheUninterruptedLosses) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(a[i], b[i]) << "step " << i + 1;
 }
 
+// Multi-scale: every size the loader may draw is prepared before the first
+// step (train.prepare_sizes, on by default) and said so; the losses are
+// those of a run without the preparation.
+TEST_F(Trainer, MultiScaleSizesArePreparedWithoutChangingTheLosses) {
+  TrainConfig c = tiny_config(dir_);
+  c.data.augment.multiscale = {.enabled = true, .min_size = 64, .max_size = 128, .step = 32, .size = 64};
+  c.train.max_steps = 3;
+  std::ostringstream prepared_log, plain_log;
+  run_training(c, {.run_dir = (dir_ / "prepared").string(), .progress_bar = false}, prepared_log);
+  c.train.prepare_sizes = false;
+  run_training(c, {.run_dir = (dir_ / "plain").string(), .progress_bar = false}, plain_log);
+  EXPECT_NE(prepared_log.str().find("prepared 3 multi-scale sizes (64..128) in "), std::string::npos)
+      << prepared_log.str();
+  EXPECT_EQ(plain_log.str().find("prepared"), std::string::npos) << plain_log.str();
+  const auto a = losses((dir_ / "prepared").string()), b = losses((dir_ / "plain").string());
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(a, b);
+}
+
 // precision: bf16 trains (finite losses, close to fp32's first step but not
 // identical) where the CPU has AVX512-BF16, and is refused before the run
 // directory is touched where it does not.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "models/cfg_writer.h"
 #include "models/detection_loss.h"
 #include "models/network_summary.h"
+#include "models/size_preparation.h"
 #include "ops/backend/dnnl.h"
 #include "ops/binary.h"
 #include "ops/reduce.h"
@@ -186,10 +188,7 @@ class StepRunner {
     if (prof) tape.set_profile(prof);
     const auto fwd = network_.forward(tape, input);
     if (train_) {
-      const Tensor loss = args_.loss == "squares" ? squares_loss(tape, fwd.heads)
-                                                  : models::detection_loss(tape, network_, fwd.heads, input_size,
-                                                                           input_size, targets_).loss;
-      tape.backward(loss);
+      tape.backward(loss(tape, fwd.heads, input_size));
       optimizer_->step(sgd_.lr);
       network_.zero_grad();
     } else {
@@ -200,6 +199,21 @@ class StepRunner {
     return seconds;
   }
   long faults() const { return faults_; }
+
+  // The step's loss (--loss) of the heads at a square input of `size`.
+  Tensor loss(core::Tape& tape, const std::vector<Tensor>& heads, int size) const {
+    if (args_.loss == "squares") return squares_loss(tape, heads);
+    return models::detection_loss(tape, network_, heads, size, size, targets_).loss;
+  }
+
+  // Training: readies every size the bench will step at before its first
+  // step, as `yolo train` does (models/size_preparation.h).
+  std::optional<models::SizePreparation> prepare(const std::vector<int>& sizes, int batch) {
+    if (!train_ || !args_.prepare) return std::nullopt;
+    return models::prepare_training_sizes(network_, sizes, batch, [this](core::Tape& tape, const auto& heads, int size) {
+      return loss(tape, heads, size);
+    });
+  }
 
  private:
   const BenchArgs& args_;
@@ -247,10 +261,15 @@ BenchTimes time_steps(const BenchArgs& args, BenchModel& bench, StepRunner& run_
 // primitives exist, then N steps at a random size each, as multi-scale
 // training draws one per batch. The buffers settle during the first of
 // those; the second half shows what a settled run pays per step.
+std::vector<int> multiscale_sizes(int size) {
+  std::vector<int> sizes;
+  for (int s = std::max(32, size - 64); s <= size + 64; s += 32) sizes.push_back(s);
+  return sizes;
+}
+
 std::vector<MultiScaleStep> time_multiscale(const BenchArgs& args, BenchModel& bench, StepRunner& run_step) {
   if (args.multiscale_steps == 0) return {};
-  std::vector<int> sizes;
-  for (int s = std::max(32, bench.size - 64); s <= bench.size + 64; s += 32) sizes.push_back(s);
+  const std::vector<int> sizes = multiscale_sizes(bench.size);
   const int channels = bench.model.network->def().net.channels;
   std::mt19937_64 rng(1);
   std::vector<Tensor> inputs;
@@ -300,6 +319,13 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
                      args.mode, def.source, size, size, batch, threads, args.precision, train ? args.loss : "none",
                      sgemm);
   StepRunner run_step(args, bench);
+  std::vector<int> sizes{size, size + 32};
+  if (args.multiscale_steps > 0) sizes = multiscale_sizes(size);
+  const auto prepared = run_step.prepare(sizes, batch);
+  if (prepared) {
+    log << fmt::format("prepared {} input sizes ({}..{}) in {:.2f} s: {} primitives\n", prepared->sizes.size(),
+                       prepared->sizes.back(), prepared->sizes.front(), prepared->seconds, prepared->primitives);
+  }
   const BenchTimes t = time_steps(args, bench, run_step);
   const std::vector<MultiScaleStep> multiscale = time_multiscale(args, bench, run_step);
   const double images_per_s = batch / t.median_s;
@@ -340,6 +366,9 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
   j["new_size_step_ratio"] = t.new_size_step_s / t.median_s;
   j["new_size_second_step_s"] = t.new_size_second_s;
   j["new_size_vs_steady_ratio"] = t.new_size_step_s / t.new_size_second_s;
+  if (prepared) {
+    j["prepared"] = {{"sizes", prepared->sizes}, {"seconds", prepared->seconds}, {"primitives", prepared->primitives}};
+  }
   j["page_faults"] = {{"first_step", t.first_step_faults},
                       {"steady_step", t.steady_step_faults},
                       {"new_size_step", t.new_size_faults}};

@@ -1,19 +1,22 @@
 // `yolo bench train|forward (--cfg FILE.cfg | --config FILE.yml) [--size S]
 // [--batch B] [--threads N] [--steps N] [--precision fp32|bf16]
-// [--loss squares|yolo] [--multiscale-steps N] [--profile] [--json] [--write-cfg FILE.cfg]`: the
-// speed of a training step or an inference forward of a network on random
-// inputs, without a data loader. images_per_s is batch / the median step time over --steps steps
-// after two warm-ups; two more steps at size + 32 show what a new multi-scale
-// size costs: new_size_step_ratio (its first step over the median step) and
-// new_size_vs_steady_ratio (its first step over its second), with the page
-// faults of the first, a steady and the new size's first step.
-// --multiscale-steps N then runs a step at each size from size - 64 (at
-// least 32) to size + 64 by 32, so every size's primitives exist, and N
-// steps at a random size each, as multi-scale training draws them; it
-// reports the mean step and page faults of the second half: what a settled
-// multi-scale run pays per step. Human-readable output goes to `log` (stderr); --json writes
-// one JSON object as the last line of `out` (stdout), with
-// multiscale_steps (size, step_s, page_faults of each).
+// [--loss squares|yolo] [--multiscale-steps N] [--no-prepare] [--profile]
+// [--json] [--write-cfg FILE.cfg]`: the speed of a training step or an
+// inference forward of a network on random inputs, without a data loader.
+// Training first prepares every size it will step at, as `yolo train` does
+// for multi-scale runs (models/size_preparation.h; JSON `prepared`: sizes,
+// seconds, primitives); --no-prepare skips that. images_per_s is batch / the
+// median step time over --steps steps after two warm-ups; two more steps at
+// size + 32 show what a new multi-scale size costs: new_size_step_ratio (its
+// first step over the median step) and new_size_vs_steady_ratio (its first
+// step over its second), with the page faults of the first, a steady and the
+// new size's first step. --multiscale-steps N then runs a step at each size
+// from size - 64 (at least 32) to size + 64 by 32 and N steps at a random
+// size each, as multi-scale training draws them; it reports the mean step
+// and page faults of the second half: what a settled multi-scale run pays
+// per step. Human-readable output goes to `log` (stderr); --json writes one
+// JSON object as the last line of `out` (stdout), with multiscale_steps
+// (size, step_s, page_faults of each).
 #pragma once
 
 #include <ostream>
@@ -30,6 +33,7 @@ struct BenchArgs {
   int threads = 0;     // 0: every core
   int steps = 5;       // measured steps after the warm-ups
   int multiscale_steps = 0;  // then steps at random sizes from size - 64 (at least 32) to size + 64
+  bool prepare = true;  // train: ready every size it steps at first (models/size_preparation.h)
   std::string precision = "fp32";
   std::string loss = "squares";  // squares: sum over heads of mean(head^2); yolo: the three yolo_loss heads
   bool profile = false;          // time per op kind, forward and backward, from the tape

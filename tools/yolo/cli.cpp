@@ -261,6 +261,8 @@ Command add_bench(CLI::App& app, Io io) {
                     "train/forward: then a step at each size from size-64 (at least 32) to size+64 by 32 and N "
                     "steps at random ones among them (multi-scale training)")
       ->check(CLI::Range(0, 100000));
+  bench->add_flag("!--no-prepare", bench_args->prepare,
+                  "train: skip readying every input size before the first step (as yolo train does by default)");
   bench->add_option("--precision", bench_args->precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
   bench->add_option("--loss", bench_args->loss, "train: squares (sum over heads of mean(head^2)) or yolo")
       ->check(CLI::IsMember({"squares", "yolo"}));

@@ -1,0 +1,43 @@
+// Readying multi-scale training's input sizes before its first step.
+//
+// The first training step at an input size the process has not met creates
+// that size's oneDNN primitives (kernels compiled on the spot) and takes
+// activation buffers whose pages the system must fault in and zero. Without
+// preparation the first step at each new size cost up to 1.8 x a repeated
+// one (README, speed), and multi-scale training meets ten sizes (320..608).
+// prepare_training_sizes() runs one training pass per size in plan-only mode
+// (ops::backend::PlanOnly: forward, loss and backward with their primitives
+// created and buffers faulted in, no arithmetic), largest size first, so the
+// buffer cache ends up holding buffers that serve every smaller size too.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+#include "core/tape.h"
+#include "core/tensor.h"
+#include "models/darknet_network.h"
+
+namespace models {
+
+// The loss a training step differentiates, from the network's heads at a
+// square input of `size` pixels.
+using TrainingLoss =
+    std::function<core::Tensor(core::Tape& tape, const std::vector<core::Tensor>& heads, int size)>;
+
+struct SizePreparation {
+  std::vector<int> sizes;      // prepared, largest first
+  double seconds = 0;          // wall time of the preparation
+  std::size_t primitives = 0;  // oneDNN primitives it created
+};
+
+// One plan-only training pass of `batch` images per size in `sizes`
+// (duplicates ignored). The network must be in training mode; its
+// parameters, gradients and batch-norm statistics are left as they were.
+// Throws what a training pass at those sizes would throw (shapes the
+// network cannot take).
+SizePreparation prepare_training_sizes(const DarknetNetwork& network, std::vector<int> sizes, int batch,
+                                       const TrainingLoss& loss);
+
+}  // namespace models
