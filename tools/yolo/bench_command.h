@@ -9,8 +9,8 @@
 // median step time over --steps steps after two warm-ups; two more steps at
 // size + 32 show what a new multi-scale size costs: new_size_step_ratio (its
 // first step over the median step) and new_size_vs_steady_ratio (its first
-// step over its second), with the page faults of the first, a steady and the
-// new size's first step. --multiscale-steps N then runs a step at each size
+// step over the median of the three after it), with the page faults of the
+// first, a steady and the new size's first step. --multiscale-steps N then runs a step at each size
 // from size - 64 (at least 32) to size + 64 by 32 and N steps at a random
 // size each, as multi-scale training draws them; it reports the mean step
 // and page faults of the second half: what a settled multi-scale run pays
