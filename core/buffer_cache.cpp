@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
-#include <utility>
 
 // Under AddressSanitizer an idle buffer is poisoned, so a use after release
 // is reported as it would be for freed memory (the macros are no-ops
@@ -93,9 +92,16 @@ void prefault(void* data, std::size_t bytes) {
 #endif
   const auto begin = reinterpret_cast<std::uintptr_t>(data) / kPage * kPage;
   const auto end = reinterpret_cast<std::uintptr_t>(data) + bytes;
-  if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) == 0) return;
+  if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) == 0 || bytes == 0) return;
+  // The first byte, every page start inside, and the last byte: each page
+  // of the buffer once, no byte outside it.
   auto* p = static_cast<volatile unsigned char*>(data);
-  for (std::size_t i = 0; i < bytes; i += kPage) p[i] = p[i];
+  p[0] = p[0];
+  for (std::uintptr_t page = begin + kPage; page < end; page += kPage) {
+    auto* q = reinterpret_cast<volatile unsigned char*>(page);
+    *q = *q;
+  }
+  p[bytes - 1] = p[bytes - 1];
 }
 
 void* allocate(std::size_t capacity) {
@@ -119,21 +125,13 @@ BufferCache::~BufferCache() { trim(); }
 
 void* BufferCache::acquire(std::size_t bytes, std::size_t* capacity) {
   void* p = acquire_buffer(bytes, capacity);
-  bool prefault_now = false;
-  if (*capacity >= kMinCachedBytes) {
-    std::lock_guard lock(mutex_);
-    prefault_now = prefault_;
-  }
   // The requested bytes only: a larger idle buffer taken whole is written
   // no further than the request.
-  if (prefault_now) prefault(p, bytes);
+  if (*capacity >= kMinCachedBytes && prefault_.load(std::memory_order_relaxed)) prefault(p, bytes);
   return p;
 }
 
-bool BufferCache::set_prefault(bool on) {
-  std::lock_guard lock(mutex_);
-  return std::exchange(prefault_, on);
-}
+bool BufferCache::set_prefault(bool on) { return prefault_.exchange(on); }
 
 void* BufferCache::acquire_buffer(std::size_t bytes, std::size_t* capacity) {
   // Decided on the rounded size, as release() decides on the capacity.

@@ -46,6 +46,7 @@
 // Thread-safe; one process-wide instance (buffer_cache()).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <list>
 #include <map>
@@ -108,7 +109,7 @@ class BufferCache {
   void evict_oldest();
 
   mutable std::mutex mutex_;
-  bool prefault_ = false;
+  std::atomic<bool> prefault_{false};
   Lru lru_;
   BySize by_size_;
   Stats stats_;

@@ -154,7 +154,7 @@ void random_resize(Sample& sample, int size, const ResizeParams& params, std::mt
   resize_sample(sample, size, interp, params);
 }
 
-std::vector<int> batch_size_choices(const MultiScaleParams& params) {
+std::vector<int> input_size_choices(const MultiScaleParams& params) {
   if (!params.enabled) return {params.size};
   std::vector<int> sizes;
   for (int s = params.min_size; s <= params.max_size; s += params.step) sizes.push_back(s);

@@ -37,6 +37,6 @@ void random_resize(Sample& sample, int size, const ResizeParams& params, std::mt
 // The size of one global batch, drawn by the caller from (seed, epoch, batch).
 int pick_batch_size(const MultiScaleParams& params, std::mt19937& rng);
 // Every size pick_batch_size can return, smallest first.
-std::vector<int> batch_size_choices(const MultiScaleParams& params);
+std::vector<int> input_size_choices(const MultiScaleParams& params);
 
 }  // namespace data

@@ -20,11 +20,12 @@ class TrainingStateGuard {
  public:
   explicit TrainingStateGuard(const DarknetNetwork& network)
       : params_(network.named_parameters()), buffers_(network.named_buffers()) {
+    // The copies first: if one throws, no gradient has been taken yet.
+    for (const auto& [name, b] : buffers_) buffer_values_.push_back(b.clone());
     for (const auto& [name, p] : params_) {
       core::AutogradMeta& m = p.autograd_meta();
       grads_.emplace_back(std::exchange(m.grad, nullptr), std::exchange(m.grad_owned, false));
     }
-    for (const auto& [name, b] : buffers_) buffer_values_.push_back(b.clone());
   }
   TrainingStateGuard(const TrainingStateGuard&) = delete;
   TrainingStateGuard& operator=(const TrainingStateGuard&) = delete;

@@ -208,7 +208,7 @@ void Trainer::prepare_sizes() {
     return models::detection_loss(tape, network, heads, size, size, targets, options).loss;
   };
   const models::SizePreparation r =
-      models::prepare_training_sizes(network, data::batch_size_choices(multiscale), batch, loss);
+      models::prepare_training_sizes(network, data::input_size_choices(multiscale), batch, loss);
   out_ << fmt::format("prepared {} multi-scale sizes ({}..{}) in {:.1f} s: {} oneDNN primitives created, buffers mapped "
                       "(train.prepare_sizes)\n",
                       r.sizes.size(), r.sizes.back(), r.sizes.front(), r.seconds, r.primitives);

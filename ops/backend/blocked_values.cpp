@@ -17,8 +17,12 @@ BlockedValues::~BlockedValues() { ScratchPool::release(buffer_); }
 
 void BlockedValues::materialize(void* plain) const {
   try {
+    // Run even while planning: the blocked copy is dropped after this, so
+    // the plain bytes must hold the values (a host read of a real tensor
+    // during a plan must not lose them).
     DnnlContext& ctx = context();
-    reorder(mem(), memory(plain_md(shape_), ctx.engine(), plain));
+    memory from = mem(), to(plain_md(shape_), ctx.engine(), plain);
+    dnnl::reorder(from, to).execute(ctx.stream(), from, to);
     ctx.stream().wait();
   } catch (const dnnl::error& e) {
     throw backend_error("reorder to plain", e, core::shape_str(shape_));

@@ -18,12 +18,14 @@ DnnlContext& context() {
 
 std::size_t cached_primitive_count() { return context().size(); }
 
-PlanOnly::PlanOnly()
-    : was_planning_(context().set_plan_only(true)), was_prefaulting_(core::buffer_cache().set_prefault(true)) {}
+// A depth, not a saved flag: guards that end out of order (on different
+// threads) still leave plan-only mode once the last one is gone.
+PlanOnly::PlanOnly() {
+  if (context().enter_plan() == 0) core::buffer_cache().set_prefault(true);
+}
 
 PlanOnly::~PlanOnly() {
-  core::buffer_cache().set_prefault(was_prefaulting_);
-  context().set_plan_only(was_planning_);
+  if (context().leave_plan() == 1) core::buffer_cache().set_prefault(false);
 }
 
 bool plan_only() { return context().plan_only(); }

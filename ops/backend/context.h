@@ -92,9 +92,11 @@ class DnnlContext {
   // How many primitives the cache holds.
   std::size_t size();
 
-  // Plan-only mode (PlanOnly in dnnl.h): primitives are created, not run.
-  bool plan_only() const { return plan_only_.load(std::memory_order_relaxed); }
-  bool set_plan_only(bool on) { return plan_only_.exchange(on); }
+  // Plan-only mode (PlanOnly in dnnl.h): primitives are created, not run,
+  // while at least one guard lives. Entering returns the depth before.
+  bool plan_only() const { return plan_depth_.load(std::memory_order_relaxed) > 0; }
+  int enter_plan() { return plan_depth_.fetch_add(1); }
+  int leave_plan() { return plan_depth_.fetch_sub(1); }
 
   std::pair<void*, std::unique_lock<std::mutex>> scratchpad(std::size_t bytes) { return scratchpad_.borrow(bytes); }
 
@@ -107,7 +109,7 @@ class DnnlContext {
   std::map<PrimitiveKey, CacheEntry> cache_;
   std::map<PrimitiveKey, bool> available_;
   Scratchpad scratchpad_;
-  std::atomic<bool> plan_only_{false};
+  std::atomic<int> plan_depth_{0};
 };
 
 // The one context, created on first use.

@@ -45,26 +45,26 @@ void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const
 // How many primitives the seam's cache holds (tests check reuse with it).
 std::size_t cached_primitive_count();
 
-// Plan-only mode. While a PlanOnly lives, the seam does all of its work but
-// the arithmetic: ops create (and cache) their primitives and reorders and
-// take their outputs, scratch and scratchpad from the buffer cache with the
-// pages faulted in (core::BufferCache::set_prefault), but run no kernel, so
-// their outputs hold unspecified values. One training pass under it readies
-// the shapes of that pass: the first real step at a new multi-scale size
-// then finds its kernels compiled and its buffers mapped
+// Plan-only mode. While a PlanOnly lives, the seam does its work but the
+// arithmetic: ops create (and cache) their primitives and reorders and take
+// their outputs, scratch and scratchpad from the buffer cache with the pages
+// of large ones mapped in (core::BufferCache::set_prefault), but run no
+// oneDNN primitive and skip the project's batch-norm loops, so their outputs
+// hold unspecified values. Small host loops (the loss, synchronised batch
+// norm's statistics) still run, on those values; float64 ops compute as
+// always; weights prepared for inference and host reads of blocked tensors
+// are still computed, since they outlive the pass. One training pass under
+// it readies the shapes of that pass: the first real step at a new
+// multi-scale size then finds its kernels compiled and its buffers mapped
 // (models/size_preparation.h). Process-wide, like the seam's cache: every
-// thread's float32 ops plan while one lives; float64 ops still compute.
-// Guards nest. Code outside the seam must not read what planned ops wrote.
+// thread's ops plan while any guard lives; the mode ends with the last one.
+// Nothing a planned op wrote may be kept beyond the pass.
 class PlanOnly {
  public:
   PlanOnly();
   ~PlanOnly();
   PlanOnly(const PlanOnly&) = delete;
   PlanOnly& operator=(const PlanOnly&) = delete;
-
- private:
-  bool was_planning_;
-  bool was_prefaulting_;
 };
 
 // Whether a PlanOnly lives.

@@ -12,6 +12,8 @@ namespace ops::backend {
 
 namespace {
 
+// Runs even in plan-only mode: prepared weights are kept (an inference
+// fold is reused while its sources' versions hold), so they must be real.
 void reorder_now(memory from, memory to, const char* what) {
   try {
     DnnlContext& ctx = context();

@@ -2,13 +2,15 @@
 // size create no primitive; the network's parameters, gradients and
 // batch-norm statistics come out as they went in, so the next step computes
 // what it would have without the preparation; sizes are prepared largest
-// first, once each; a network in inference mode is refused.
+// first, once each; a failed preparation puts everything back; a network in
+// inference mode is refused.
 #include "models/size_preparation.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
+#include "core/buffer_cache.h"
 #include "core/error.h"
 #include "ops/backend/dnnl.h"
 #include "ops/binary.h"
@@ -75,6 +77,21 @@ TEST(PrepareTrainingSizes, StepsAtPreparedSizesCreateNothingAndComputeAsUnprepar
   EXPECT_EQ(ops::backend::cached_primitive_count(), cached) << "a step at a prepared size created primitives";
   EXPECT_EQ(values(net.named_parameters(), true), values(plain.network->named_parameters(), true));
   EXPECT_EQ(values(net.named_buffers(), false), values(plain.network->named_buffers(), false));
+}
+
+// A size the network cannot take throws as a training pass would, and
+// leaves the network, plan-only mode and the buffer cache as they were.
+TEST(PrepareTrainingSizes, AFailedPreparationPutsEverythingBack) {
+  Model m = small_yolov3();
+  m.network->set_training(true);
+  train_pass(*m.network, 64);
+  const auto grads = values(m.network->named_parameters(), true);
+  const auto stats = values(m.network->named_buffers(), false);
+  EXPECT_ANY_THROW(prepare_training_sizes(*m.network, {64, 80}, 2, squares));  // 80: not a multiple of 32
+  EXPECT_FALSE(ops::backend::plan_only());
+  EXPECT_FALSE(core::buffer_cache().set_prefault(false));
+  EXPECT_EQ(values(m.network->named_parameters(), true), grads);
+  EXPECT_EQ(values(m.network->named_buffers(), false), stats);
 }
 
 TEST(PrepareTrainingSizes, ANetworkInInferenceModeIsRefused) {

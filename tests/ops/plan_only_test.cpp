@@ -2,13 +2,15 @@
 // a shape creates every primitive the real pass at that shape then uses, and
 // the real pass still matches the float64 reference; planned ops, oneDNN's
 // and the project's own kernels alike, write nothing into their outputs;
-// guards nest and put back the buffer cache's prefault setting.
+// what outlives the pass (float64 results, kept inference folds) is still
+// computed; guards nest and put back the buffer cache's prefault setting.
 #include <gtest/gtest.h>
 
 #include "core/buffer_cache.h"
 #include "ops/backend/dnnl.h"
 #include "ops/batch_norm_leaky.h"
 #include "ops/conv2d.h"
+#include "ops/conv_bn_leaky.h"
 #include "ops/shape_ops.h"
 #include "ops/unary.h"
 #include "ops/upsample_nearest2d.h"
@@ -54,15 +56,16 @@ TEST(PlanOnly, APlannedTrainingPassLeavesTheRealPassNothingToCreate) {
   EXPECT_EQ(backend::cached_primitive_count(), planned) << "the real pass created primitives the plan had not";
 }
 
-// An output of `shape` taken from the buffer cache lands in the buffer just
-// released, which was filled with 42: a planned op leaves the 42s there.
+// An output of `shape` taken from the buffer cache lands in one of the
+// buffers just released, which were filled with 42 (two: an op may first
+// take one for its input in another layout): a planned op leaves the 42s.
 void expect_output_unwritten(const std::function<Tensor(const Tensor&)>& op) {
   const Shape shape{1, 16, 128, 128};  // 1 MiB of float32: served by the buffer cache
   const Tensor x = Tensor::full(shape, -1.0, DType::f32);
   Tensor y;
   {
-    Tensor sentinel = Tensor::full(shape, 42.0, DType::f32);
-    sentinel = Tensor();
+    std::vector<Tensor> sentinels{Tensor::full(shape, 42.0, DType::f32), Tensor::full(shape, 42.0, DType::f32)};
+    sentinels.clear();
     const backend::PlanOnly plan;
     y = op(x);
   }
@@ -74,6 +77,12 @@ void expect_output_unwritten(const std::function<Tensor(const Tensor&)>& op) {
 }
 
 TEST(PlanOnly, PlannedOpsWriteNothing) {
+  // a oneDNN convolution into a blocked output (16 channels: no padding)
+  const Tensor w = Tensor::full({16, 16, 1, 1}, 0.5, DType::f32);
+  expect_output_unwritten([&](const Tensor& x) {
+    Tape tape(Tape::Mode::inference);
+    return conv2d(tape, x, w, {}, {});
+  });
   // oneDNN's eltwise primitive
   expect_output_unwritten([](const Tensor& x) {
     Tape tape(Tape::Mode::inference);
@@ -85,6 +94,36 @@ TEST(PlanOnly, PlannedOpsWriteNothing) {
     const Tensor zeros = Tensor::zeros({16}, DType::f32), ones = Tensor::ones({16}, DType::f32);
     return batch_norm_leaky(tape, x, ones, zeros, zeros, ones, {}).y;
   });
+}
+
+// What outlives a planned pass is still computed: float64 ops, and the
+// folded weights an inference block keeps (prepared in the convolution's
+// layout), which later forwards reuse while their sources are unchanged.
+TEST(PlanOnly, WhatOutlivesThePassIsStillComputed) {
+  Tape tape(Tape::Mode::inference);
+  const Tensor x64 = Tensor::full({2, 3}, -2.0, DType::f64);
+  Tensor y64;
+  {
+    const backend::PlanOnly plan;
+    y64 = leaky_relu(tape, x64, {0.1});
+  }
+  EXPECT_EQ(y64.to_double_vector(), std::vector<double>(6, -0.2));
+
+  const std::vector<Tensor> in = block_inputs();
+  const Tensor x = in[0].to(DType::f32), w = in[1].to(DType::f32), gamma = in[2].to(DType::f32),
+               beta = in[3].to(DType::f32), mean = Tensor::zeros({32}, DType::f32), var = Tensor::ones({32}, DType::f32);
+  FoldedWeights kept;
+  const ConvBnLeakyParams p{{.pad = 1}, {.training = false}, 0.1, &kept};
+  {
+    const backend::PlanOnly plan;
+    (void)conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, p);
+  }
+  ASSERT_TRUE(kept.w.defined());
+  const Tensor reused = conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, p).y;
+  const Tensor reference = conv_bn_leaky(tape, x.to(DType::f64), w.to(DType::f64), {}, gamma.to(DType::f64),
+                                         beta.to(DType::f64), mean.to(DType::f64), var.to(DType::f64),
+                                         {{.pad = 1}, {.training = false}, 0.1, nullptr}).y;
+  EXPECT_LE(rel_err(reused, reference), 1e-4);
 }
 
 TEST(PlanOnly, GuardsNestAndPutBackThePrefaultSetting) {

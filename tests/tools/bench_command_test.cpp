@@ -166,7 +166,9 @@ TEST_F(BenchCommand, MultiscaleStepsAreReportedAtTheirSizes) {
   EXPECT_NE(err_.str().find("multi-scale: 6 steps at random sizes"), std::string::npos) << err_.str();
   // Every size the bench steps at was prepared first, largest first.
   EXPECT_EQ(j.at("prepared").at("sizes"), nlohmann::json({160, 128, 96, 64, 32}));
-  EXPECT_GE(j.at("prepared").at("seconds").get<double>(), 0);
+  EXPECT_GT(j.at("prepared").at("seconds").get<double>(), 0);
+  EXPECT_GT(j.at("prepared").at("primitives").get<int>(), 0);
+  EXPECT_GT(j.at("new_size_steady_step_s").get<double>(), 0);
   ASSERT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--steps", "1", "--threads", "1", "--json"}), 0);
   EXPECT_FALSE(last_json_line().contains("multiscale_steps"));
   EXPECT_EQ(last_json_line().at("prepared").at("sizes").size(), 2u) << "the size and size + 32";

@@ -213,7 +213,7 @@ TEST_F(Trainer, ResumedRunReproducesTheUninterruptedLosses) {
 
 // Multi-scale: every size the loader may draw is prepared before the first
 // step (train.prepare_sizes, on by default) and said so; the losses are
-// those of a run without the preparation.
+// those of a run without the preparation; a one-size run prepares nothing.
 TEST_F(Trainer, MultiScaleSizesArePreparedWithoutChangingTheLosses) {
   TrainConfig c = tiny_config(dir_);
   c.data.augment.multiscale = {.enabled = true, .min_size = 64, .max_size = 128, .step = 32, .size = 64};
@@ -225,6 +225,12 @@ TEST_F(Trainer, MultiScaleSizesArePreparedWithoutChangingTheLosses) {
   EXPECT_NE(prepared_log.str().find("prepared 3 multi-scale sizes (64..128) in "), std::string::npos)
       << prepared_log.str();
   EXPECT_EQ(plain_log.str().find("prepared"), std::string::npos) << plain_log.str();
+  std::ostringstream fixed_log;  // one size: nothing to prepare
+  c.train.prepare_sizes = true;
+  c.data.augment.multiscale.enabled = false;
+  c.train.max_steps = 1;
+  run_training(c, {.run_dir = (dir_ / "fixed").string(), .progress_bar = false}, fixed_log);
+  EXPECT_EQ(fixed_log.str().find("prepared"), std::string::npos) << fixed_log.str();
   const auto a = losses((dir_ / "prepared").string()), b = losses((dir_ / "plain").string());
   ASSERT_EQ(a.size(), 3u);
   EXPECT_EQ(a, b);
