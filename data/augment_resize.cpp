@@ -163,8 +163,8 @@ std::vector<int> input_size_choices(const MultiScaleParams& params) {
 
 int pick_batch_size(const MultiScaleParams& params, std::mt19937& rng) {
   if (!params.enabled) return params.size;
-  const int steps = (params.max_size - params.min_size) / params.step + 1;
-  return params.min_size + params.step * static_cast<int>(uniform_index(rng, static_cast<std::uint32_t>(steps)));
+  const std::vector<int> sizes = input_size_choices(params);
+  return sizes[uniform_index(rng, static_cast<std::uint32_t>(sizes.size()))];
 }
 
 }  // namespace data

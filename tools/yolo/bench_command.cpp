@@ -17,6 +17,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/tape.h"
+#include "data/augment_resize.h"
 #include "models/cfg_writer.h"
 #include "models/detection_loss.h"
 #include "models/network_summary.h"
@@ -265,17 +266,18 @@ BenchTimes time_steps(const BenchArgs& args, BenchModel& bench, StepRunner& run_
   return t;
 }
 
+// The sizes --multiscale-steps steps at: size - 64 (at least 32) to
+// size + 64 by 32.
+std::vector<int> multiscale_sizes(int size) {
+  return data::input_size_choices({.enabled = true, .min_size = std::max(32, size - 64), .max_size = size + 64,
+                                   .step = 32, .size = size});
+}
+
 // --multiscale-steps: after the steps above, one step at each size from
 // size - 64 (at least 32) to size + 64 in steps of 32, so every size's
 // primitives exist, then N steps at a random size each, as multi-scale
 // training draws one per batch. The buffers settle during the first of
 // those; the second half shows what a settled run pays per step.
-std::vector<int> multiscale_sizes(int size) {
-  std::vector<int> sizes;
-  for (int s = std::max(32, size - 64); s <= size + 64; s += 32) sizes.push_back(s);
-  return sizes;
-}
-
 std::vector<MultiScaleStep> time_multiscale(const BenchArgs& args, BenchModel& bench, StepRunner& run_step) {
   if (args.multiscale_steps == 0) return {};
   const std::vector<int> sizes = multiscale_sizes(bench.size);
