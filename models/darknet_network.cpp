@@ -107,6 +107,7 @@ DarknetNetwork::DarknetNetwork(NetworkDef def, NetworkOptions options, std::vect
   std::mt19937_64 rng(options_.init_seed);
   convs_.assign(def_.layers.size(), nullptr);
   referenced_.assign(def_.layers.size(), false);
+  std::vector<int> last_reader(def_.layers.size(), -1);
   for (std::size_t i = 0; i < def_.layers.size(); ++i) {
     const LayerSpec& spec = def_.layers[i].spec;
     if (const auto* c = std::get_if<ConvLayer>(&spec)) {
@@ -114,10 +115,16 @@ DarknetNetwork::DarknetNetwork(NetworkDef def, NetworkOptions options, std::vect
       const std::string name = i < names.size() && !names[i].empty() ? names[i] : fmt::format("layers.{}", i);
       convs_[i] = &register_module(name, std::make_unique<ConvBlock>(*c, in_c, options_.dtype, rng));
     } else if (const auto* s = std::get_if<ShortcutLayer>(&spec)) {
-      referenced_[s->from] = true;
+      last_reader[s->from] = static_cast<int>(i);
     } else if (const auto* r = std::get_if<RouteLayer>(&spec)) {
-      for (int l : r->layers) referenced_[l] = true;
+      for (int l : r->layers) last_reader[l] = static_cast<int>(i);
     }
+  }
+  last_read_by_.resize(def_.layers.size());
+  for (std::size_t l = 0; l < last_reader.size(); ++l) {
+    if (last_reader[l] < 0) continue;
+    referenced_[l] = true;
+    last_read_by_[last_reader[l]].push_back(static_cast<int>(l));
   }
 }
 
@@ -205,6 +212,11 @@ DarknetNetwork::Output DarknetNetwork::forward(Tape& tape, const Tensor& x, bool
     if (referenced_[i] || keep_all_layers) kept[i] = y;
     if (keep_all_layers) out.layers.push_back(y);
     prev = y;
+    // Outputs read for the last time by this layer are dropped now: under an
+    // inference tape their buffers go back to the cache for later layers.
+    if (!keep_all_layers) {
+      for (int from : last_read_by_[i]) kept[from] = Tensor();
+    }
   }
   return out;
 }

@@ -92,6 +92,10 @@ class DarknetNetwork : public Module {
   NetworkOptions options_;
   std::vector<const ConvBlock*> convs_;  // per layer; null for non-conv layers
   std::vector<bool> referenced_;          // outputs needed by a later route/shortcut
+  // Per layer j: the referenced outputs that layer j reads for the last
+  // time. forward() drops them after layer j, so an inference forward holds
+  // only the activations still to be read.
+  std::vector<std::vector<int>> last_read_by_;
 };
 
 }  // namespace models
