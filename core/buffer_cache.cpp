@@ -197,6 +197,15 @@ void BufferCache::release(void* data, std::size_t capacity) {
   by_size_.emplace(capacity, std::prev(lru_.end()));
 }
 
+void BufferCache::discard(void* data, std::size_t capacity) {
+  if (data == nullptr) return;
+  if (capacity >= kMinCachedBytes) {
+    std::lock_guard lock(mutex_);
+    stats_.in_use_bytes -= capacity;
+  }
+  deallocate(data, capacity);
+}
+
 void* BufferCache::grow_below(std::size_t want) {
   if (want < kHugePageBytes) return nullptr;
   // The largest idle mapping under `want`, the least recently released of

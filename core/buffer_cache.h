@@ -79,6 +79,10 @@ class BufferCache {
   // back to release(). Throws std::bad_alloc when the system has no memory.
   void* acquire(std::size_t bytes, std::size_t* capacity);
   void release(void* data, std::size_t capacity);
+  // Gives a buffer from acquire() back to the system instead of keeping it
+  // idle: for memory the process will not need again (weights dropped for
+  // good), which an idle buffer would keep in the resident set.
+  void discard(void* data, std::size_t capacity);
 
   // Turns prefaulting on or off (see the policy above); returns the previous
   // setting.

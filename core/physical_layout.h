@@ -24,7 +24,8 @@ class PhysicalLayout {
   virtual ~PhysicalLayout() = default;
 
   // Writes the logical values, row-major, into `plain` (the storage's bytes).
-  // Called at most once per storage, under the storage's lock.
+  // Called under the storage's lock, once per storage unless it throws
+  // (values released for good throw on every read: Storage::release_values).
   virtual void materialize(void* plain) const = 0;
 
   // this + other elementwise as a new physical copy, both holding the values

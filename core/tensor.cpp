@@ -48,10 +48,41 @@ Storage::~Storage() { buffer_cache().release(data_, capacity_); }
 void Storage::materialize() const {
   std::lock_guard lock(mutex_);
   if (!pending_.load(std::memory_order_relaxed)) return;  // another thread got here first
-  if (data_ == nullptr) data_ = buffer_cache().acquire(bytes_, &capacity_);
-  physical_->materialize(data_);
+  std::size_t capacity = capacity_;
+  void* plain = data_ != nullptr ? data_ : buffer_cache().acquire(bytes_, &capacity);
+  try {
+    physical_->materialize(plain);
+  } catch (...) {
+    if (plain != data_) buffer_cache().release(plain, capacity);
+    throw;
+  }
+  data_ = plain;
+  capacity_ = capacity;
   physical_.reset();
   pending_.store(false, std::memory_order_release);
+}
+
+namespace {
+
+// What a released storage holds instead of its values: every read throws.
+class ReleasedValues final : public PhysicalLayout {
+ public:
+  explicit ReleasedValues(std::string reason) : reason_(std::move(reason)) {}
+  void materialize(void* /*plain*/) const override { throw Error(reason_); }
+
+ private:
+  std::string reason_;
+};
+
+}  // namespace
+
+void Storage::release_values(std::string reason) {
+  std::lock_guard lock(mutex_);
+  buffer_cache().discard(data_, capacity_);
+  data_ = nullptr;
+  capacity_ = 0;
+  physical_ = std::make_shared<ReleasedValues>(std::move(reason));
+  pending_.store(true, std::memory_order_release);
 }
 
 std::shared_ptr<const PhysicalLayout> Storage::physical() const {
@@ -70,6 +101,11 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   }
   const auto bytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
   return Tensor(std::make_shared<Storage>(bytes), shape, dtype);
+}
+
+void Tensor::release_values(std::string reason) const {
+  if (!storage_) throw ValueError("tensor: release_values on an undefined tensor");
+  storage_->release_values(std::move(reason));
 }
 
 Tensor Tensor::from_physical(const Shape& shape, DType dtype, std::shared_ptr<const PhysicalLayout> physical) {

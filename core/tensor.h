@@ -48,6 +48,11 @@ class Storage {
   // The physical copy while the plain buffer is not yet filled, else null.
   // Does not materialize: this is how the backend that made the copy reads it.
   std::shared_ptr<const PhysicalLayout> physical() const;
+  // Frees the values for good, giving their memory back to the system; any
+  // later read of the bytes throws core::Error(reason). For values that
+  // will not be read again (weights kept only in another, folded form), so
+  // that a mistaken read fails loudly instead of returning garbage.
+  void release_values(std::string reason);
 
  private:
   void materialize() const;
@@ -132,6 +137,9 @@ class Tensor {
   Tensor autograd_handle() const;
 
   bool shares_storage(const Tensor& other) const { return storage_ == other.storage_; }
+  // Storage::release_values for this tensor's storage (every handle sharing
+  // it sees the values gone).
+  void release_values(std::string reason) const;
   std::uint64_t version() const;
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   // The storage's physical copy, or null once the plain bytes are current

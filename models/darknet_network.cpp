@@ -73,6 +73,12 @@ Tensor ConvBlock::forward(Tape& tape, const Tensor& x, const NetworkOptions& opt
     r = ops::conv_bn_leaky(tape, x, weight_, Tensor(), bn_weight_, bn_bias_, running_mean_, running_var_,
                            {conv, bn, 0.1, &folded_});
     y = r.y;
+    if (!release_as_.empty() && !released_ && !training() && !ops::folded_weights_need_sources(folded_)) {
+      weight_.release_values(fmt::format(
+          "{} was released after batch norm was folded into it (DarknetNetwork::release_unfolded_weights, for "
+          "inference only): load the model again to train, save or export it", release_as_));
+      released_ = true;
+    }
   } else {
     r = ops::batch_norm2d(tape, ops::conv2d(tape, x, weight_, Tensor(), conv), bn_weight_, bn_bias_, running_mean_,
                           running_var_, bn);
@@ -84,6 +90,15 @@ Tensor ConvBlock::forward(Tape& tape, const Tensor& x, const NetworkOptions& opt
     running_var_.copy_(r.running_var);
   }
   return y;
+}
+
+void ConvBlock::release_unfolded_weights(const std::string& name) {
+  if (!spec_.batch_normalize || spec_.activation != Activation::leaky) return;
+  const std::lock_guard lock(folded_mutex_);
+  release_as_ = name;
+  // Folded again at the next forward, now keeping what a later size needs.
+  folded_ = ops::FoldedWeights{};
+  folded_.keep_readable = true;
 }
 
 DarknetConvTensors ConvBlock::darknet_tensors(int layer_index) const {
@@ -106,6 +121,7 @@ DarknetNetwork::DarknetNetwork(NetworkDef def, NetworkOptions options, std::vect
   const auto shapes = infer_shapes(def_, def_.net.channels, def_.net.height, def_.net.width);
   std::mt19937_64 rng(options_.init_seed);
   convs_.assign(def_.layers.size(), nullptr);
+  conv_names_.assign(def_.layers.size(), "");
   referenced_.assign(def_.layers.size(), false);
   std::vector<int> last_reader(def_.layers.size(), -1);
   for (std::size_t i = 0; i < def_.layers.size(); ++i) {
@@ -114,6 +130,7 @@ DarknetNetwork::DarknetNetwork(NetworkDef def, NetworkOptions options, std::vect
       const int in_c = i == 0 ? def_.net.channels : shapes[i - 1].c;
       const std::string name = i < names.size() && !names[i].empty() ? names[i] : fmt::format("layers.{}", i);
       convs_[i] = &register_module(name, std::make_unique<ConvBlock>(*c, in_c, options_.dtype, rng));
+      conv_names_[i] = name;
     } else if (const auto* s = std::get_if<ShortcutLayer>(&spec)) {
       last_reader[s->from] = static_cast<int>(i);
     } else if (const auto* r = std::get_if<RouteLayer>(&spec)) {
@@ -134,6 +151,13 @@ std::vector<YoloLayer> DarknetNetwork::yolo_layers() const {
     if (const auto* y = std::get_if<YoloLayer>(&l.spec)) out.push_back(*y);
   }
   return out;
+}
+
+void DarknetNetwork::release_unfolded_weights() {
+  if (training()) throw core::Error("release_unfolded_weights: the network is in training mode");
+  for (std::size_t i = 0; i < convs_.size(); ++i) {
+    if (convs_[i]) convs_[i]->release_unfolded_weights(conv_names_[i] + ".conv.weight");
+  }
 }
 
 std::vector<int> DarknetNetwork::yolo_strides(int height, int width) const {

@@ -43,6 +43,11 @@ class ConvBlock : public Module {
   ConvBlock(const ConvLayer& spec, int in_channels, core::DType dtype, std::mt19937_64& rng);
   core::Tensor forward(core::Tape& tape, const core::Tensor& x, const NetworkOptions& options) const;
   DarknetConvTensors darknet_tensors(int layer_index) const;
+  // See DarknetNetwork::release_unfolded_weights; `name` is the weight's
+  // parameter name, for the error a later read throws. Whether the block
+  // folds at all (batch norm and leaky ReLU) is its own business: other
+  // blocks keep their weights.
+  void release_unfolded_weights(const std::string& name);
 
  private:
   ConvLayer spec_;
@@ -51,6 +56,10 @@ class ConvBlock : public Module {
   // Evaluation folds batch norm into the weights once, not every forward.
   mutable ops::FoldedWeights folded_;
   mutable std::mutex folded_mutex_;
+  // Set by release_unfolded_weights: weight_ is released after the next
+  // inference forward that leaves the fold independent of it.
+  std::string release_as_;
+  mutable bool released_ = false;
 };
 
 class DarknetNetwork : public Module {
@@ -74,6 +83,16 @@ class DarknetNetwork : public Module {
   void set_bf16(bool bf16) { options_.bf16 = bf16; }
   // The [yolo] layers' settings in cfg order.
   std::vector<YoloLayer> yolo_layers() const;
+  // For a network that will only run inference from now on (yolo detect,
+  // yolo bench forward): each conv block with batch norm and leaky ReLU,
+  // which inference runs on weights with batch norm folded in, gives the
+  // memory of its unfolded float32 weights back to the system at its next
+  // inference forward, keeping only the fold (in the convolution's layout,
+  // plus the plain fold where that layout is Winograd's). YOLOv3's forward
+  // then holds one copy of most weights instead of two. Reading a released
+  // weight afterwards (training, saving, exporting) throws core::Error
+  // naming it; batch-norm vectors and the other layers are kept.
+  void release_unfolded_weights();
   // Downsample ratio of each [yolo] layer for an input of this size.
   std::vector<int> yolo_strides(int height, int width) const;
   // Parameters of every conv layer in cfg order, for .weights files.
@@ -90,7 +109,8 @@ class DarknetNetwork : public Module {
  private:
   NetworkDef def_;
   NetworkOptions options_;
-  std::vector<const ConvBlock*> convs_;  // per layer; null for non-conv layers
+  std::vector<ConvBlock*> convs_;  // per layer; null for non-conv layers
+  std::vector<std::string> conv_names_;  // per layer: the conv block's module name
   std::vector<bool> referenced_;          // outputs needed by a later route/shortcut
   // Per layer j: the referenced outputs that layer j reads for the last
   // time. forward() drops them after layer j, so an inference forward holds

@@ -95,6 +95,9 @@ Tensor conv2d_prepare_inference_weights(const Tensor& w, const core::Shape& x_sh
 // caller prepares them again from the plain weights.
 bool conv2d_prepared_weights_fit(const Tensor& w, const core::Shape& x_shape, bool with_bias, const ConvSpec& spec,
                                  const ConvPostOp& post);
+// Whether w's values can be read back (plain, or prepared in any layout but
+// Winograd's transformed weights), so a caller may keep w as its only copy.
+bool conv2d_prepared_weights_readable(const Tensor& w);
 // dx [N,C,H,W] from dy [N,OC,OH,OW] and w.
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const core::Shape& x_shape, const ConvSpec& spec);
 // dw [OC,C/groups,KH,KW] and, when with_bias, db [OC] from x and dy.

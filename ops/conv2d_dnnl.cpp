@@ -207,6 +207,12 @@ bool conv2d_prepared_weights_fit(const Tensor& w, const Shape& x_shape, bool wit
   }, w);
 }
 
+bool conv2d_prepared_weights_readable(const Tensor& w) {
+  const auto layout = w.physical_layout();
+  const auto* prepared = dynamic_cast<const PreparedWeights*>(layout.get());
+  return prepared == nullptr || prepared->readable();
+}
+
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const ConvSpec& spec) {
   check_bf16(spec);
   return guarded("conv2d backward data", [&] {

@@ -31,6 +31,10 @@ std::pair<Tensor, Tensor> fold(const Tensor& w, const Tensor& b, const Tensor& g
 
 }  // namespace
 
+bool folded_weights_need_sources(const FoldedWeights& f) {
+  return !f.w.defined() || (!f.plain.defined() && !backend::conv2d_prepared_weights_readable(f.w));
+}
+
 BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, const Tensor& b,
                                 const Tensor& bn_weight, const Tensor& bn_bias, const Tensor& running_mean,
                                 const Tensor& running_var, const ConvBnLeakyParams& p) {
@@ -54,17 +58,26 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
     FoldedWeights& f = p.folded ? *p.folded : local;
     const backend::ConvSpec spec{p.conv.stride, p.conv.pad, p.conv.dilation, p.conv.groups, p.conv.bf16};
     const backend::ConvPostOp leaky{true, p.slope};
+    const bool sources_changed = !f.w.defined() || f.sources != sources;
     // A fold prepared for another input size may not be readable at this
-    // one (conv2d_prepared_weights_fit): fold and prepare it again.
-    const bool stale = !f.w.defined() || f.sources != sources ||
-                       (f.fits_input != x.shape() &&
-                        !backend::conv2d_prepared_weights_fit(f.w, x.shape(), true, spec, leaky));
-    if (stale) {
+    // one (conv2d_prepared_weights_fit): prepare it again.
+    const bool layout_stale = !sources_changed && f.fits_input != x.shape() &&
+                              !backend::conv2d_prepared_weights_fit(f.w, x.shape(), true, spec, leaky);
+    if (sources_changed || layout_stale) {
       Tensor folded_w;
-      std::tie(folded_w, f.b) = fold<float>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
+      if (layout_stale && f.plain.defined()) {
+        folded_w = f.plain;
+      } else if (layout_stale && backend::conv2d_prepared_weights_readable(f.w)) {
+        folded_w = f.w;
+        (void)folded_w.raw_data();  // reorders the prepared copy back to plain values, in place
+      } else {
+        std::tie(folded_w, f.b) = fold<float>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
+      }
       // A kept fold is read on every forward: hold it only in the layout
       // (and type) the convolution reads, reordered once here.
       f.w = p.folded ? backend::conv2d_prepare_inference_weights(folded_w, x.shape(), true, spec, leaky) : folded_w;
+      const bool keep_plain = f.keep_readable && !backend::conv2d_prepared_weights_readable(f.w);
+      f.plain = keep_plain ? folded_w : Tensor();
       f.sources = std::move(sources);
     }
     f.fits_input = x.shape();

@@ -26,13 +26,28 @@ namespace ops {
 // reads another weights layout (conv2d_prepared_weights_fit; Winograd
 // layers): a model run many times in evaluation folds once instead of once
 // per forward, and once per such change of input size.
+//
+// A fold whose prepared layout no longer fits a new input size is prepared
+// again from its own values when they can be read back (every layout but
+// Winograd's), without reading the sources; from `plain` when kept; else
+// folded again from the sources.
 struct FoldedWeights {
   Tensor w, b;
   std::vector<std::pair<const void*, std::uint64_t>> sources;
   // The input shape w was last known to fit: the layout check runs only
   // when the input shape changes, not on every forward.
   core::Shape fits_input;
+  // Set by a caller that will release the unfolded weights (inference-only
+  // use): a fold held where its values cannot be read back (Winograd) then
+  // keeps its plain folded weights in `plain`, so a later input size never
+  // needs the sources again. Check sources_needed() before releasing them.
+  bool keep_readable = false;
+  Tensor plain;
 };
+
+// Whether f still needs its sources to serve another input size: false once
+// it holds readable folded values (in w, or in plain).
+bool folded_weights_need_sources(const FoldedWeights& f);
 
 struct ConvBnLeakyParams {
   Conv2dParams conv;

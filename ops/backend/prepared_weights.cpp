@@ -35,9 +35,11 @@ PreparedWeights::PreparedWeights(const memory& plain, const memory::desc& want)
 
 PreparedWeights::~PreparedWeights() { ScratchPool::release(buffer_); }
 
+// oneDNN reorders into Winograd's transformed weights, never out of them.
+bool PreparedWeights::readable() const { return want_.data.format_kind != dnnl_format_kind_wino; }
+
 void PreparedWeights::materialize(void* plain) const {
-  // oneDNN reorders into Winograd's transformed weights, never out of them.
-  if (want_.data.format_kind == dnnl_format_kind_wino) {
+  if (!readable()) {
     throw core::BackendError(fmt::format(
         "prepared convolution weights {} are held as Winograd's transformed weights, which cannot be read back as "
         "plain values; prepare them again from the plain weights instead",

@@ -25,6 +25,8 @@ class PreparedWeights final : public core::PhysicalLayout {
   ~PreparedWeights() override;
   void materialize(void* plain) const override;
   memory mem() const;
+  // Whether materialize() can give the values back (all but Winograd's).
+  bool readable() const;
 
  private:
   memory::desc plain_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/broadcast.h"
+#include "core/buffer_cache.h"
 #include "core/error.h"
 #include "core/physical_layout.h"
 #include "core/tape.h"
@@ -126,6 +127,29 @@ TEST(PhysicalLayout, TapeSavedTensorStillCaughtWhenWrittenAfterRecording) {
   const Tensor y = ops::leaky_relu(tape, x, {0.1});
   x.mutable_data<float>()[0] = 5.0f;  // the tape saved x: backward must refuse
   EXPECT_THROW(tape.backward(y, Tensor::ones(y.shape(), DType::f32)), AutogradError);
+}
+
+// Released values free their memory and every later read, through any handle
+// of the storage, throws the reason instead of returning stale bytes.
+TEST(PhysicalLayout, ReleasedValuesGiveTheirMemoryBackAndEveryReadThrowsTheReason) {
+  const Tensor w = Tensor::ones({1024, 1024}, DType::f32);  // 4 MiB: a cached-size buffer
+  const Tensor other_handle = w;
+  const std::size_t in_use = buffer_cache().stats().in_use_bytes;
+  const std::size_t idle = buffer_cache().stats().idle_bytes;
+  w.release_values("layers.3.conv.weight was released");
+  EXPECT_EQ(buffer_cache().stats().in_use_bytes, in_use - 4 * 1024 * 1024);
+  EXPECT_EQ(buffer_cache().stats().idle_bytes, idle);  // given back, not kept idle
+  EXPECT_EQ(w.shape(), (Shape{1024, 1024}));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      (void)other_handle.data<float>();
+      FAIL() << "no exception";
+    } catch (const Error& e) {
+      EXPECT_STREQ(e.what(), "layers.3.conv.weight was released");
+    }
+  }
+  EXPECT_THROW((void)w.clone(), Error);
+  EXPECT_EQ(buffer_cache().stats().in_use_bytes, in_use - 4 * 1024 * 1024);  // failed reads keep nothing
 }
 
 }  // namespace

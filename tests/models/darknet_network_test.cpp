@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "models/cfg_reader.h"
 
 namespace models {
@@ -82,6 +83,88 @@ TEST(DarknetNetwork, OutputsDroppedAfterTheirLastReaderLeaveTheHeadsUnchanged) {
     // The route at layer 6 concatenates 8 + 8 + 8 channels.
     EXPECT_EQ(kept.layers[6].size(1), 24);
   }
+}
+
+// Conv blocks with batch norm and leaky ReLU (folded in inference) and a
+// plain head conv; the second layer (32 channels, 3x3, at half the input
+// size) runs direct at 16x16 and on Winograd at 32x32 where the CPU has it
+// (26x26 outputs up).
+const char* kFoldedCfg = R"([net]
+width=32
+height=32
+channels=3
+
+[convolutional]
+batch_normalize=1
+filters=32
+size=3
+stride=2
+pad=1
+activation=leaky
+
+[convolutional]
+batch_normalize=1
+filters=32
+size=3
+pad=1
+activation=leaky
+
+[convolutional]
+filters=21
+size=1
+activation=linear
+
+[yolo]
+mask=0,1,2
+anchors=10,14,  23,27,  37,58
+classes=2
+num=3
+)";
+
+// After release_unfolded_weights the folded blocks' weights are gone, yet
+// every input size (one that changes the Winograd layout included) gives
+// the heads of a twin that kept them, bit for bit; reading a released
+// weight, or training, throws an error naming it; the head conv, which
+// does not fold, keeps its weights.
+TEST(DarknetNetwork, ReleasedUnfoldedWeightsLeaveEveryInputSizesHeadsUnchanged) {
+  const NetworkDef def = cfg_to_network_def(parse_cfg_text(kFoldedCfg, "folded.cfg"));
+  DarknetNetwork released(def, {.init_seed = 7}), kept(def, {.init_seed = 7});
+  for (DarknetNetwork* net : {&released, &kept}) {
+    net->set_training(false);
+    for (const auto& [name, b] : net->named_buffers()) {  // statistics other than 0 and 1
+      if (name.find("running_var") != std::string::npos) b.fill_(1.7);
+      if (name.find("running_mean") != std::string::npos) b.fill_(0.2);
+    }
+  }
+  released.release_unfolded_weights();
+  std::mt19937_64 rng(9);
+  for (const int side : {32, 64, 32}) {
+    const Tensor x = Tensor::uniform({1, 3, side, side}, DType::f32, rng);
+    Tape a(Tape::Mode::inference), b(Tape::Mode::inference);
+    const Tensor head = released.forward(a, x).heads.at(0);
+    EXPECT_EQ(head.to_double_vector(), kept.forward(b, x).heads.at(0).to_double_vector()) << side;
+  }
+  int released_weights = 0;
+  for (const auto& [name, p] : released.named_parameters()) {
+    if (name.find("conv.weight") == std::string::npos) continue;
+    if (name.rfind("layers.2.", 0) == 0) {
+      EXPECT_NO_THROW((void)p.data<float>()) << name;  // no batch norm: not folded, kept
+      continue;
+    }
+    ++released_weights;
+    try {
+      (void)p.data<float>();
+      ADD_FAILURE() << name << " was still readable";
+    } catch (const core::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(name + " was released"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(released_weights, 2);
+  released.set_training(true);
+  Tape tape;
+  EXPECT_THROW(released.forward(tape, Tensor::zeros({1, 3, 32, 32}, DType::f32)), core::Error);
+  kept.set_training(true);
+  EXPECT_THROW(kept.release_unfolded_weights(), core::Error) << "refused in training mode";
 }
 
 }  // namespace

@@ -186,6 +186,41 @@ TEST(FusedBlock, KeptWinogradFoldFollowsANewInputSize) {
   }
 }
 
+// A fold kept readable (FoldedWeights::keep_readable) never needs its
+// sources again: released after the first forward, the unfolded weights are
+// not read when a new input size changes the layout. 24x24 outputs run
+// direct, 28x28 on Winograd where the CPU has it (26x26 is the floor), so
+// the sequence 24, 28, 24 prepares the fold from its own read-back values,
+// then from its kept plain copy. Every step equals, bit for bit, a twin
+// whose sources stay, and the float64 block.
+TEST(FusedBlock, AFoldKeptReadableServesEverySizeWithoutItsSources) {
+  const Tensor w = rand64({32, 32, 3, 3}, 2, -0.2, 0.2);
+  const Tensor gamma = rand64({32}, 3, 0.5, 1.5), beta = rand64({32}, 4);
+  const Tensor mean = rand64({32}, 5), var = rand64({32}, 6, 0.1, 2.0);
+  const auto f32 = [](const Tensor& t) { return t.to(DType::f32); };
+  const Tensor gamma32 = f32(gamma), beta32 = f32(beta), mean32 = f32(mean), var32 = f32(var);
+  const Tensor w_released = f32(w), w_kept = f32(w);
+  FoldedWeights readable, twin;
+  readable.keep_readable = true;
+  const ConvBnLeakyParams released_p{{.pad = 1}, {.training = false}, 0.1, &readable};
+  const ConvBnLeakyParams twin_p{{.pad = 1}, {.training = false}, 0.1, &twin};
+  const ConvBnLeakyParams plain{{.pad = 1}, {.training = false}, 0.1};
+  Tape tape(Tape::Mode::inference);
+  for (std::int64_t side : {24, 28, 24}) {
+    const Tensor x = rand64({1, 32, side, side}, 20 + side);
+    const Tensor y = conv_bn_leaky(tape, f32(x), w_released, {}, gamma32, beta32, mean32, var32, released_p).y;
+    const Tensor y_twin = conv_bn_leaky(tape, f32(x), w_kept, {}, gamma32, beta32, mean32, var32, twin_p).y;
+    EXPECT_EQ(y.to_double_vector(), y_twin.to_double_vector()) << side << "x" << side;
+    EXPECT_LE(rel_err(y, conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, plain).y), 1e-4);
+    ASSERT_FALSE(folded_weights_need_sources(readable)) << side << "x" << side;
+    EXPECT_EQ(readable.plain.defined(), !backend::conv2d_prepared_weights_readable(readable.w));
+    if (side == 24) w_released.release_values("released");  // a read of the sources now throws
+  }
+  // Without keep_readable, a Winograd fold cannot give its values back.
+  if (!backend::conv2d_prepared_weights_readable(twin.w)) EXPECT_TRUE(folded_weights_need_sources(twin));
+  EXPECT_THROW((void)w_released.data<float>(), core::Error);
+}
+
 TEST(FusedBlock, RecordingTapeGivesGradientsAndRunningStats) {
   Tape tape;
   Tensor x = rand64({2, 3, 5, 5}, 1).set_requires_grad();

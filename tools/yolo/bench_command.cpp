@@ -179,6 +179,8 @@ class StepRunner {
     // Training only: its momentum buffers (one more copy of the weights)
     // would count in a forward's peak RSS.
     if (train_) optimizer_ = train::make_optimizer(sgd_, network_.named_parameters());
+    // As yolo detect runs it: one copy of the folded weights, not two.
+    if (!train_) network_.release_unfolded_weights();
   }
 
   // Seconds of one step on `input` (input_size square); faults() then

@@ -74,6 +74,7 @@ void run_bench_detect(const BenchDetectArgs& args, std::ostream& out, std::ostre
   options.nms = models::parse_nms_method(args.nms);
   options.pre_nms_top_k = args.pre_nms_top_k;
   options.max_dets = args.max_dets;
+  model.network->release_unfolded_weights();  // as yolo detect runs
 
   const data::Image image = bench_image(args.image, log);
   const std::vector<core::Tensor> images = {models::darknet_planar_image(image.width, image.height, image.pixels.data())};

@@ -172,6 +172,8 @@ void run_detect_command(const DetectArgs& args, std::ostream& out, std::ostream&
                    args.size != 0 ? fmt::format("--size {}", args.size) : std::string("the model's input size"));
   options.thresh = args.thresh;
   apply_nms_flags(args, options);
+  // Inference only from here: one copy of the folded weights, not two.
+  model.network->release_unfolded_weights();
   if (!args.video.empty()) {
     print_class_names(names, out);
     run_video_detect(args, model, options, names, out, err);

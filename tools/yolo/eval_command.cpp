@@ -194,6 +194,8 @@ void eval_model(const EvalArgs& args, std::ostream& out, std::ostream& err) {
 // Detects on every image of `ds`, prints the table, writes what was asked.
 void run_model_eval(const EvalArgs& args, const models::Model& model, const data::Dataset& ds,
                     train::ModelEvalOptions options, std::ostream& out, std::ostream& err) {
+  // Inference only from here: one copy of the folded weights, not two.
+  model.network->release_unfolded_weights();
   for (const data::SkippedFile& s : ds.skipped) fmt::print(err, "warning: skipped {}: {}\n", s.path, s.reason);
   options.per_category = args.per_category;
   if (!args.nms.empty()) options.nms = models::parse_nms_method(args.nms);
