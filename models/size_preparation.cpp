@@ -45,31 +45,47 @@ class TrainingStateGuard {
   std::vector<core::Tensor> buffer_values_;
 };
 
-}  // namespace
-
-SizePreparation prepare_training_sizes(const DarknetNetwork& network, std::vector<int> sizes, int batch,
-                                       const TrainingLoss& loss) {
-  if (!network.training()) throw core::Error("prepare_training_sizes: the network is not in training mode");
+// Times `pass` over `sizes` (largest first, each once) in plan-only mode
+// and counts the primitives it created.
+SizePreparation plan_sizes(std::vector<int> sizes, const std::function<void(int size)>& pass) {
   const auto start = std::chrono::steady_clock::now();
   std::sort(sizes.begin(), sizes.end(), std::greater<>());
   sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
   const std::size_t primitives_before = ops::backend::cached_primitive_count();
   {
-    const TrainingStateGuard keep(network);
     const ops::backend::PlanOnly plan;
-    const int channels = network.def().net.channels;
-    for (int size : sizes) {
-      const core::Tensor images = core::Tensor::empty({batch, channels, size, size}, core::DType::f32);
-      core::Tape tape;
-      const auto forward = network.forward(tape, images);
-      tape.backward(loss(tape, forward.heads, size));
-    }
+    for (int size : sizes) pass(size);
   }
   SizePreparation r;
   r.sizes = std::move(sizes);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.primitives = ops::backend::cached_primitive_count() - primitives_before;
   return r;
+}
+
+}  // namespace
+
+SizePreparation prepare_training_sizes(const DarknetNetwork& network, std::vector<int> sizes, int batch,
+                                       const TrainingLoss& loss) {
+  if (!network.training()) throw core::Error("prepare_training_sizes: the network is not in training mode");
+  const TrainingStateGuard keep(network);
+  const int channels = network.def().net.channels;
+  return plan_sizes(std::move(sizes), [&](int size) {
+    const core::Tensor images = core::Tensor::empty({batch, channels, size, size}, core::DType::f32);
+    core::Tape tape;
+    const auto forward = network.forward(tape, images);
+    tape.backward(loss(tape, forward.heads, size));
+  });
+}
+
+SizePreparation prepare_inference_sizes(const DarknetNetwork& network, std::vector<int> sizes, int batch) {
+  if (network.training()) throw core::Error("prepare_inference_sizes: the network is in training mode");
+  const int channels = network.def().net.channels;
+  return plan_sizes(std::move(sizes), [&](int size) {
+    const core::Tensor images = core::Tensor::empty({batch, channels, size, size}, core::DType::f32);
+    core::Tape tape(core::Tape::Mode::inference);
+    (void)network.forward(tape, images);
+  });
 }
 
 }  // namespace models

@@ -9,6 +9,7 @@
 // (ops::backend::PlanOnly: forward, loss and backward with their primitives
 // created and buffers faulted in, no arithmetic), largest size first, so the
 // buffer cache ends up holding buffers that serve every smaller size too.
+// prepare_inference_sizes() does the same for inference forwards.
 #pragma once
 
 #include <cstddef>
@@ -39,5 +40,15 @@ struct SizePreparation {
 // network cannot take).
 SizePreparation prepare_training_sizes(const DarknetNetwork& network, std::vector<int> sizes, int batch,
                                        const TrainingLoss& loss);
+
+// The same for inference: one plan-only inference forward of `batch`
+// images per size, for a network in inference mode that will meet several
+// input sizes (a server taking images of a few sizes; the forward rows of
+// yolo bench). Inference keeps nothing else to restore. The folded weights
+// are prepared for real (they are kept), so the last, smallest size's
+// layout is the one held afterwards; a size that reads another layout
+// (Winograd's, see ops::FoldedWeights) still prepares its weights on its
+// first forward.
+SizePreparation prepare_inference_sizes(const DarknetNetwork& network, std::vector<int> sizes, int batch);
 
 }  // namespace models

@@ -3,7 +3,8 @@
 // batch-norm statistics come out as they went in, so the next step computes
 // what it would have without the preparation; sizes are prepared largest
 // first, once each; a failed preparation puts everything back; a network in
-// inference mode is refused.
+// inference mode is refused. prepare_inference_sizes: the same for
+// inference forwards.
 #include "models/size_preparation.h"
 
 #include <gtest/gtest.h>
@@ -98,6 +99,43 @@ TEST(PrepareTrainingSizes, ANetworkInInferenceModeIsRefused) {
   Model m = small_yolov3();
   m.network->set_training(false);
   EXPECT_THROW(prepare_training_sizes(*m.network, {64}, 1, squares), core::Error);
+}
+
+// Inference: forwards at every prepared size create no primitive and give
+// the heads of a twin never prepared, bit for bit (the folded weights were
+// prepared for real), whether or not the unfolded weights were released.
+TEST(PrepareInferenceSizes, ForwardsAtPreparedSizesCreateNothingAndComputeAsUnprepared) {
+  for (const bool release : {false, true}) {
+    Model prepared = small_yolov3(), plain = small_yolov3();
+    for (Model* m : {&prepared, &plain}) {
+      m->network->set_training(false);
+      if (release) m->network->release_unfolded_weights();
+    }
+    // Sizes no earlier test met, so their primitives are new here.
+    const int small = release ? 128 : 64, large = small + 32;
+    const SizePreparation r = prepare_inference_sizes(*prepared.network, {small, large, small}, 1);
+    EXPECT_EQ(r.sizes, (std::vector<int>{large, small}));
+    EXPECT_GT(r.primitives, 0u);
+    const std::size_t cached = ops::backend::cached_primitive_count();
+    for (const int size : {small, large}) {
+      std::mt19937_64 rng(static_cast<std::uint64_t>(size));
+      const Tensor images = Tensor::uniform({1, 3, size, size}, core::DType::f32, rng);
+      Tape a(Tape::Mode::inference), b(Tape::Mode::inference);
+      const auto heads = prepared.network->forward(a, images).heads;
+      const auto twin = plain.network->forward(b, images).heads;
+      ASSERT_EQ(heads.size(), twin.size());
+      for (std::size_t h = 0; h < heads.size(); ++h) {
+        EXPECT_EQ(heads[h].to_double_vector(), twin[h].to_double_vector()) << size << " head " << h;
+      }
+      EXPECT_EQ(ops::backend::cached_primitive_count(), cached) << "created at prepared size " << size;
+    }
+  }
+}
+
+TEST(PrepareInferenceSizes, ANetworkInTrainingModeIsRefused) {
+  Model m = small_yolov3();
+  m.network->set_training(true);
+  EXPECT_THROW(prepare_inference_sizes(*m.network, {64}, 1), core::Error);
 }
 
 }  // namespace

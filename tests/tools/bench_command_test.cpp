@@ -185,6 +185,12 @@ TEST_F(BenchCommand, ForwardHasNoLossAndCountsOneForward) {
       << err_.str();
   const auto j = last_json_line();
   EXPECT_FALSE(j.contains("loss"));
+  // The size and size + 32 prepared for inference, unless --no-prepare.
+  EXPECT_EQ(j.at("prepared").at("sizes"), nlohmann::json({96, 64}));
+  ASSERT_EQ(run({"bench", "forward", "--cfg", path("net.cfg"), "--batch", "1", "--steps", "1", "--threads", "1",
+                 "--no-prepare", "--json"}),
+            0);
+  EXPECT_FALSE(last_json_line().contains("prepared"));
   const double flop = static_cast<double>(models::summarize_network(models::read_network_cfg(path("net.cfg")), 64, 64).flops);
   EXPECT_NEAR(j.at("gflops_per_s").get<double>(), flop / 1e9 * j.at("images_per_s").get<double>(),
               1e-6 * j.at("gflops_per_s").get<double>());

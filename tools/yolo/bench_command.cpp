@@ -210,10 +210,12 @@ class StepRunner {
     return models::detection_loss(tape, network_, heads, size, size, targets_).loss;
   }
 
-  // Training: readies every size the bench will step at before its first
-  // step, as `yolo train` does (models/size_preparation.h).
+  // Readies every size the bench will step at before its first step, as
+  // `yolo train` does (models/size_preparation.h); forward: as a caller
+  // meeting several sizes would, with prepare_inference_sizes.
   std::optional<models::SizePreparation> prepare(const std::vector<int>& sizes, int batch) {
-    if (!train_ || !args_.prepare) return std::nullopt;
+    if (!args_.prepare) return std::nullopt;
+    if (!train_) return models::prepare_inference_sizes(network_, sizes, batch);
     return models::prepare_training_sizes(network_, sizes, batch, [this](core::Tape& tape, const auto& heads, int size) {
       return loss(tape, heads, size);
     });

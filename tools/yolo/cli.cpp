@@ -262,7 +262,8 @@ Command add_bench(CLI::App& app, Io io) {
                     "steps at random ones among them (multi-scale training)")
       ->check(CLI::Range(0, 100000));
   bench->add_flag("!--no-prepare", bench_args->prepare,
-                  "train: skip readying every input size before the first step (as yolo train does by default)");
+                  "train/forward: skip readying every input size before the first step (yolo train readies its "
+                  "multi-scale sizes by default)");
   bench->add_option("--precision", bench_args->precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
   bench->add_option("--loss", bench_args->loss, "train: squares (sum over heads of mean(head^2)) or yolo")
       ->check(CLI::IsMember({"squares", "yolo"}));
