@@ -135,6 +135,8 @@ Detector Detector::load(const std::string& cfg_path, const std::string& weights_
     }
     impl->class_names = class_names_of(impl->model, layers.front().classes, weights_path);
     impl->detect = detect_options_for(impl->model, options);
+    // A detector only detects: one copy of the folded weights, not two.
+    impl->model.network->release_unfolded_weights();
     return Detector(std::move(impl));
   });
 }
