@@ -236,13 +236,28 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// The random images of time_steps: at the size, and at size + 32. Made
+// before the sizes are prepared, as a training run's first batches are
+// loaded before, so the buffers the preparation leaves are those the steps
+// take (inputs made afterwards would take some of them, and the steps then
+// grow others, faulting in fresh pages).
+struct BenchInputs {
+  Tensor x, x_new;
+};
+BenchInputs make_inputs(const BenchModel& bench) {
+  const int channels = bench.model.network->def().net.channels;
+  std::mt19937_64 rng(0);
+  BenchInputs in;
+  in.x = Tensor::uniform({bench.batch, channels, bench.size, bench.size}, core::DType::f32, rng);
+  in.x_new = Tensor::uniform({bench.batch, channels, bench.size + 32, bench.size + 32}, core::DType::f32, rng);
+  return in;
+}
+
 // Two warm-ups, args.steps measured steps, then four steps at size + 32:
 // multi-scale training meets a new input size now and then, and its first
 // step pays for new primitives and buffers unless the size was prepared.
-BenchTimes time_steps(const BenchArgs& args, BenchModel& bench, StepRunner& run_step) {
-  const int channels = bench.model.network->def().net.channels;
-  std::mt19937_64 rng(0);
-  const Tensor x = Tensor::uniform({bench.batch, channels, bench.size, bench.size}, core::DType::f32, rng);
+BenchTimes time_steps(const BenchArgs& args, const BenchModel& bench, const BenchInputs& in, StepRunner& run_step) {
+  const Tensor& x = in.x;
   constexpr int warmups = 2;
   BenchTimes t;
   for (int s = 0; s < warmups + args.steps; ++s) {
@@ -257,7 +272,7 @@ BenchTimes time_steps(const BenchArgs& args, BenchModel& bench, StepRunner& run_
   t.steady_step_faults = run_step.faults();
   t.peak_rss_mib = peak_rss_mib();  // before the larger new-size step
   t.new_size = bench.size + 32;
-  const Tensor x_new = Tensor::uniform({bench.batch, channels, t.new_size, t.new_size}, core::DType::f32, rng);
+  const Tensor& x_new = in.x_new;
   t.new_size_step_s = run_step(x_new, t.new_size, nullptr);
   t.new_size_faults = run_step.faults();
   // One later step would make the ratio as noisy as two single steps are
@@ -336,12 +351,13 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
   StepRunner run_step(args, bench);
   std::vector<int> sizes{size, size + 32};
   if (args.multiscale_steps > 0) sizes = multiscale_sizes(size);
+  const BenchInputs inputs = make_inputs(bench);
   const auto prepared = run_step.prepare(sizes, batch);
   if (prepared) {
     log << fmt::format("prepared {} input sizes ({}..{}) in {:.2f} s: {} primitives\n", prepared->sizes.size(),
                        prepared->sizes.back(), prepared->sizes.front(), prepared->seconds, prepared->primitives);
   }
-  const BenchTimes t = time_steps(args, bench, run_step);
+  const BenchTimes t = time_steps(args, bench, inputs, run_step);
   const std::vector<MultiScaleStep> multiscale = time_multiscale(args, bench, run_step);
   const double images_per_s = batch / t.median_s;
   const double gflops = (train ? 3.0 : 1.0) * gflop_per_image * images_per_s;
