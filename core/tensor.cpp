@@ -48,6 +48,7 @@ Storage::~Storage() { buffer_cache().release(data_, capacity_); }
 void Storage::materialize() const {
   std::lock_guard lock(mutex_);
   if (!pending_.load(std::memory_order_relaxed)) return;  // another thread got here first
+  if (released_) physical_->materialize(nullptr);  // throws the reason, with no buffer taken for it
   std::size_t capacity = capacity_;
   void* plain = data_ != nullptr ? data_ : buffer_cache().acquire(bytes_, &capacity);
   try {
@@ -77,11 +78,13 @@ class ReleasedValues final : public PhysicalLayout {
 }  // namespace
 
 void Storage::release_values(std::string reason) {
+  auto released = std::make_shared<ReleasedValues>(std::move(reason));  // may throw: nothing changed yet
   std::lock_guard lock(mutex_);
   buffer_cache().discard(data_, capacity_);
   data_ = nullptr;
   capacity_ = 0;
-  physical_ = std::make_shared<ReleasedValues>(std::move(reason));
+  physical_ = std::move(released);
+  released_ = true;
   pending_.store(true, std::memory_order_release);
 }
 
@@ -235,8 +238,10 @@ void Tensor::fill_(double value) const {
 void Tensor::copy_(const Tensor& src) const {
   check_same_shape("copy_", *this, src);
   check_same_dtype("copy_", *this, src);
+  void* plain = storage_->data();  // first: a read that throws changes nothing
+  const void* from = src.raw_data();
   storage_->bump_version();
-  std::memmove(storage_->data(), src.raw_data(), static_cast<std::size_t>(numel()) * dtype_size(dtype_));
+  std::memmove(plain, from, static_cast<std::size_t>(numel()) * dtype_size(dtype_));
 }
 
 std::uint64_t Tensor::version() const { return storage_ ? storage_->version() : 0; }

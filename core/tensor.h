@@ -66,6 +66,7 @@ class Storage {
   mutable std::mutex mutex_;
   mutable std::shared_ptr<const PhysicalLayout> physical_;
   mutable std::atomic<bool> pending_{false};
+  bool released_ = false;  // by release_values; guarded by mutex_
 };
 
 class Tensor;
@@ -181,8 +182,9 @@ const T* Tensor::data() const {
 template <class T>
 T* Tensor::mutable_data() const {
   check_dtype(dtype_of<T>);
+  void* plain = storage_->data();  // first: a read that throws changes nothing
   storage_->bump_version();
-  return static_cast<T*>(storage_->data());
+  return static_cast<T*>(plain);
 }
 
 // Throws ShapeError naming op unless a and b have equal shapes.

@@ -73,10 +73,13 @@ Tensor ConvBlock::forward(Tape& tape, const Tensor& x, const NetworkOptions& opt
     r = ops::conv_bn_leaky(tape, x, weight_, Tensor(), bn_weight_, bn_bias_, running_mean_, running_var_,
                            {conv, bn, 0.1, &folded_});
     y = r.y;
-    if (!release_as_.empty() && !released_ && !training() && !ops::folded_weights_need_sources(folded_)) {
+    // Only after the fused path (it holds the lock): a recording tape may
+    // have saved weight_ for its backward.
+    if (lock.owns_lock() && !release_as_.empty() && !released_ && !ops::folded_weights_need_sources(folded_)) {
       weight_.release_values(fmt::format(
           "{} was released after batch norm was folded into it (DarknetNetwork::release_unfolded_weights, for "
-          "inference only): load the model again to train, save or export it", release_as_));
+          "inference only): load the model again to train, save or export it, or to change its precision or "
+          "batch-norm style", release_as_));
       released_ = true;
     }
   } else {
@@ -95,9 +98,11 @@ Tensor ConvBlock::forward(Tape& tape, const Tensor& x, const NetworkOptions& opt
 void ConvBlock::release_unfolded_weights(const std::string& name) {
   if (!spec_.batch_normalize || spec_.activation != Activation::leaky) return;
   const std::lock_guard lock(folded_mutex_);
+  if (!release_as_.empty()) return;  // asked before: the fold may already be all that is left
   release_as_ = name;
-  // Folded again at the next forward, now keeping what a later size needs.
-  folded_ = ops::FoldedWeights{};
+  // A fold that still needs its sources is made again at the next forward,
+  // now keeping what a later size needs.
+  if (ops::folded_weights_need_sources(folded_)) folded_ = ops::FoldedWeights{};
   folded_.keep_readable = true;
 }
 

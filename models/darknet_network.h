@@ -91,7 +91,9 @@ class DarknetNetwork : public Module {
   // plus the plain fold where that layout is Winograd's). YOLOv3's forward
   // then holds one copy of most weights instead of two. Reading a released
   // weight afterwards (training, saving, exporting) throws core::Error
-  // naming it; batch-norm vectors and the other layers are kept.
+  // naming it, and so does a forward after a change that needs a new fold
+  // (set_bf16, set_bn_style, new batch-norm statistics); batch-norm vectors
+  // and the other layers are kept. Calling it again changes nothing.
   void release_unfolded_weights();
   // Downsample ratio of each [yolo] layer for an input of this size.
   std::vector<int> yolo_strides(int height, int width) const;

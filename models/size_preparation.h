@@ -43,8 +43,10 @@ SizePreparation prepare_training_sizes(const DarknetNetwork& network, std::vecto
 
 // The same for inference: one plan-only inference forward of `batch`
 // images per size, for a network in inference mode that will meet several
-// input sizes (a server taking images of a few sizes; the forward rows of
-// yolo bench). Inference keeps nothing else to restore. The folded weights
+// input sizes (a program taking images of a few sizes; the forward rows of
+// yolo bench). Call it before serving: plan-only mode holds for the whole
+// process, so a forward running on another thread meanwhile would compute
+// nothing. Inference keeps nothing else to restore. The folded weights
 // are prepared for real (they are kept), so the last, smallest size's
 // layout is the one held afterwards; a size that reads another layout
 // (Winograd's, see ops::FoldedWeights) still prepares its weights on its

@@ -40,7 +40,8 @@ struct FoldedWeights {
   // Set by a caller that will release the unfolded weights (inference-only
   // use): a fold held where its values cannot be read back (Winograd) then
   // keeps its plain folded weights in `plain`, so a later input size never
-  // needs the sources again. Check sources_needed() before releasing them.
+  // needs the sources again. Check folded_weights_need_sources() before
+  // releasing them.
   bool keep_readable = false;
   Tensor plain;
 };

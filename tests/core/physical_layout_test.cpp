@@ -132,7 +132,8 @@ TEST(PhysicalLayout, TapeSavedTensorStillCaughtWhenWrittenAfterRecording) {
 // Released values free their memory and every later read, through any handle
 // of the storage, throws the reason instead of returning stale bytes.
 TEST(PhysicalLayout, ReleasedValuesGiveTheirMemoryBackAndEveryReadThrowsTheReason) {
-  const Tensor w = Tensor::ones({1024, 1024}, DType::f32);  // 4 MiB: a cached-size buffer
+  buffer_cache().trim();  // no idle buffer: the tensor gets a fresh one of exactly 4 MiB
+  const Tensor w = Tensor::ones({1024, 1024}, DType::f32);  // a cached-size buffer
   const Tensor other_handle = w;
   const std::size_t in_use = buffer_cache().stats().in_use_bytes;
   const std::size_t idle = buffer_cache().stats().idle_bytes;
@@ -148,8 +149,12 @@ TEST(PhysicalLayout, ReleasedValuesGiveTheirMemoryBackAndEveryReadThrowsTheReaso
       EXPECT_STREQ(e.what(), "layers.3.conv.weight was released");
     }
   }
+  EXPECT_THROW((void)w.mutable_data<float>(), Error);
+  EXPECT_EQ(w.version(), 0u) << "a write that could not start changed the version";
+  // Failed reads take no buffer, in use or idle.
+  EXPECT_EQ(buffer_cache().stats().in_use_bytes, in_use - 4 * 1024 * 1024);
+  EXPECT_EQ(buffer_cache().stats().idle_bytes, idle);
   EXPECT_THROW((void)w.clone(), Error);
-  EXPECT_EQ(buffer_cache().stats().in_use_bytes, in_use - 4 * 1024 * 1024);  // failed reads keep nothing
 }
 
 }  // namespace

@@ -144,6 +144,13 @@ TEST(DarknetNetwork, ReleasedUnfoldedWeightsLeaveEveryInputSizesHeadsUnchanged) 
     const Tensor head = released.forward(a, x).heads.at(0);
     EXPECT_EQ(head.to_double_vector(), kept.forward(b, x).heads.at(0).to_double_vector()) << side;
   }
+  released.release_unfolded_weights();  // asked again: nothing changes
+  for (const int side : {64, 32}) {
+    const Tensor x = Tensor::uniform({1, 3, side, side}, DType::f32, rng);
+    Tape a(Tape::Mode::inference), b(Tape::Mode::inference);
+    EXPECT_EQ(released.forward(a, x).heads.at(0).to_double_vector(),
+              kept.forward(b, x).heads.at(0).to_double_vector()) << "after a second release, " << side;
+  }
   int released_weights = 0;
   for (const auto& [name, p] : released.named_parameters()) {
     if (name.find("conv.weight") == std::string::npos) continue;

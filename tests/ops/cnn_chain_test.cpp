@@ -206,6 +206,7 @@ TEST(FusedBlock, AFoldKeptReadableServesEverySizeWithoutItsSources) {
   const ConvBnLeakyParams twin_p{{.pad = 1}, {.training = false}, 0.1, &twin};
   const ConvBnLeakyParams plain{{.pad = 1}, {.training = false}, 0.1};
   Tape tape(Tape::Mode::inference);
+  bool saw_winograd = false;
   for (std::int64_t side : {24, 28, 24}) {
     const Tensor x = rand64({1, 32, side, side}, 20 + side);
     const Tensor y = conv_bn_leaky(tape, f32(x), w_released, {}, gamma32, beta32, mean32, var32, released_p).y;
@@ -214,11 +215,15 @@ TEST(FusedBlock, AFoldKeptReadableServesEverySizeWithoutItsSources) {
     EXPECT_LE(rel_err(y, conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, plain).y), 1e-4);
     ASSERT_FALSE(folded_weights_need_sources(readable)) << side << "x" << side;
     EXPECT_EQ(readable.plain.defined(), !backend::conv2d_prepared_weights_readable(readable.w));
+    if (side == 28 && readable.plain.defined()) {
+      saw_winograd = true;
+      EXPECT_FALSE(twin.plain.defined()) << "only a fold asked to stay readable keeps a plain copy";
+      EXPECT_TRUE(folded_weights_need_sources(twin));
+    }
     if (side == 24) w_released.release_values("released");  // a read of the sources now throws
   }
-  // Without keep_readable, a Winograd fold cannot give its values back.
-  if (!backend::conv2d_prepared_weights_readable(twin.w)) EXPECT_TRUE(folded_weights_need_sources(twin));
   EXPECT_THROW((void)w_released.data<float>(), core::Error);
+  if (!saw_winograd) GTEST_SKIP() << "no Winograd at 28x28 on this CPU: the kept plain copy was not exercised";
 }
 
 TEST(FusedBlock, RecordingTapeGivesGradientsAndRunningStats) {
