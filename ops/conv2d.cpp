@@ -168,6 +168,33 @@ Conv2dWeightGrads conv2d_backward_weights(const Tensor& dy, const Tensor& x, con
   return reference_backward_weights<double>(dy, x, w_shape, p, with_bias);
 }
 
+namespace {
+
+// The tape's backward of conv2d: gradients to x, w and b, as asked. saved
+// holds x (when w or b want a gradient) and w (when x does).
+std::vector<Tensor> conv2d_grads(const core::BackwardContext& ctx, const Conv2dParams& p, const Shape& xs,
+                                 const Shape& ws) {
+  const Tensor& dy = ctx.grad_outputs[0];
+  const bool wants_dx = ctx.needs_grad[0], wants_dwb = ctx.needs_grad[1] || ctx.needs_grad[2];
+  std::vector<Tensor> grads(3);
+  if (wants_dx && wants_dwb && dy.dtype() == DType::f32) {
+    auto g = backend::conv2d_backward(dy, ctx.saved[0], ctx.saved[1], spec_of(p), ctx.needs_grad[2]);
+    grads[0] = std::move(g.dx);
+    if (ctx.needs_grad[1]) grads[1] = std::move(g.dw);
+    grads[2] = std::move(g.db);
+    return grads;
+  }
+  if (wants_dx) grads[0] = conv2d_backward_data(dy, ctx.saved[1], xs, p);
+  if (wants_dwb) {
+    auto g = conv2d_backward_weights(dy, ctx.saved[0], ws, p, ctx.needs_grad[2]);
+    if (ctx.needs_grad[1]) grads[1] = g.dw;
+    grads[2] = g.db;
+  }
+  return grads;
+}
+
+}  // namespace
+
 Tensor conv2d(Tape& tape, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
   conv2d_check("conv2d", x, w, b, p);
   Tensor y = conv2d_forward(x, w, b, p);
@@ -176,15 +203,7 @@ Tensor conv2d(Tape& tape, const Tensor& x, const Tensor& w, const Tensor& b, con
   const bool wants_wb = w.requires_grad() || (b.defined() && b.requires_grad());
   tape.record("conv2d", {x, w, b}, {y}, {wants_wb ? x : Tensor(), wants_x ? w : Tensor()},
               [p, xs = x.shape(), ws = w.shape()](const core::BackwardContext& ctx) {
-                const Tensor& dy = ctx.grad_outputs[0];
-                std::vector<Tensor> grads(3);
-                if (ctx.needs_grad[0]) grads[0] = conv2d_backward_data(dy, ctx.saved[1], xs, p);
-                if (ctx.needs_grad[1] || ctx.needs_grad[2]) {
-                  auto g = conv2d_backward_weights(dy, ctx.saved[0], ws, p, ctx.needs_grad[2]);
-                  if (ctx.needs_grad[1]) grads[1] = g.dw;
-                  grads[2] = g.db;
-                }
-                return grads;
+                return conv2d_grads(ctx, p, xs, ws);
               });
   return y;
 }

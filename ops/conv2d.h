@@ -107,6 +107,14 @@ struct ConvWeightGrads {
 };
 ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const core::Shape& w_shape,
                                         const ConvSpec& spec, bool with_bias);
+// Both of the above from one dy: dx, dw and (when with_bias) db. Under bf16
+// dy is converted once, where the two calls above convert it each.
+struct ConvGrads {
+  Tensor dx;
+  Tensor dw;
+  Tensor db;
+};
+ConvGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const ConvSpec& spec, bool with_bias);
 
 // A convolution run the way oneDNN's own examples run one: every tensor
 // already in the layout the primitive chose, no reorders, no cache lookup.

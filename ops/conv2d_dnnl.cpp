@@ -213,28 +213,76 @@ bool conv2d_prepared_weights_readable(const Tensor& w) {
   return prepared == nullptr || prepared->readable();
 }
 
+namespace {
+
+const CacheEntry& conv_backward_data_entry(const Shape& x_shape, const Shape& ws, const ConvSpec& spec,
+                                           const Shape& y_shape) {
+  return context().get<dnnl::convolution_backward_data>(
+      conv_key(Prop::bwd_data, x_shape, ws, spec, conv_flags(spec, 0), 0.0), [&] {
+        const auto& hint = pd_of<dnnl::convolution_forward>(conv_forward_entry(x_shape, ws, false, spec, true, {}));
+        const bool nhwc = channels_last(x_shape, ws);
+        dnnl::convolution_backward_data::desc d(
+            conv_algorithm(x_shape, ws, spec, true), conv_act_md(x_shape, nhwc), conv_weight_md(ws, spec),
+            conv_act_md(y_shape, nhwc, conv_math(spec)), {spec.stride, spec.stride},
+            {spec.dilation - 1, spec.dilation - 1}, {spec.pad, spec.pad}, {spec.pad, spec.pad});
+        return dnnl::convolution_backward_data::primitive_desc(d, user_scratchpad(), context().engine(), hint);
+      });
+}
+
+const CacheEntry& conv_backward_weights_entry(const Shape& x_shape, const Shape& w_shape, const ConvSpec& spec,
+                                              bool with_bias, const Shape& y_shape) {
+  return context().get<dnnl::convolution_backward_weights>(
+      conv_key(Prop::bwd_weights, x_shape, w_shape, spec, conv_flags(spec, with_bias ? kWithBias : 0), 0.0), [&] {
+        const auto& hint =
+            pd_of<dnnl::convolution_forward>(conv_forward_entry(x_shape, w_shape, with_bias, spec, true, {}));
+        const memory::desc bias_md = with_bias ? any_md({w_shape[0]}) : memory::desc();
+        const bool nhwc = channels_last(x_shape, w_shape);
+        dnnl::convolution_backward_weights::desc d(
+            conv_algorithm(x_shape, w_shape, spec, true), conv_act_md(x_shape, nhwc, conv_math(spec)),
+            any_md(conv_weight_dims(w_shape, spec.groups)), bias_md, conv_act_md(y_shape, nhwc, conv_math(spec)),
+            {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1}, {spec.pad, spec.pad},
+            {spec.pad, spec.pad});
+        return dnnl::convolution_backward_weights::primitive_desc(d, user_scratchpad(), context().engine(), hint);
+      });
+}
+
+// dx from dy already in the primitive's type and layout (diff_dst).
+Tensor run_backward_data(Exec& ex, const CacheEntry& e, const memory& diff_dst, const Tensor& w,
+                         const Shape& x_shape, const ConvSpec& spec) {
+  const auto& pd = pd_of<dnnl::convolution_backward_data>(e);
+  ex.bind(DNNL_ARG_DIFF_DST, diff_dst);
+  ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(w.shape(), spec.groups)));
+  Tensor dx = ex.output_chosen(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), x_shape);
+  ex.run(e);
+  return dx;
+}
+
+// dw (and db) from x and dy already in the primitive's type and layout.
+ConvWeightGrads run_backward_weights(Exec& ex, const CacheEntry& e, const Tensor& x, const memory& diff_dst,
+                                     const Shape& w_shape, const ConvSpec& spec, bool with_bias) {
+  const auto& pd = pd_of<dnnl::convolution_backward_weights>(e);
+  ConvWeightGrads g;
+  g.dw = Tensor::empty(w_shape, core::DType::f32);
+  ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+  ex.bind(DNNL_ARG_DIFF_DST, diff_dst);
+  ex.output(DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc(), g.dw, plain_md(conv_weight_dims(w_shape, spec.groups)));
+  if (with_bias) {
+    g.db = Tensor::empty({w_shape[0]}, core::DType::f32);
+    ex.output(DNNL_ARG_DIFF_BIAS, pd.diff_bias_desc(), g.db);
+  }
+  ex.run(e);
+  return g;
+}
+
+}  // namespace
+
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const ConvSpec& spec) {
   check_bf16(spec);
   return guarded("conv2d backward data", [&] {
-    const Shape& ws = w.shape();
-    const auto& e = context().get<dnnl::convolution_backward_data>(
-        conv_key(Prop::bwd_data, x_shape, ws, spec, conv_flags(spec, 0), 0.0), [&] {
-          const auto& hint = pd_of<dnnl::convolution_forward>(conv_forward_entry(x_shape, ws, false, spec, true, {}));
-          const bool nhwc = channels_last(x_shape, ws);
-          dnnl::convolution_backward_data::desc d(
-              conv_algorithm(x_shape, ws, spec, true), conv_act_md(x_shape, nhwc), conv_weight_md(ws, spec),
-              conv_act_md(dy.shape(), nhwc, conv_math(spec)), {spec.stride, spec.stride},
-              {spec.dilation - 1, spec.dilation - 1},
-              {spec.pad, spec.pad}, {spec.pad, spec.pad});
-          return dnnl::convolution_backward_data::primitive_desc(d, user_scratchpad(), context().engine(), hint);
-        });
-    const auto& pd = pd_of<dnnl::convolution_backward_data>(e);
+    const auto& e = conv_backward_data_entry(x_shape, w.shape(), spec, dy.shape());
     Exec ex;
-    ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
-    ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(ws, spec.groups)));
-    Tensor dx = ex.output_chosen(DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), x_shape);
-    ex.run(e);
-    return dx;
+    const memory diff_dst = ex.convert(ex.read(dy), pd_of<dnnl::convolution_backward_data>(e).diff_dst_desc());
+    return run_backward_data(ex, e, diff_dst, w, x_shape, spec);
   }, dy, w);
 }
 
@@ -242,33 +290,32 @@ ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const
                                         bool with_bias) {
   check_bf16(spec);
   return guarded("conv2d backward weights", [&] {
-    const auto& e = context().get<dnnl::convolution_backward_weights>(
-        conv_key(Prop::bwd_weights, x.shape(), w_shape, spec, conv_flags(spec, with_bias ? kWithBias : 0), 0.0), [&] {
-          const auto& hint =
-              pd_of<dnnl::convolution_forward>(conv_forward_entry(x.shape(), w_shape, with_bias, spec, true, {}));
-          const memory::desc bias_md = with_bias ? any_md({w_shape[0]}) : memory::desc();
-          const bool nhwc = channels_last(x.shape(), w_shape);
-          dnnl::convolution_backward_weights::desc d(
-              conv_algorithm(x.shape(), w_shape, spec, true), conv_act_md(x.shape(), nhwc, conv_math(spec)),
-              any_md(conv_weight_dims(w_shape, spec.groups)), bias_md, conv_act_md(dy.shape(), nhwc, conv_math(spec)),
-              {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1},
-              {spec.pad, spec.pad}, {spec.pad, spec.pad});
-          return dnnl::convolution_backward_weights::primitive_desc(d, user_scratchpad(), context().engine(), hint);
-        });
-    const auto& pd = pd_of<dnnl::convolution_backward_weights>(e);
-    ConvWeightGrads g;
-    g.dw = Tensor::empty(w_shape, core::DType::f32);
+    const auto& e = conv_backward_weights_entry(x.shape(), w_shape, spec, with_bias, dy.shape());
     Exec ex;
-    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
-    ex.input(DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), dy);
-    ex.output(DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc(), g.dw, plain_md(conv_weight_dims(w_shape, spec.groups)));
-    if (with_bias) {
-      g.db = Tensor::empty({w_shape[0]}, core::DType::f32);
-      ex.output(DNNL_ARG_DIFF_BIAS, pd.diff_bias_desc(), g.db);
-    }
-    ex.run(e);
-    return g;
+    const memory diff_dst = ex.convert(ex.read(dy), pd_of<dnnl::convolution_backward_weights>(e).diff_dst_desc());
+    return run_backward_weights(ex, e, x, diff_dst, w_shape, spec, with_bias);
   }, x, dy);
+}
+
+ConvGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const ConvSpec& spec, bool with_bias) {
+  check_bf16(spec);
+  return guarded("conv2d backward", [&] {
+    const auto& data = conv_backward_data_entry(x.shape(), w.shape(), spec, dy.shape());
+    const auto& weights = conv_backward_weights_entry(x.shape(), w.shape(), spec, with_bias, dy.shape());
+    // One conversion of dy (to bf16 under mixed precision) serves both
+    // primitives: the copy lives in data_ex's scratch until both have run.
+    Exec data_ex;
+    const memory diff_dst = data_ex.convert(data_ex.read(dy), pd_of<dnnl::convolution_backward_data>(data).diff_dst_desc());
+    ConvGrads g;
+    g.dx = run_backward_data(data_ex, data, diff_dst, w, x.shape(), spec);
+    Exec weights_ex;
+    const memory weights_diff_dst =
+        weights_ex.convert({diff_dst, Layout::plain}, pd_of<dnnl::convolution_backward_weights>(weights).diff_dst_desc());
+    auto wg = run_backward_weights(weights_ex, weights, x, weights_diff_dst, w.shape(), spec, with_bias);
+    g.dw = std::move(wg.dw);
+    g.db = std::move(wg.db);
+    return g;
+  }, dy, x, w);
 }
 
 struct PlainConvBench::Impl {

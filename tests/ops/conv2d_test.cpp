@@ -119,6 +119,44 @@ TEST(Conv2d, Bf16MatchesFloat64WithinBf16Rounding) {
   }
 }
 
+// The tape's backward runs both gradient kernels from one dy
+// (backend::conv2d_backward, which converts dy to bf16 once under mixed
+// precision); it must give exactly what the two kernels give apart. dy comes
+// plain and, from a 1x1 convolution, in oneDNN's blocked layout, over a
+// direct, a Winograd, a strided channels-last and a 1x1 geometry.
+TEST(Conv2d, OneBackwardFromOneDyEqualsTheTwoKernelsApartBitwise) {
+  const std::vector<ConvCase> cases = {ConvCase{{2, 16, 9, 9}, 32, 3, {.stride = 1, .pad = 1}, true},
+                                       ConvCase{{2, 32, 16, 16}, 32, 3, {.stride = 1, .pad = 1}, false},
+                                       ConvCase{{2, 8, 8, 8}, 8, 3, {.stride = 2, .pad = 1}, true},
+                                       ConvCase{{2, 32, 5, 5}, 16, 1, {}, false}};
+  for (const bool bf16 : {false, true}) {
+    if (bf16 && !backend::bf16_supported()) continue;
+    for (const ConvCase& c : cases) {
+      Conv2dParams p = c.p;
+      p.bf16 = bf16;
+      const backend::ConvSpec spec{p.stride, p.pad, p.dilation, p.groups, p.bf16};
+      const auto in = conv_inputs(c, 5);
+      const Tensor x = in[0].to(DType::f32), w = in[1].to(DType::f32);
+      const Shape y_shape = conv2d_check("test", x, w, Tensor(), p);
+      const Tensor dy_plain = rand64(y_shape, 9).to(DType::f32);
+      const Tensor mix = rand64({y_shape[1], y_shape[1], 1, 1}, 10).to(DType::f32);
+      const Tensor dy_blocked = backend::conv2d_forward(dy_plain, mix, Tensor(), {}, true);
+      for (const Tensor& dy : {dy_plain, dy_blocked}) {
+        SCOPED_TRACE(fmt::format("{}{} dy {}", case_name(c), bf16 ? " bf16" : "", backend::layout_name(dy)));
+        const auto both = backend::conv2d_backward(dy, x, w, spec, c.bias);
+        const Tensor dx = conv2d_backward_data(dy, w, x.shape(), p);
+        const auto apart = conv2d_backward_weights(dy, x, w.shape(), p, c.bias);
+        EXPECT_EQ(both.dx.to_double_vector(), dx.to_double_vector());
+        EXPECT_EQ(both.dw.to_double_vector(), apart.dw.to_double_vector());
+        EXPECT_EQ(both.db.defined(), c.bias);
+        if (c.bias) {
+          EXPECT_EQ(both.db.to_double_vector(), apart.db.to_double_vector());
+        }
+      }
+    }
+  }
+}
+
 TEST(Conv2d, ReusesCachedPrimitivesOnRepeatedShapes) {
   Tape tape;
   const ConvCase c{{1, 3, 7, 7}, 5, 3, {1, 1, 1, 1}, true};
