@@ -109,10 +109,8 @@ ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const
                                         const ConvSpec& spec, bool with_bias);
 // Both of the above from one dy: dx, dw and (when with_bias) db. Under bf16
 // dy is converted once, where the two calls above convert it each.
-struct ConvGrads {
+struct ConvGrads : ConvWeightGrads {
   Tensor dx;
-  Tensor dw;
-  Tensor db;
 };
 ConvGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const ConvSpec& spec, bool with_bias);
 

@@ -305,15 +305,16 @@ ConvGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, co
     // One conversion of dy (to bf16 under mixed precision) serves both
     // primitives: the copy lives in data_ex's scratch until both have run.
     Exec data_ex;
-    const memory diff_dst = data_ex.convert(data_ex.read(dy), pd_of<dnnl::convolution_backward_data>(data).diff_dst_desc());
+    const auto& data_pd = pd_of<dnnl::convolution_backward_data>(data);
+    const memory diff_dst = data_ex.convert(data_ex.read(dy), data_pd.diff_dst_desc());
     ConvGrads g;
     g.dx = run_backward_data(data_ex, data, diff_dst, w, x.shape(), spec);
     Exec weights_ex;
-    const memory weights_diff_dst =
-        weights_ex.convert({diff_dst, Layout::plain}, pd_of<dnnl::convolution_backward_weights>(weights).diff_dst_desc());
-    auto wg = run_backward_weights(weights_ex, weights, x, weights_diff_dst, w.shape(), spec, with_bias);
-    g.dw = std::move(wg.dw);
-    g.db = std::move(wg.db);
+    // convert() reads only the memory and its descriptor, not the layout tag.
+    const auto& weights_pd = pd_of<dnnl::convolution_backward_weights>(weights);
+    const memory weights_diff_dst = weights_ex.convert(Source{diff_dst}, weights_pd.diff_dst_desc());
+    static_cast<ConvWeightGrads&>(g) =
+        run_backward_weights(weights_ex, weights, x, weights_diff_dst, w.shape(), spec, with_bias);
     return g;
   }, dy, x, w);
 }
