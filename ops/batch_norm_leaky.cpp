@@ -15,12 +15,14 @@ using core::DType;
 
 struct Forward {
   Tensor y, mean, var;
+  bool y_bf16 = false;
 };
 
-Forward forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, double slope) {
+Forward forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, double slope,
+                bool bf16_output) {
   if (x.dtype() == DType::f32) {
-    auto f = backend::bn_leaky_forward_training(x, weight, bias, eps, slope);
-    return {f.y, f.mean, f.var};
+    auto f = backend::bn_leaky_forward_training(x, weight, bias, eps, slope, bf16_output);
+    return {f.y, f.mean, f.var, f.y_bf16};
   }
   const std::int64_t c = x.shape()[1];
   Forward f{Tensor::empty(x.shape(), DType::f64), Tensor::empty({c}, DType::f64), Tensor::empty({c}, DType::f64)};
@@ -60,14 +62,16 @@ BatchNorm2dResult batch_norm_leaky(Tape& tape, const Tensor& x, const Tensor& we
   }
   batch_norm2d_check(x, weight, bias, running_mean, running_var, p.bn);
   const core::Shape& s = x.shape();
-  const Forward f = forward(x, weight, bias, p.bn.eps, p.slope);
+  const Forward f = forward(x, weight, bias, p.bn.eps, p.slope, p.bf16_output);
   BatchNorm2dResult r;
   r.y = f.y;
   batch_norm2d_update_running(running_mean, running_var, f.mean, f.var, s[0] * s[2] * s[3], p.bn.momentum,
                               r.running_mean, r.running_var);
   bool invertible = false;
   core::dispatch_floating(x.dtype(), [&]<class T>() {
-    invertible = kernels::bn_leaky_output_invertible(weight.data<T>(), bias.data<T>(), s[1], p.slope);
+    invertible = kernels::bn_leaky_output_invertible(
+        weight.data<T>(), bias.data<T>(), s[1], p.slope,
+        f.y_bf16 ? kernels::kMaxShiftOverScaleBf16 : kernels::kMaxShiftOverScale);
   });
   std::vector<Tensor> saved{f.y, weight, bias, f.mean, f.var};
   if (!invertible) saved.push_back(x);

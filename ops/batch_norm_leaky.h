@@ -24,6 +24,14 @@ namespace ops {
 struct BatchNormLeakyParams {
   BatchNorm2dParams bn;
   double slope = 0.1;
+  // float32 training under mixed precision (conv_bn_leaky with bf16
+  // convolutions): y is held as bfloat16, rounded as the next convolution
+  // would round it, where its layout is not plain. The convolution and its
+  // weight gradient then read it without a conversion and the saved
+  // activation takes half the memory; every other reader sees float32 values
+  // of bf16 precision. Backward recovers its normalised input from this y
+  // only under the tighter kMaxShiftOverScaleBf16, else keeps x.
+  bool bf16_output = false;
 };
 
 // x [N,C,H,W]; weight, bias, running_mean, running_var [C]. Returns y and,
@@ -43,10 +51,13 @@ struct BnLeakyForward {
   Tensor y;
   Tensor mean;  // batch mean [C]
   Tensor var;   // biased batch variance [C]
+  bool y_bf16 = false;  // y's values are held as bfloat16
 };
+// bf16_output: y as bfloat16 where its layout (x's) is not plain.
 BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
-                                         double slope);
-// Its backward from the output y, and from the input x too when x is defined.
+                                         double slope, bool bf16_output = false);
+// Its backward from the output y (float32 or bfloat16, as the forward wrote
+// it), and from the input x too when x is defined.
 BatchNormGrads bn_leaky_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
                                  const Tensor& bias, const Tensor& mean, const Tensor& var, double eps, double slope);
 

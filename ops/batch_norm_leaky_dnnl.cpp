@@ -30,17 +30,27 @@ float* floats(const memory& m) { return static_cast<float*>(m.get_data_handle())
 }  // namespace
 
 BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
-                                         double slope) {
+                                         double slope, bool bf16_output) {
   return guarded("batch_norm_leaky", [&] {
     Exec ex;
     const Source src = ex.read(x);
     const std::int64_t c = x.shape()[1];
-    BnLeakyForward r{ex.output_in(DNNL_ARG_DST, x.shape(), src.layout), Tensor::empty({c}, core::DType::f32),
-                     Tensor::empty({c}, core::DType::f32)};
+    // bfloat16 only in a non-plain layout (BlockedValues holds it).
+    const bool bf16 = bf16_output && src.layout != Layout::plain;
+    BnLeakyForward r{ex.output_in(DNNL_ARG_DST, x.shape(), src.layout, bf16 ? dt::bf16 : dt::f32),
+                     Tensor::empty({c}, core::DType::f32), Tensor::empty({c}, core::DType::f32), bf16};
     if (context().plan_only()) return r;
-    kernels::bn_leaky_forward<float>(channel_view(x.shape(), src.layout), floats(src.mem), weight.data<float>(),
-                                     bias.data<float>(), eps, slope, floats(ex.arg(DNNL_ARG_DST)),
-                                     r.mean.mutable_data<float>(), r.var.mutable_data<float>());
+    const kernels::ChannelView view = channel_view(x.shape(), src.layout);
+    void* y = ex.arg(DNNL_ARG_DST).get_data_handle();
+    const auto run = [&]<class Y>(Y* out) {
+      kernels::bn_leaky_forward<float, Y>(view, floats(src.mem), weight.data<float>(), bias.data<float>(), eps, slope,
+                                          out, r.mean.mutable_data<float>(), r.var.mutable_data<float>());
+    };
+    if (bf16) {
+      run(static_cast<kernels::Bf16Bits*>(y));
+    } else {
+      run(static_cast<float*>(y));
+    }
     return r;
   }, x, weight, bias);
 }
@@ -50,7 +60,8 @@ BatchNormGrads bn_leaky_backward(const Tensor& dy, const Tensor& y, const Tensor
   return guarded("batch_norm_leaky backward", [&] {
     Exec ex;
     // Everything in y's layout: dy (and x) are reordered only if they differ.
-    const Source ys = ex.read(y);
+    // y itself is read as stored, float32 or bfloat16 (the kernel reads both).
+    const Source ys = ex.read_as_stored(y);
     const memory::desc want = layout_md(y.shape(), ys.layout);
     const memory diff = ex.convert(ex.read(dy), want);
     const memory input = x.defined() ? ex.convert(ex.read(x), want) : memory();
@@ -59,11 +70,19 @@ BatchNormGrads bn_leaky_backward(const Tensor& dy, const Tensor& y, const Tensor
     BatchNormGrads g{ex.output_in(DNNL_ARG_DIFF_SRC, y.shape(), ys.layout), Tensor::empty({c}, core::DType::f32),
                      Tensor::empty({c}, core::DType::f32)};
     if (context().plan_only()) return g;
-    kernels::bn_leaky_backward<float>(channel_view(y.shape(), ys.layout), floats(diff), floats(ys.mem),
-                                      x.defined() ? floats(input) : nullptr, weight.data<float>(), bias.data<float>(),
-                                      mean.data<float>(), var.data<float>(), eps, slope,
-                                      floats(ex.arg(DNNL_ARG_DIFF_SRC)), g.dweight.mutable_data<float>(),
-                                      g.dbias.mutable_data<float>());
+    const auto run = [&]<class Y>(const Y* stored) {
+      kernels::bn_leaky_backward<float, Y>(channel_view(y.shape(), ys.layout), floats(diff), stored,
+                                           x.defined() ? floats(input) : nullptr, weight.data<float>(),
+                                           bias.data<float>(), mean.data<float>(), var.data<float>(), eps, slope,
+                                           floats(ex.arg(DNNL_ARG_DIFF_SRC)), g.dweight.mutable_data<float>(),
+                                           g.dbias.mutable_data<float>());
+    };
+    void* stored = ys.mem.get_data_handle();
+    if (ys.mem.get_desc().data_type() == dt::bf16) {
+      run(static_cast<const kernels::Bf16Bits*>(stored));
+    } else {
+      run(static_cast<const float*>(stored));
+    }
     return g;
   }, dy, y, x, weight);
 }

@@ -9,6 +9,7 @@
 // result depends only on the thread count, as oneDNN's own reductions do.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 
 #include "core/shape.h"
@@ -29,32 +30,65 @@ struct ChannelView {
   std::int64_t per_channel() const { return outer * inner; }
 };
 
+// bfloat16 values as stored: the upper 16 bits of a float32. Under mixed
+// precision batch_norm_leaky writes its output this way (y of type
+// Bf16Bits) for the bf16 convolutions that read it next.
+using Bf16Bits = std::uint16_t;
+
+// float32 to bfloat16 as oneDNN converts (its reorders and AVX512-BF16's
+// vcvtneps2bf16), so a convolution multiplies the same values whether it
+// converts its input itself or reads ours: round to nearest, ties to even;
+// a NaN stays a quiet NaN; zeros and subnormals become a zero of their sign.
+inline Bf16Bits to_bf16(float value) {
+  const std::uint32_t u = std::bit_cast<std::uint32_t>(value);
+  const std::uint32_t magnitude = u & 0x7FFFFFFFu;
+  // Adding just under half a unit of the kept bits, plus one when the lowest
+  // kept bit is odd, rounds ties to even; a carry into the exponent is right.
+  const std::uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  const std::uint32_t quiet_nan = (u >> 16) | 0x40u;
+  const std::uint32_t signed_zero = (u >> 16) & 0x8000u;
+  return static_cast<Bf16Bits>(magnitude > 0x7F800000u   ? quiet_nan
+                               : magnitude < 0x00800000u ? signed_zero
+                                                         : rounded);
+}
+
+inline float from_bf16(Bf16Bits bits) { return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16); }
+
 // Largest |beta / gamma| for which backward recovers the normalised input
 // from the output, and the smallest |gamma| and slope it divides by (see
 // bn_leaky_output_invertible).
 inline constexpr double kMaxShiftOverScale = 32.0;
 inline constexpr double kMinDivisor = 1e-6;
+// The same bound when y is held as bfloat16 (relative rounding 2^-9 instead
+// of 2^-24): the error in xhat is then about (|xhat| + |beta / gamma|) / 512,
+// which this bound keeps under 1% for |xhat| up to 1.
+inline constexpr double kMaxShiftOverScaleBf16 = 4.0;
 
 // Whether backward may read only the output y: z = y / slope where y < 0
 // undoes leaky ReLU, and xhat = (z - beta) / gamma undoes the affine step.
 // The second costs an absolute error of about (|xhat| + 2 |beta / gamma|)
 // units of float rounding in xhat, so it needs |beta| <= kMaxShiftOverScale
-// * |gamma|, and |gamma| and the slope at least kMinDivisor (no overflowing
+// * |gamma| (max_shift_over_scale: kMaxShiftOverScaleBf16 for a bfloat16
+// y), and |gamma| and the slope at least kMinDivisor (no overflowing
 // reciprocals, no underflowing products); otherwise the caller keeps the
 // input x for backward.
 template <class T>
-bool bn_leaky_output_invertible(const T* gamma, const T* beta, std::int64_t channels, double slope);
+bool bn_leaky_output_invertible(const T* gamma, const T* beta, std::int64_t channels, double slope,
+                                double max_shift_over_scale = kMaxShiftOverScale);
 
 // y = leaky(gamma * (x - mean) / sqrt(var + eps) + beta) with the batch mean
 // and biased variance of each channel, which are written to mean and var.
-template <class T>
+// Y is T, or Bf16Bits for T float: y rounded by to_bf16, everything else
+// computed in float32 as for a float32 y.
+template <class T, class Y = T>
 void bn_leaky_forward(const ChannelView& v, const T* x, const T* gamma, const T* beta, double eps, double slope,
-                      T* y, T* mean, T* var);
+                      Y* y, T* mean, T* var);
 
-// dx, dgamma, dbeta from dy and the forward's output y. x is the forward's
-// input, or null when the output is invertible (bn_leaky_output_invertible).
-template <class T>
-void bn_leaky_backward(const ChannelView& v, const T* dy, const T* y, const T* x, const T* gamma, const T* beta,
+// dx, dgamma, dbeta from dy and the forward's output y (of the forward's
+// type Y). x is the forward's input, or null when the output is invertible
+// (bn_leaky_output_invertible).
+template <class T, class Y = T>
+void bn_leaky_backward(const ChannelView& v, const T* dy, const Y* y, const T* x, const T* gamma, const T* beta,
                        const T* mean, const T* var, double eps, double slope, T* dx, T* dgamma, T* dbeta);
 
 }  // namespace ops::kernels

@@ -11,20 +11,31 @@
 
 namespace ops::backend {
 
+namespace {
+
+dt stored_type(Exec& ex, const Tensor& t) { return ex.read_as_stored(t).mem.get_desc().data_type(); }
+
+}  // namespace
+
 Tensor add_forward(const Tensor& a, const Tensor& b) {
   return guarded("add", [&] {
-    const auto& e = add_entry(a.numel());
     Exec ex;
-    // Flat elementwise in one common layout: a's, unless only b is blocked.
-    const Source sa = ex.read(a), sb = ex.read(b);
-    const Layout l = sa.layout != Layout::plain ? sa.layout : sb.layout;
-    const memory::desc want = layout_md(a.shape(), l);
-    const memory ma = ex.convert(sa, want), mb = ex.convert(sb, want);
+    // A bfloat16 operand (batch_norm_leaky's output under mixed precision)
+    // goes second, where oneDNN's JIT add reads it as it is: a + b and b + a
+    // are the same float. A second bfloat16 operand is read as float32.
+    const bool swap = stored_type(ex, a) == dt::bf16 && stored_type(ex, b) == dt::f32;
+    const Tensor& first = swap ? b : a;
+    const Source s0 = ex.read(first), s1 = ex.read_as_stored(swap ? a : b);
+    // Flat elementwise in one common layout: the first's, unless only the
+    // second is blocked.
+    const Layout l = s0.layout != Layout::plain ? s0.layout : s1.layout;
+    const dt second = s1.mem.get_desc().data_type();
+    const memory m0 = ex.convert(s0, layout_md(a.shape(), l)), m1 = ex.convert(s1, layout_md(a.shape(), l, second));
     const Tensor y = ex.output_in(DNNL_ARG_DST, a.shape(), l);
-    ex.bind(DNNL_ARG_SRC_0, flat(ma));
-    ex.bind(DNNL_ARG_SRC_1, flat(mb));
+    ex.bind(DNNL_ARG_SRC_0, flat(m0));
+    ex.bind(DNNL_ARG_SRC_1, flat(m1));
     ex.bind(DNNL_ARG_DST, flat(ex.arg(DNNL_ARG_DST)));
-    ex.run(e);
+    ex.run(add_entry(a.numel(), second));
     return y;
   }, a, b);
 }

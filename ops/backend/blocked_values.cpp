@@ -10,8 +10,11 @@
 
 namespace ops::backend {
 
-BlockedValues::BlockedValues(Shape shape, Layout layout)
-    : shape_(std::move(shape)), layout_(layout), buffer_(ScratchPool::acquire(layout_md(shape_, layout_).get_size())) {}
+BlockedValues::BlockedValues(Shape shape, Layout layout, dt type)
+    : shape_(std::move(shape)),
+      layout_(layout),
+      type_(type),
+      buffer_(ScratchPool::acquire(layout_md(shape_, layout_, type_).get_size())) {}
 
 BlockedValues::~BlockedValues() { ScratchPool::release(buffer_); }
 
@@ -29,18 +32,21 @@ void BlockedValues::materialize(void* plain) const {
   }
 }
 
-memory BlockedValues::mem() const { return {layout_md(shape_, layout_), context().engine(), buffer_.data}; }
+memory BlockedValues::mem() const { return {layout_md(shape_, layout_, type_), context().engine(), buffer_.data}; }
 
 memory flat(const memory& m) {
-  return {flat_md(static_cast<std::int64_t>(m.get_desc().get_size() / sizeof(float))), context().engine(),
-          m.get_data_handle()};
+  const dt type = m.get_desc().data_type();
+  const auto n = static_cast<std::int64_t>(m.get_desc().get_size() / memory::data_type_size(type));
+  return {flat_md(n, type), context().engine(), m.get_data_handle()};
 }
 
 void* ptr(const Tensor& t) { return const_cast<void*>(t.raw_data()); }
 
-const CacheEntry& add_entry(std::int64_t n) {
-  return context().get<dnnl::binary>({PrimKind::binary_add, Prop::fwd_inference, {{n}}}, [&] {
-    dnnl::binary::desc d(dnnl::algorithm::binary_add, flat_md(n), flat_md(n), flat_md(n));
+const CacheEntry& add_entry(std::int64_t n, dt second) {
+  PrimitiveKey key{PrimKind::binary_add, Prop::fwd_inference, {{n}}};
+  key.flags = second == dt::bf16 ? 1 : 0;
+  return context().get<dnnl::binary>(key, [&] {
+    dnnl::binary::desc d(dnnl::algorithm::binary_add, flat_md(n), flat_md(n, second), flat_md(n));
     return dnnl::binary::primitive_desc(d, user_scratchpad(), context().engine());
   });
 }
@@ -48,7 +54,8 @@ const CacheEntry& add_entry(std::int64_t n) {
 std::shared_ptr<const core::PhysicalLayout> BlockedValues::sum_with(const core::PhysicalLayout& other,
                                                                     const Shape& shape) const {
   const auto* b = dynamic_cast<const BlockedValues*>(&other);
-  if (b == nullptr || shape != shape_ || b->shape_ != shape_) return nullptr;
+  // bfloat16 addends are summed as float32 plain values by the caller.
+  if (b == nullptr || shape != shape_ || b->shape_ != shape_ || type_ != dt::f32 || b->type_ != dt::f32) return nullptr;
   return guarded("gradient sum", [&] {
     auto out = std::make_shared<BlockedValues>(shape_, layout_);
     // Two layouts meet where a channels-last layer feeds a blocked one:
@@ -81,6 +88,12 @@ const char* layout_name(const Tensor& t) {
     case Layout::plain: break;
   }
   return "plain";
+}
+
+bool holds_bfloat16(const Tensor& t) {
+  const auto p = t.physical_layout();
+  const auto* values = dynamic_cast<const BlockedValues*>(p.get());
+  return values != nullptr && values->type() == dt::bf16;
 }
 
 }  // namespace ops::backend

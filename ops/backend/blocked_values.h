@@ -19,9 +19,16 @@ namespace ops::backend {
 // The values of one activation in a non-plain layout, in a pooled buffer.
 // core::Storage calls materialize() when code outside the seam first touches
 // the tensor's bytes; until then only the seam reads this buffer.
+//
+// The values are float32, or bfloat16 where a producer writes what bf16
+// convolutions read next (batch_norm_leaky's output under mixed precision:
+// the next convolution and its weight gradient take the bytes as they are,
+// and the saved activation takes half the memory). A primitive that
+// declares the input it wants (Exec::input) converts them as it would any
+// layout; Exec::read, materialize and every kernel of our own see float32.
 class BlockedValues final : public core::PhysicalLayout {
  public:
-  BlockedValues(Shape shape, Layout layout);
+  BlockedValues(Shape shape, Layout layout, dt type = dt::f32);
   ~BlockedValues() override;
 
   void materialize(void* plain) const override;
@@ -33,11 +40,13 @@ class BlockedValues final : public core::PhysicalLayout {
 
   const Shape& shape() const { return shape_; }
   Layout layout() const { return layout_; }
+  dt type() const { return type_; }
   memory mem() const;
 
  private:
   Shape shape_;
   Layout layout_;
+  dt type_;
   ScratchPool::Buffer buffer_;
 };
 
@@ -55,7 +64,9 @@ memory flat(const memory& m);
 void* ptr(const Tensor& t);
 
 // a + b on n floats: any of our layouts, seen flat. Shared by the add op
-// (ops/binary_dnnl.cpp) and the gradient sum of BlockedValues.
-const CacheEntry& add_entry(std::int64_t n);
+// (ops/binary_dnnl.cpp) and the gradient sum of BlockedValues. b may be
+// bfloat16 (oneDNN 2.6 runs its JIT kernel for a bfloat16 second operand,
+// a reference loop for a bfloat16 first one); a and the sum are float32.
+const CacheEntry& add_entry(std::int64_t n, dt second = dt::f32);
 
 }  // namespace ops::backend

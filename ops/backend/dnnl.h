@@ -74,5 +74,8 @@ bool plan_only();
 // "plain" (row-major bytes current), or a oneDNN tag such as "nChw16c"
 // (tests check that a chain of ops keeps the convolution's layout).
 const char* layout_name(const Tensor& t);
+// Whether t's values are held as bfloat16 inside the seam (batch_norm_leaky's
+// output under mixed precision); readers outside it see float32 either way.
+bool holds_bfloat16(const Tensor& t);
 
 }  // namespace ops::backend

@@ -10,7 +10,7 @@ Exec::~Exec() {
   for (const auto& b : held_) ScratchPool::release(b);
 }
 
-Source Exec::read(const Tensor& t) {
+Source Exec::read_as_stored(const Tensor& t) {
   if (auto p = t.physical_layout()) {
     const auto* values = dynamic_cast<const BlockedValues*>(p.get());
     if (values != nullptr && values->shape() == t.shape()) {
@@ -19,6 +19,15 @@ Source Exec::read(const Tensor& t) {
     }
   }
   return {memory(plain_md(t.shape()), ctx_.engine(), ptr(t)), Layout::plain};
+}
+
+Source Exec::read(const Tensor& t) {
+  Source s = read_as_stored(t);
+  if (s.mem.get_desc().data_type() == dt::f32) return s;
+  const memory f32 = scratch(layout_md(t.shape(), s.layout));
+  reorder(s.mem, f32);
+  ctx_.stream().wait();  // the caller may read the bytes itself (batch_norm_leaky's loops)
+  return {f32, s.layout};
 }
 
 void Exec::input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user) {
@@ -39,13 +48,13 @@ memory Exec::convert(const Source& s, const memory::desc& want) {
   return mem;
 }
 
-Tensor Exec::output_in(int arg, const Shape& shape, Layout l) {
+Tensor Exec::output_in(int arg, const Shape& shape, Layout l, dt type) {
   if (l == Layout::plain) {
     Tensor t = Tensor::empty(shape, core::DType::f32);
     bind(arg, memory(plain_md(shape), ctx_.engine(), t.mutable_raw_data()));
     return t;
   }
-  auto values = std::make_shared<BlockedValues>(shape, l);
+  auto values = std::make_shared<BlockedValues>(shape, l, type);
   bind(arg, values->mem());
   return Tensor::from_physical(shape, core::DType::f32, std::move(values));
 }

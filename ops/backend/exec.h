@@ -25,9 +25,13 @@ class Exec {
   Exec& operator=(const Exec&) = delete;
   ~Exec();
 
-  // t's values without a reorder. A view of another shape shares the storage
-  // but not the layout's dims, so it reads the plain bytes.
+  // t's float32 values without a reorder. A view of another shape shares the
+  // storage but not the layout's dims, so it reads the plain bytes. Values
+  // stored as bfloat16 are converted into float32 scratch in their layout.
   Source read(const Tensor& t);
+  // As read, but bfloat16 values come as they are stored: for a primitive
+  // that converts its input to what it wants anyway (input(), convert()).
+  Source read_as_stored(const Tensor& t);
 
   // s itself when it is already in `want`, else a reorder of it into scratch.
   memory convert(const Source& s, const memory::desc& want);
@@ -35,13 +39,14 @@ class Exec {
   void bind(int arg, memory m) { args_[arg] = std::move(m); }
   const memory& arg(int a) const { return args_.at(a); }
 
-  void input(int arg, const memory::desc& want, const Tensor& t) { bind(arg, convert(read(t), want)); }
+  void input(int arg, const memory::desc& want, const Tensor& t) { bind(arg, convert(read_as_stored(t), want)); }
   // t's plain bytes seen through `user` (grouped weights as 5-D, 1-D vectors),
   // or its prepared copy (PreparedWeights) when it has one.
   void input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user);
 
-  // A new tensor of `shape` that the primitive writes in layout l.
-  Tensor output_in(int arg, const Shape& shape, Layout l);
+  // A new tensor of `shape` that the primitive writes in layout l, as float32
+  // or, in a non-plain layout, bfloat16 values (see BlockedValues).
+  Tensor output_in(int arg, const Shape& shape, Layout l, dt type = dt::f32);
 
   // An output whose layout the primitive chose (convolution): kept when it
   // is one of ours, reordered to plain after the run otherwise.

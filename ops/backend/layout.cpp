@@ -17,7 +17,7 @@ tag plain_tag(std::size_t rank) {
 
 memory::desc plain_md(const Shape& s) { return {to_dims(s), dt::f32, plain_tag(s.size())}; }
 memory::desc any_md(const Shape& s) { return {to_dims(s), dt::f32, tag::any}; }
-memory::desc flat_md(std::int64_t n) { return {{n}, dt::f32, tag::a}; }
+memory::desc flat_md(std::int64_t n, dt type) { return {{n}, type, tag::a}; }
 
 Shape conv_weight_dims(const Shape& w, std::int64_t groups) {
   if (groups == 1) return w;
@@ -38,7 +38,7 @@ tag tag_of(Layout l, std::size_t rank) {
 
 }  // namespace
 
-memory::desc layout_md(const Shape& s, Layout l) { return {to_dims(s), dt::f32, tag_of(l, s.size())}; }
+memory::desc layout_md(const Shape& s, Layout l, dt type) { return {to_dims(s), type, tag_of(l, s.size())}; }
 
 std::optional<Layout> layout_of(const memory::desc& md, const Shape& s) {
   if (md == plain_md(s)) return Layout::plain;

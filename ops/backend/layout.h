@@ -32,9 +32,10 @@ tag plain_tag(std::size_t rank);
 // float32 descriptors: row-major, the primitive's choice, and n floats in a row.
 memory::desc plain_md(const Shape& s);
 memory::desc any_md(const Shape& s);
-memory::desc flat_md(std::int64_t n);
-// float32 descriptor of s in layout l.
-memory::desc layout_md(const Shape& s, Layout l);
+memory::desc flat_md(std::int64_t n, dt type = dt::f32);
+// Descriptor of s in layout l, float32 unless told (bf16 activations, see
+// BlockedValues).
+memory::desc layout_md(const Shape& s, Layout l, dt type = dt::f32);
 
 // Which of our layouts md is, if any. A blocked layout counts only when the
 // channels fill whole blocks: padded lanes would have to stay zero through

@@ -1,0 +1,235 @@
+// batch_norm_leaky's bfloat16 output under mixed precision (bf16_output):
+// the rounding (nearest, ties to even, as oneDNN converts); y is the
+// float32 output rounded, in the same layout, with the same statistics; a
+// bf16 convolution reading it computes exactly what it computed from the
+// float32 output; backward from the rounded output stays within bf16
+// rounding of float64, and keeps x where the tighter bound says so; the
+// other readers (add in either order, concat, upsample, host reads) see
+// float32 values.
+#include <cfloat>
+#include <cmath>
+#include <limits>
+
+#include "ops/backend/dnnl.h"
+#include "ops/batch_norm_leaky.h"
+#include "ops/batch_norm_leaky_kernels.h"
+#include "ops/binary.h"
+#include "ops/conv2d.h"
+#include "ops/shape_ops.h"
+#include "ops/upsample_nearest2d.h"
+#include "tests/ops/cnn_test_util.h"
+
+namespace ops {
+namespace {
+
+using namespace cnn_test;
+using kernels::Bf16Bits;
+using kernels::from_bf16;
+using kernels::to_bf16;
+
+TEST(Bf16Rounding, NearestTiesToEvenQuietNansAndFlushedSubnormals) {
+  EXPECT_EQ(to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(to_bf16(-2.0f), 0xC000);
+  // 1 + 2^-8 lies halfway between 1 (even) and 1 + 2^-7 (odd): down.
+  EXPECT_EQ(to_bf16(1.00390625f), 0x3F80);
+  // 1 + 3 * 2^-8 lies halfway between 1 + 2^-7 (odd) and 1 + 2^-6: up.
+  EXPECT_EQ(to_bf16(1.01171875f), 0x3F82);
+  EXPECT_EQ(to_bf16(std::nextafter(1.00390625f, 2.0f)), 0x3F81);
+  EXPECT_EQ(to_bf16(std::nextafter(1.00390625f, 0.0f)), 0x3F80);
+  EXPECT_EQ(to_bf16(FLT_MAX), 0x7F80);  // rounds up into infinity
+  EXPECT_EQ(to_bf16(std::numeric_limits<float>::infinity()), 0x7F80);
+  EXPECT_EQ(to_bf16(-std::numeric_limits<float>::infinity()), 0xFF80);
+  EXPECT_EQ(to_bf16(-0.0f), 0x8000);
+  EXPECT_EQ(to_bf16(1e-40f), 0x0000);  // subnormal
+  EXPECT_EQ(to_bf16(-1e-40f), 0x8000);
+  // A signalling NaN whose payload lies in the dropped bits stays a NaN.
+  const Bf16Bits nan = to_bf16(std::bit_cast<float>(0x7F800001u));
+  EXPECT_EQ(nan, 0x7FC0);
+  EXPECT_TRUE(std::isnan(from_bf16(nan)));
+  // Every bfloat16 value comes back as itself, zeros and subnormals as a
+  // zero of their sign, NaNs quiet.
+  for (std::uint32_t b = 0; b <= 0xFFFF; ++b) {
+    const auto bits = static_cast<Bf16Bits>(b);
+    const std::uint32_t exponent = (b >> 7) & 0xFF;
+    const Bf16Bits want = exponent == 0 ? bits & 0x8000 : (exponent == 0xFF && (b & 0x7F)) ? bits | 0x40 : bits;
+    ASSERT_EQ(to_bf16(from_bf16(bits)), want) << std::hex << b;
+  }
+}
+
+struct Inputs {
+  Tensor x, weight, bias, mean, var;
+};
+
+// float32 inputs: x in [-0.5, 2], gamma in [0.5, 1.5], beta in [-1, 1]
+// (|beta / gamma| <= 2: invertible under either bound).
+Inputs inputs32(const Shape& x, std::uint64_t seed) {
+  const std::int64_t c = x[1];
+  return {rand64(x, seed, -0.5, 2.0).to(DType::f32), rand64({c}, seed + 1, 0.5, 1.5).to(DType::f32),
+          rand64({c}, seed + 2).to(DType::f32), rand64({c}, seed + 3).to(DType::f32),
+          rand64({c}, seed + 4, 0.2, 2.0).to(DType::f32)};
+}
+
+BatchNormLeakyParams rounded_output() {
+  BatchNormLeakyParams p;
+  p.bf16_output = true;
+  return p;
+}
+
+// y's values as a plain float32 tensor (a host read).
+Tensor plain_copy(const Tensor& t) { return t.to(DType::f64).to(DType::f32); }
+
+struct OutputCase {
+  const char* name;
+  Shape x;
+  std::int64_t conv_out;  // 0: x feeds batch_norm_leaky directly
+  const char* layout;
+};
+
+class BatchNormLeakyBf16Output : public ::testing::TestWithParam<OutputCase> {};
+
+TEST_P(BatchNormLeakyBf16Output, IsTheFloat32OutputRoundedInTheSameLayout) {
+  const OutputCase& c = GetParam();
+  const std::int64_t channels = c.conv_out ? c.conv_out : c.x[1];
+  const Inputs in = inputs32({c.x[0], channels, c.x[2], c.x[3]}, 71);
+  Tape tape;
+  const Tensor x = c.conv_out ? conv2d(tape, rand64(c.x, 72).to(DType::f32),
+                                       rand64({c.conv_out, c.x[1], 3, 3}, 73, -0.3, 0.3).to(DType::f32), Tensor(),
+                                       {.stride = 1, .pad = 1})
+                              : in.x;
+  const auto full = batch_norm_leaky(tape, x, in.weight, in.bias, in.mean, in.var);
+  const auto rounded = batch_norm_leaky(tape, x, in.weight, in.bias, in.mean, in.var, rounded_output());
+  const bool plain = std::string(c.layout) == "plain";
+  EXPECT_STREQ(backend::layout_name(rounded.y), c.layout);
+  EXPECT_EQ(backend::holds_bfloat16(rounded.y), !plain);  // plain stays float32
+  const auto want = full.y.to_double_vector(), got = rounded.y.to_double_vector();
+  ASSERT_EQ(want.size(), got.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const auto f = static_cast<float>(want[i]);
+    ASSERT_EQ(got[i], plain ? f : from_bf16(to_bf16(f))) << "value " << i;
+  }
+  EXPECT_EQ(rounded.running_mean.to_double_vector(), full.running_mean.to_double_vector());
+  EXPECT_EQ(rounded.running_var.to_double_vector(), full.running_var.to_double_vector());
+}
+
+const OutputCase kOutputs[] = {
+    {"plain", {2, 5, 6, 7}, 0, "plain"},
+    {"channels_last_8", {2, 3, 9, 8}, 8, "nhwc"},
+    {"blocked_32", {2, 16, 7, 9}, 32, "nChw16c"},
+    {"blocked_48", {3, 16, 5, 7}, 48, "nChw16c"},
+    {"channels_last_48_lanes", {3, 8, 5, 7}, 48, "nhwc"},  // lanes no vector width fits
+};
+
+INSTANTIATE_TEST_SUITE_P(Layouts, BatchNormLeakyBf16Output, ::testing::ValuesIn(kOutputs),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// conv2d then batch_norm_leaky with y rounded, against float64 (where the
+// flag does nothing): forward and gradients within bf16 rounding.
+OpFn conv_then_rounded_bn(const Inputs& in) {
+  return [in](Tape& t, const std::vector<Tensor>& v) {
+    const Tensor x = conv2d(t, v[0], v[3], Tensor(), {.stride = 1, .pad = 1});
+    const DType d = x.dtype();
+    return batch_norm_leaky(t, x, v[1], v[2], in.mean.to(d), in.var.to(d), rounded_output()).y;
+  };
+}
+
+TEST(BatchNormLeakyBf16, BackwardFromTheRoundedOutputStaysWithinBf16RoundingOfFloat64) {
+  for (const std::int64_t out : {8, 32}) {  // channels-last, blocked
+    const Inputs in = inputs32({2, out, 7, 9}, 81);
+    const std::vector<Tensor> args{rand64({2, 16, 7, 9}, 82), in.weight.to(DType::f64), in.bias.to(DType::f64),
+                                   rand64({out, 16, 3, 3}, 83, -0.3, 0.3)};
+    SCOPED_TRACE(out);
+    expect_f32_matches_f64(conv_then_rounded_bn(in), args, {true, true, true, true}, 1e-2);
+  }
+}
+
+// |beta / gamma| = 10: within float32's bound (32), past bfloat16's (4). With
+// y rounded, backward keeps x and its gradients are float32's; recovering
+// xhat from the rounded y would cost about 10 / 512 in xhat.
+TEST(BatchNormLeakyBf16, KeepsTheInputWhereTheRoundedOutputCannotBeInverted) {
+  Inputs in = inputs32({2, 32, 7, 9}, 91);
+  in.weight.mutable_data<float>()[3] = 0.1f;
+  in.bias.mutable_data<float>()[3] = 1.0f;
+  const float* gamma = in.weight.data<float>();
+  const float* beta = in.bias.data<float>();
+  ASSERT_TRUE(kernels::bn_leaky_output_invertible(gamma, beta, 32, 0.1));
+  ASSERT_FALSE(kernels::bn_leaky_output_invertible(gamma, beta, 32, 0.1, kernels::kMaxShiftOverScaleBf16));
+  const std::vector<Tensor> args{rand64({2, 16, 7, 9}, 92), in.weight.to(DType::f64), in.bias.to(DType::f64),
+                                 rand64({32, 16, 3, 3}, 93, -0.3, 0.3)};
+  const auto cot = [](const Shape& s) {
+    std::mt19937_64 rng(5);
+    return Tensor::randn(s, DType::f32, rng);
+  };
+  std::vector<Tensor> args32, args64;
+  for (const auto& a : args) {
+    args32.push_back(a.to(DType::f32));
+    args64.push_back(args32.back().to(DType::f64));
+  }
+  const GradRun r64 = run_with_grads(conv_then_rounded_bn(in), args64, {true, true, true, true},
+                                     [&](const Shape& s) { return cot(s).to(DType::f64); });
+  const GradRun r32 = run_with_grads(conv_then_rounded_bn(in), args32, {true, true, true, true}, cot);
+  EXPECT_LE(rel_err(r32.y, r64.y), 1e-2);  // the output itself is rounded
+  for (int i = 0; i < 4; ++i) EXPECT_LE(rel_err(r32.grads[i], r64.grads[i]), 1e-4) << "gradient of input " << i;
+}
+
+// Under bf16 convolutions the next convolution reads the rounded output as
+// it is. It must multiply what it multiplied when it rounded the float32
+// output itself: the same forward and weight gradient, bit for bit.
+TEST(BatchNormLeakyBf16, TheNextBf16ConvolutionComputesAsFromTheFloat32Output) {
+  if (!backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  const Inputs in = inputs32({2, 32, 10, 9}, 101);
+  const Conv2dParams conv{.stride = 1, .pad = 1, .bf16 = true};
+  const Tensor x = rand64({2, 16, 10, 9}, 102).to(DType::f32);
+  const Tensor w1 = rand64({32, 16, 3, 3}, 103, -0.3, 0.3).to(DType::f32);
+  const Tensor w2 = rand64({48, 32, 3, 3}, 104, -0.2, 0.2).to(DType::f32);
+  struct Run {
+    Tensor y, dw1, dw2, dgamma;
+    bool held_bf16;
+  };
+  const auto run = [&](bool rounded) {
+    Tensor a = w1.clone(), b = w2.clone(), g = in.weight.clone();
+    for (Tensor* t : {&a, &b, &g}) t->set_requires_grad();
+    Tape tape;
+    BatchNormLeakyParams p;
+    p.bf16_output = rounded;
+    const Tensor h = batch_norm_leaky(tape, conv2d(tape, x, a, Tensor(), conv), g, in.bias, in.mean, in.var, p).y;
+    const bool held = backend::holds_bfloat16(h);
+    const Tensor y = conv2d(tape, h, b, Tensor(), conv);
+    std::mt19937_64 rng(7);
+    tape.backward(y, Tensor::randn(y.shape(), DType::f32, rng));
+    return Run{y, a.grad(), b.grad(), g.grad(), held};
+  };
+  const Run full = run(false), rounded = run(true);
+  EXPECT_FALSE(full.held_bf16);
+  EXPECT_TRUE(rounded.held_bf16);
+  EXPECT_EQ(rounded.y.to_double_vector(), full.y.to_double_vector());
+  EXPECT_EQ(rounded.dw2.to_double_vector(), full.dw2.to_double_vector());
+  // Upstream of batch norm, backward recovered xhat from the rounded y.
+  EXPECT_LE(rel_err(rounded.dw1, full.dw1), 1e-2);
+  EXPECT_LE(rel_err(rounded.dgamma, full.dgamma), 1e-2);
+}
+
+// Readers other than a convolution see the rounded values as float32: add
+// in either order (oneDNN takes a bfloat16 operand second only) and with
+// both operands rounded, concat and upsample.
+TEST(BatchNormLeakyBf16, OtherReadersSeeTheRoundedValuesAsFloat32) {
+  const Inputs in = inputs32({2, 32, 6, 5}, 111);
+  Tape tape;
+  const Tensor x = conv2d(tape, rand64({2, 16, 6, 5}, 112).to(DType::f32),
+                          rand64({32, 16, 1, 1}, 113, -0.3, 0.3).to(DType::f32), Tensor(), {});
+  const Tensor other = batch_norm_leaky(tape, x, in.weight, in.bias, in.mean, in.var).y;  // blocked float32
+  const auto bn16 = [&] { return batch_norm_leaky(tape, x, in.weight, in.bias, in.mean, in.var, rounded_output()).y; };
+  const Tensor rounded = bn16();
+  ASSERT_TRUE(backend::holds_bfloat16(rounded));
+  const Tensor values = plain_copy(bn16());
+  const auto same = [](const Tensor& a, const Tensor& b) { return a.to_double_vector() == b.to_double_vector(); };
+  EXPECT_TRUE(same(backend::add_forward(other, bn16()), backend::add_forward(other, values)));
+  EXPECT_TRUE(same(backend::add_forward(bn16(), other), backend::add_forward(values, other)));
+  EXPECT_TRUE(same(backend::add_forward(bn16(), bn16()), backend::add_forward(values, values)));
+  EXPECT_TRUE(same(backend::concat_forward({other, bn16()}, 1), backend::concat_forward({other, values}, 1)));
+  EXPECT_TRUE(same(upsample_nearest2d_forward(bn16(), 2), upsample_nearest2d_forward(values, 2)));
+  // The values are really rounded: the float32 output differs somewhere.
+  EXPECT_FALSE(same(values, plain_copy(other)));
+}
+
+}  // namespace
+}  // namespace ops
