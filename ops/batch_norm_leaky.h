@@ -26,11 +26,12 @@ struct BatchNormLeakyParams {
   double slope = 0.1;
   // float32 training under mixed precision (conv_bn_leaky with bf16
   // convolutions): y is held as bfloat16, rounded as the next convolution
-  // would round it, where its layout is not plain. The convolution and its
-  // weight gradient then read it without a conversion and the saved
-  // activation takes half the memory; every other reader sees float32 values
-  // of bf16 precision. Backward recovers its normalised input from this y
-  // only under the tighter kMaxShiftOverScaleBf16, else keeps x.
+  // would round it, where its layout is 16-channel blocks (nChw16c; other
+  // layouts stay float32). The convolution and its weight gradient then
+  // read it without a conversion and the saved activation takes half the
+  // memory; every other reader sees float32 values of bf16 precision.
+  // Backward recovers its normalised input from this y only under the
+  // tighter kMaxShiftOverScaleBf16, else keeps x.
   bool bf16_output = false;
 };
 
@@ -53,7 +54,7 @@ struct BnLeakyForward {
   Tensor var;   // biased batch variance [C]
   bool y_bf16 = false;  // y's values are held as bfloat16
 };
-// bf16_output: y as bfloat16 where its layout (x's) is not plain.
+// bf16_output: y as bfloat16 where its layout (x's) is nChw16c.
 BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
                                          double slope, bool bf16_output = false);
 // Its backward from the output y (float32 or bfloat16, as the forward wrote

@@ -1,6 +1,7 @@
 // batch_norm_leaky's bfloat16 output under mixed precision (bf16_output):
-// the rounding (nearest, ties to even, as oneDNN converts); y is the
-// float32 output rounded, in the same layout, with the same statistics; a
+// the rounding (nearest, ties to even, as oneDNN converts); the kernels in
+// any lane count; y is the float32 output rounded in 16-channel blocks (and
+// float32 in other layouts), with the same statistics; a
 // bf16 convolution reading it computes exactly what it computed from the
 // float32 output; backward from the rounded output stays within bf16
 // rounding of float64, and keeps x where the tighter bound says so; the
@@ -56,6 +57,50 @@ TEST(Bf16Rounding, NearestTiesToEvenQuietNansAndFlushedSubnormals) {
   }
 }
 
+// The kernels with a bfloat16 y in any lane count (16: rows staged as
+// float32; 8 and 5: converted as loaded) compute exactly what the float32
+// kernels compute from the same rounded values.
+TEST(Bf16Kernels, ABfloat16OutputGivesTheFloat32KernelsResultsOnTheRoundedValues) {
+  for (const std::int64_t lanes : {16, 8, 5}) {
+    SCOPED_TRACE(lanes);
+    const Shape s{2, lanes * 3, 7, 6};
+    const kernels::ChannelView v = lanes == 5 ? kernels::ChannelView::nhwc({2, 5, 7, 6})
+                                              : kernels::ChannelView::blocked(s, lanes);
+    const std::int64_t n = v.outer * v.blocks * v.inner * v.lanes, c = v.channels();
+    const auto values = [](std::int64_t count, std::uint64_t seed, double lo, double hi) {
+      return rand64({count}, seed, lo, hi).to(DType::f32).to_double_vector();
+    };
+    std::vector<float> x, dy, gamma, beta;
+    for (double d : values(n, 1, -0.5, 2.0)) x.push_back(static_cast<float>(d));
+    for (double d : values(n, 2, -1.0, 1.0)) dy.push_back(static_cast<float>(d));
+    for (double d : values(c, 3, 0.5, 1.5)) gamma.push_back(static_cast<float>(d));
+    for (double d : values(c, 4, -1.0, 1.0)) beta.push_back(static_cast<float>(d));
+    std::vector<float> y(n), mean(c), var(c), mean16(c), var16(c);
+    std::vector<Bf16Bits> y16(n);
+    kernels::bn_leaky_forward<float, float>(v, x.data(), gamma.data(), beta.data(), 1e-5, 0.1, y.data(), mean.data(),
+                                            var.data());
+    kernels::bn_leaky_forward<float, Bf16Bits>(v, x.data(), gamma.data(), beta.data(), 1e-5, 0.1, y16.data(),
+                                               mean16.data(), var16.data());
+    EXPECT_EQ(mean16, mean);
+    EXPECT_EQ(var16, var);
+    std::vector<float> rounded(n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(y16[i], to_bf16(y[i])) << "value " << i;
+      rounded[i] = from_bf16(y16[i]);
+    }
+    std::vector<float> dx(n), dx16(n), dgamma(c), dgamma16(c), dbeta(c), dbeta16(c);
+    kernels::bn_leaky_backward<float, float>(v, dy.data(), rounded.data(), nullptr, gamma.data(), beta.data(),
+                                             mean.data(), var.data(), 1e-5, 0.1, dx.data(), dgamma.data(),
+                                             dbeta.data());
+    kernels::bn_leaky_backward<float, Bf16Bits>(v, dy.data(), y16.data(), nullptr, gamma.data(), beta.data(),
+                                                mean.data(), var.data(), 1e-5, 0.1, dx16.data(), dgamma16.data(),
+                                                dbeta16.data());
+    EXPECT_EQ(dx16, dx);
+    EXPECT_EQ(dgamma16, dgamma);
+    EXPECT_EQ(dbeta16, dbeta);
+  }
+}
+
 struct Inputs {
   Tensor x, weight, bias, mean, var;
 };
@@ -98,9 +143,10 @@ TEST_P(BatchNormLeakyBf16Output, IsTheFloat32OutputRoundedInTheSameLayout) {
                               : in.x;
   const auto full = batch_norm_leaky(tape, x, in.weight, in.bias, in.mean, in.var);
   const auto rounded = batch_norm_leaky(tape, x, in.weight, in.bias, in.mean, in.var, rounded_output());
-  const bool plain = std::string(c.layout) == "plain";
+  // Only 16-channel blocks are held as bfloat16; other layouts stay float32.
+  const bool plain = std::string(c.layout) != "nChw16c";
   EXPECT_STREQ(backend::layout_name(rounded.y), c.layout);
-  EXPECT_EQ(backend::holds_bfloat16(rounded.y), !plain);  // plain stays float32
+  EXPECT_EQ(backend::holds_bfloat16(rounded.y), !plain);
   const auto want = full.y.to_double_vector(), got = rounded.y.to_double_vector();
   ASSERT_EQ(want.size(), got.size());
   for (std::size_t i = 0; i < want.size(); ++i) {
@@ -133,7 +179,7 @@ OpFn conv_then_rounded_bn(const Inputs& in) {
 }
 
 TEST(BatchNormLeakyBf16, BackwardFromTheRoundedOutputStaysWithinBf16RoundingOfFloat64) {
-  for (const std::int64_t out : {8, 32}) {  // channels-last, blocked
+  for (const std::int64_t out : {32, 48}) {
     const Inputs in = inputs32({2, out, 7, 9}, 81);
     const std::vector<Tensor> args{rand64({2, 16, 7, 9}, 82), in.weight.to(DType::f64), in.bias.to(DType::f64),
                                    rand64({out, 16, 3, 3}, 83, -0.3, 0.3)};
