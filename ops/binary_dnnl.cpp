@@ -22,7 +22,7 @@ Tensor add_forward(const Tensor& a, const Tensor& b) {
     Exec ex;
     // A bfloat16 operand (batch_norm_leaky's output under mixed precision)
     // goes second, where oneDNN's JIT add reads it as it is: a + b and b + a
-    // are the same float. A second bfloat16 operand is read as float32.
+    // are the same float. When both are bfloat16 the first is converted.
     const bool swap = stored_type(ex, a) == dt::bf16 && stored_type(ex, b) == dt::f32;
     const Tensor& first = swap ? b : a;
     const Source s0 = ex.read(first), s1 = ex.read_as_stored(swap ? a : b);
