@@ -5,6 +5,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "ops/backend/context.h"
+#include "ops/backend/dnnl.h"
 #include "ops/backend/errors.h"
 #include "ops/backend/exec.h"
 #include "ops/backend/layout.h"
@@ -40,7 +41,8 @@ BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, 
     // model the bf16 loops tripled batch norm's time (23 against 6.5 ms a
     // step forward, 37 against 13 backward), more than the conversions they
     // saved the convolutions.
-    const bool bf16 = bf16_output && src.layout == Layout::nChw16c;
+    // oneDNN's add reads a bfloat16 operand only where bf16 is supported.
+    const bool bf16 = bf16_output && src.layout == Layout::nChw16c && bf16_supported();
     BnLeakyForward r{ex.output_in(DNNL_ARG_DST, x.shape(), src.layout, bf16 ? dt::bf16 : dt::f32),
                      Tensor::empty({c}, core::DType::f32), Tensor::empty({c}, core::DType::f32), bf16};
     if (context().plan_only()) return r;

@@ -1,7 +1,9 @@
 #include "ops/batch_norm_leaky_kernels.h"
 
-#include <immintrin.h>
 #include <omp.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <bit>
@@ -203,7 +205,7 @@ void store_bf16x16(const float* in, Bf16Bits* out) {
 void load_bf16x16(const Bf16Bits* in, float* out) {
 #if defined(__AVX512F__)
   const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in)));
-  _mm512_store_ps(out, _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16)));
+  _mm512_storeu_ps(out, _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16)));
 #else
   for (int k = 0; k < 16; ++k) out[k] = from_bf16(in[k]);
 #endif

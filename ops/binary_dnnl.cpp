@@ -26,9 +26,10 @@ Tensor add_forward(const Tensor& a, const Tensor& b) {
     const bool swap = stored_type(ex, a) == dt::bf16 && stored_type(ex, b) == dt::f32;
     const Tensor& first = swap ? b : a;
     const Source s0 = ex.read(first), s1 = ex.read_as_stored(swap ? a : b);
-    // Flat elementwise in one common layout: the first's, unless only the
-    // second is blocked.
-    const Layout l = s0.layout != Layout::plain ? s0.layout : s1.layout;
+    // Flat elementwise in one common layout: a's, unless only b is blocked.
+    const Source& sa = swap ? s1 : s0;
+    const Source& sb = swap ? s0 : s1;
+    const Layout l = sa.layout != Layout::plain ? sa.layout : sb.layout;
     const dt second = s1.mem.get_desc().data_type();
     const memory m0 = ex.convert(s0, layout_md(a.shape(), l)), m1 = ex.convert(s1, layout_md(a.shape(), l, second));
     const Tensor y = ex.output_in(DNNL_ARG_DST, a.shape(), l);

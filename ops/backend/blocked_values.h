@@ -25,7 +25,9 @@ namespace ops::backend {
 // the next convolution and its weight gradient take the bytes as they are,
 // and the saved activation takes half the memory). A primitive that
 // declares the input it wants (Exec::input) converts them as it would any
-// layout; Exec::read, materialize and every kernel of our own see float32.
+// layout; Exec::read and materialize give float32 to everything else, but
+// for the two readers that take bfloat16 as stored (add's second operand,
+// batch_norm_leaky's backward).
 class BlockedValues final : public core::PhysicalLayout {
  public:
   BlockedValues(Shape shape, Layout layout, dt type = dt::f32);

@@ -25,12 +25,14 @@ class Exec {
   Exec& operator=(const Exec&) = delete;
   ~Exec();
 
-  // t's float32 values without a reorder. A view of another shape shares the
-  // storage but not the layout's dims, so it reads the plain bytes. Values
-  // stored as bfloat16 are converted into float32 scratch in their layout.
+  // t's values as float32, in the layout they are kept in (no reorder for
+  // float32 values; bfloat16 ones are converted into float32 scratch). A view
+  // of another shape shares the storage but not the layout's dims, so it
+  // reads the plain bytes.
   Source read(const Tensor& t);
   // As read, but bfloat16 values come as they are stored: for a primitive
-  // that converts its input to what it wants anyway (input(), convert()).
+  // that converts its input to what it wants anyway (input(), convert()),
+  // and for readers that handle both types (add, batch_norm_leaky backward).
   Source read_as_stored(const Tensor& t);
 
   // s itself when it is already in `want`, else a reorder of it into scratch.

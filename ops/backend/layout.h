@@ -29,7 +29,8 @@ memory::dims to_dims(const Shape& s);
 // Row-major tag of a rank (1 to 5).
 tag plain_tag(std::size_t rank);
 
-// float32 descriptors: row-major, the primitive's choice, and n floats in a row.
+// float32 descriptors: row-major, the primitive's choice; and n values in a
+// row (float32 unless told).
 memory::desc plain_md(const Shape& s);
 memory::desc any_md(const Shape& s);
 memory::desc flat_md(std::int64_t n, dt type = dt::f32);
