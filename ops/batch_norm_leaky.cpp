@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/backend/dnnl.h"
 #include "ops/batch_norm_leaky_kernels.h"
 #include "ops/registrations.h"
 #include "ops/unary.h"
@@ -15,14 +16,13 @@ using core::DType;
 
 struct Forward {
   Tensor y, mean, var;
-  bool y_bf16 = false;
 };
 
 Forward forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, double slope,
                 bool bf16_output) {
   if (x.dtype() == DType::f32) {
     auto f = backend::bn_leaky_forward_training(x, weight, bias, eps, slope, bf16_output);
-    return {f.y, f.mean, f.var, f.y_bf16};
+    return {f.y, f.mean, f.var};
   }
   const std::int64_t c = x.shape()[1];
   Forward f{Tensor::empty(x.shape(), DType::f64), Tensor::empty({c}, DType::f64), Tensor::empty({c}, DType::f64)};
@@ -71,7 +71,7 @@ BatchNorm2dResult batch_norm_leaky(Tape& tape, const Tensor& x, const Tensor& we
   core::dispatch_floating(x.dtype(), [&]<class T>() {
     invertible = kernels::bn_leaky_output_invertible(
         weight.data<T>(), bias.data<T>(), s[1], p.slope,
-        f.y_bf16 ? kernels::kMaxShiftOverScaleBf16 : kernels::kMaxShiftOverScale);
+        backend::holds_bfloat16(f.y) ? kernels::kMaxShiftOverScaleBf16 : kernels::kMaxShiftOverScale);
   });
   std::vector<Tensor> saved{f.y, weight, bias, f.mean, f.var};
   if (!invertible) saved.push_back(x);

@@ -52,7 +52,6 @@ struct BnLeakyForward {
   Tensor y;
   Tensor mean;  // batch mean [C]
   Tensor var;   // biased batch variance [C]
-  bool y_bf16 = false;  // y's values are held as bfloat16
 };
 // bf16_output: y as bfloat16 where its layout (x's) is nChw16c.
 BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,

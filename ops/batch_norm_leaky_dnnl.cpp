@@ -44,7 +44,7 @@ BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, 
     // oneDNN's add reads a bfloat16 operand only where bf16 is supported.
     const bool bf16 = bf16_output && src.layout == Layout::nChw16c && bf16_supported();
     BnLeakyForward r{ex.output_in(DNNL_ARG_DST, x.shape(), src.layout, bf16 ? dt::bf16 : dt::f32),
-                     Tensor::empty({c}, core::DType::f32), Tensor::empty({c}, core::DType::f32), bf16};
+                     Tensor::empty({c}, core::DType::f32), Tensor::empty({c}, core::DType::f32)};
     if (context().plan_only()) return r;
     const kernels::ChannelView view = channel_view(x.shape(), src.layout);
     void* y = ex.arg(DNNL_ARG_DST).get_data_handle();

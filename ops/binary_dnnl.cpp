@@ -4,6 +4,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "ops/backend/blocked_values.h"
+#include "ops/backend/dnnl.h"
 #include "ops/backend/errors.h"
 #include "ops/backend/exec.h"
 #include "ops/backend/layout.h"
@@ -11,19 +12,13 @@
 
 namespace ops::backend {
 
-namespace {
-
-dt stored_type(Exec& ex, const Tensor& t) { return ex.read_as_stored(t).mem.get_desc().data_type(); }
-
-}  // namespace
-
 Tensor add_forward(const Tensor& a, const Tensor& b) {
   return guarded("add", [&] {
     Exec ex;
     // A bfloat16 operand (batch_norm_leaky's output under mixed precision)
     // goes second, where oneDNN's JIT add reads it as it is: a + b and b + a
     // are the same float. When both are bfloat16 the first is converted.
-    const bool swap = stored_type(ex, a) == dt::bf16 && stored_type(ex, b) == dt::f32;
+    const bool swap = holds_bfloat16(a) && !holds_bfloat16(b);
     const Tensor& first = swap ? b : a;
     const Source s0 = ex.read(first), s1 = ex.read_as_stored(swap ? a : b);
     // Flat elementwise in one common layout: a's, unless only b is blocked.
