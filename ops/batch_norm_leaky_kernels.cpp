@@ -211,6 +211,32 @@ void load_bf16x16(const Bf16Bits* in, float* out) {
 #endif
 }
 
+// Backward's g and xhat value by value (y as T, or bfloat16 bits converted
+// as loaded where rows are not sixteen lanes wide). stage_row does nothing:
+// it is there so the loops treat these and RowStagedTerms alike.
+template <class T, bool FromX, class Y>
+struct ElementTerms {
+  Recover<T, FromX> recover;
+  const T* dy;
+  const Y* y;
+  const T* x;  // null unless FromX
+
+  void stage_row(std::int64_t) {}
+  void at(std::int64_t c, std::int64_t e, T& g, T& xhat) const {
+    if constexpr (FromX) {
+      recover(c, dy[e], T{0}, x[e], g, xhat);
+    } else {
+      recover(c, dy[e], value_of<T>(y[e]), T{0}, g, xhat);
+    }
+  }
+  void operator()(std::int64_t c, std::int64_t e, double& p, double& q) const {
+    T g, xhat;
+    at(c, e, g, xhat);
+    p = g;
+    q = static_cast<double>(g) * xhat;
+  }
+};
+
 // Backward's g and xhat from a bfloat16 y in rows of sixteen lanes: each
 // row is converted once (stage_row), so the lane loops read float32 as for
 // a float32 y. Converting inside those loops (value_of) mixed 2-byte loads
@@ -245,6 +271,33 @@ struct RowStagedTerms {
   }
 };
 
+// One row of outputs, y = leaky((x - mean) * scale + beta), written as
+// stored; LC lanes, or `lanes` where LC is 0. A row of sixteen bfloat16
+// values is rounded as a whole (store_bf16x16). A function template of its
+// own, not an if constexpr in the generic lambda that calls it: clang 14
+// instantiates both sides of such a branch there.
+template <int LC, class T, class Y>
+void forward_row(const T* x, const T* mean, const T* scale, const T* beta, T slope, std::int64_t lanes, Y* y) {
+  if constexpr (std::is_same_v<Y, Bf16Bits> && LC == 16) {
+    alignas(64) float row[16];
+#pragma omp simd
+    for (std::int64_t l = 0; l < 16; ++l) {
+      const T z = (x[l] - mean[l]) * scale[l] + beta[l];
+      const T z_neg = z * slope;
+      row[l] = z > 0 ? z : z_neg;
+    }
+    store_bf16x16(row, y);
+  } else {
+    const std::int64_t n = LC != 0 ? LC : lanes;
+#pragma omp simd
+    for (std::int64_t l = 0; l < n; ++l) {
+      const T z = (x[l] - mean[l]) * scale[l] + beta[l];
+      const T z_neg = z * slope;
+      y[l] = stored_as<Y>(z > 0 ? z : z_neg);
+    }
+  }
+}
+
 template <class T, bool FromX, class Y>
 void backward_impl(const ChannelView& v, const T* dy, const Y* y, const T* x, const T* gamma, const T* beta,
                    const T* mean, const T* var, double eps, double slope, T* dx, T* dgamma, T* dbeta) {
@@ -254,30 +307,14 @@ void backward_impl(const ChannelView& v, const T* dy, const Y* y, const T* x, co
   for (std::int64_t c = 0; c < channels; ++c) inv_gamma[c] = static_cast<T>(1.0 / static_cast<double>(gamma[c]));
   const Recover<T, FromX> rec{beta, a.mean.data(), a.scale.data(), a.istd.data(), inv_gamma.data(),
                               static_cast<T>(slope), static_cast<T>(slope > 0 ? 1.0 / slope : 0.0)};
-  // x[e] where backward reads it, else an unused zero (x may be null).
-  const auto x_at = [x](std::int64_t e) -> T {
-    if constexpr (FromX) {
-      return x[e];
-    } else {
-      return T{0};
-    }
-  };
   with_lanes(v.lanes, [&](auto lane_count) {
     constexpr int LC = decltype(lane_count)::value;
     const std::int64_t lanes = LC != 0 ? LC : v.lanes;
-    constexpr bool kRows = std::is_same_v<Y, Bf16Bits> && LC == 16;
-    const auto terms = [&] {
-      if constexpr (kRows) {
-        return RowStagedTerms<FromX>{rec, dy, y, x};
-      } else {
-        return [r = rec, dy, y, x_at](std::int64_t c, std::int64_t e, double& p, double& q) {
-          T g, xhat;
-          r(c, dy[e], value_of<T>(y[e]), x_at(e), g, xhat);
-          p = g;
-          q = static_cast<double>(g) * xhat;
-        };
-      }
-    }();
+    // A named type chosen here, not an if constexpr on LC: clang 14
+    // instantiates both sides of such a branch inside this generic lambda.
+    using Terms = std::conditional_t<std::is_same_v<Y, Bf16Bits> && LC == 16, RowStagedTerms<FromX>,
+                                     ElementTerms<T, FromX, Y>>;
+    const Terms terms{rec, dy, y, x};
     const std::vector<double> sums = channel_sums<LC>(v, terms);
     // dx = k * (g - mean(g) - xhat * mean(g * xhat)), k = gamma / std.
     const double count = static_cast<double>(v.per_channel());
@@ -291,27 +328,16 @@ void backward_impl(const ChannelView& v, const T* dy, const Y* y, const T* x, co
       dgamma[c] = static_cast<T>(sums[channels + c]);
     }
     parallel_rows(v, [&](std::int64_t begin, std::int64_t end) {
-      const Recover<T, FromX> r = rec;
-      auto own = terms;
+      Terms own = terms;
       for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
         for (std::int64_t i = i0; i < i1; ++i) {
-          if constexpr (kRows) {
-            own.stage_row(base + i * 16);
+          own.stage_row(base + i * lanes);
 #pragma omp simd
-            for (std::int64_t l = 0; l < 16; ++l) {
-              const std::int64_t e = base + i * 16 + l, c = c0 + l;
-              T g, xhat;
-              own.at(c, e, g, xhat);
-              dx[e] = ka[c] * g - kb[c] - kc[c] * xhat;
-            }
-          } else {
-#pragma omp simd
-            for (std::int64_t l = 0; l < lanes; ++l) {
-              const std::int64_t e = base + i * lanes + l, c = c0 + l;
-              T g, xhat;
-              r(c, dy[e], value_of<T>(y[e]), x_at(e), g, xhat);
-              dx[e] = ka[c] * g - kb[c] - kc[c] * xhat;
-            }
+          for (std::int64_t l = 0; l < lanes; ++l) {
+            const std::int64_t e = base + i * lanes + l, c = c0 + l;
+            T g, xhat;
+            own.at(c, e, g, xhat);
+            dx[e] = ka[c] * g - kb[c] - kc[c] * xhat;
           }
         }
       });
@@ -363,25 +389,7 @@ void bn_leaky_forward(const ChannelView& v, const T* x, const T* gamma, const T*
       for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
         const T *m = a.mean.data() + c0, *sc = a.scale.data() + c0, *be = beta + c0;
         for (std::int64_t i = i0; i < i1; ++i) {
-          if constexpr (std::is_same_v<Y, Bf16Bits> && LC == 16) {
-            alignas(64) float row[16];
-#pragma omp simd
-            for (std::int64_t l = 0; l < 16; ++l) {
-              const std::int64_t e = base + i * 16 + l;
-              const T z = (x[e] - m[l]) * sc[l] + be[l];
-              const T z_neg = z * s;
-              row[l] = z > 0 ? z : z_neg;
-            }
-            store_bf16x16(row, y + base + i * 16);
-          } else {
-#pragma omp simd
-            for (std::int64_t l = 0; l < lanes; ++l) {
-              const std::int64_t e = base + i * lanes + l;
-              const T z = (x[e] - m[l]) * sc[l] + be[l];
-              const T z_neg = z * s;
-              y[e] = stored_as<Y>(z > 0 ? z : z_neg);
-            }
-          }
+          forward_row<LC>(x + base + i * lanes, m, sc, be, s, lanes, y + base + i * lanes);
         }
       });
     });
