@@ -34,9 +34,10 @@ Forward forward(const Tensor& x, const Tensor& weight, const Tensor& bias, doubl
 
 // x is undefined when backward reads y alone.
 std::vector<Tensor> backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
-                             const Tensor& bias, const Tensor& mean, const Tensor& var, double eps, double slope) {
+                             const Tensor& bias, const Tensor& mean, const Tensor& var, double eps, double slope,
+                             bool bf16_dx) {
   if (y.dtype() == DType::f32) {
-    auto g = backend::bn_leaky_backward(dy, y, x, weight, bias, mean, var, eps, slope);
+    auto g = backend::bn_leaky_backward(dy, y, x, weight, bias, mean, var, eps, slope, bf16_dx);
     return {g.dx, g.dweight, g.dbias};
   }
   const std::int64_t c = y.shape()[1];
@@ -76,10 +77,10 @@ BatchNorm2dResult batch_norm_leaky(Tape& tape, const Tensor& x, const Tensor& we
   std::vector<Tensor> saved{f.y, weight, bias, f.mean, f.var};
   if (!invertible) saved.push_back(x);
   tape.record("batch_norm_leaky", {x, weight, bias}, {f.y}, std::move(saved),
-              [eps = p.bn.eps, slope = p.slope](const core::BackwardContext& ctx) {
+              [eps = p.bn.eps, slope = p.slope, bf16_dx = p.bf16_input_grad](const core::BackwardContext& ctx) {
                 const auto& sv = ctx.saved;
                 return backward(ctx.grad_outputs[0], sv[0], sv.size() > 5 ? sv[5] : Tensor(), sv[1], sv[2], sv[3],
-                                sv[4], eps, slope);
+                                sv[4], eps, slope, bf16_dx);
               });
   return r;
 }

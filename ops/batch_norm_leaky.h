@@ -33,6 +33,11 @@ struct BatchNormLeakyParams {
   // Backward recovers its normalised input from this y only under the
   // tighter kMaxShiftOverScaleBf16, else keeps x.
   bool bf16_output = false;
+  // x comes from a bf16 convolution (conv_bn_leaky under mixed precision):
+  // backward's dx is held as bfloat16 where its layout is nChw16c, rounded
+  // as that convolution's backward would round it, so it reads dx without
+  // a conversion. Other readers see float32 values of bf16 precision.
+  bool bf16_input_grad = false;
 };
 
 // x [N,C,H,W]; weight, bias, running_mean, running_var [C]. Returns y and,
@@ -57,8 +62,10 @@ struct BnLeakyForward {
 BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
                                          double slope, bool bf16_output = false);
 // Its backward from the output y (float32 or bfloat16, as the forward wrote
-// it), and from the input x too when x is defined.
+// it), and from the input x too when x is defined. dx is held in y's
+// layout; bf16_dx: as bfloat16 where that is nChw16c.
 BatchNormGrads bn_leaky_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
-                                 const Tensor& bias, const Tensor& mean, const Tensor& var, double eps, double slope);
+                                 const Tensor& bias, const Tensor& mean, const Tensor& var, double eps, double slope,
+                                 bool bf16_dx = false);
 
 }  // namespace ops::backend

@@ -62,7 +62,8 @@ BnLeakyForward bn_leaky_forward_training(const Tensor& x, const Tensor& weight, 
 }
 
 BatchNormGrads bn_leaky_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
-                                 const Tensor& bias, const Tensor& mean, const Tensor& var, double eps, double slope) {
+                                 const Tensor& bias, const Tensor& mean, const Tensor& var, double eps, double slope,
+                                 bool bf16_dx) {
   return guarded("batch_norm_leaky backward", [&] {
     Exec ex;
     // Everything in y's layout: dy (and x) are reordered only if they differ.
@@ -73,21 +74,30 @@ BatchNormGrads bn_leaky_backward(const Tensor& dy, const Tensor& y, const Tensor
     const memory input = x.defined() ? ex.convert(ex.read(x), want) : memory();
     context().stream().wait();
     const std::int64_t c = y.shape()[1];
-    BatchNormGrads g{ex.output_in(DNNL_ARG_DIFF_SRC, y.shape(), ys.layout), Tensor::empty({c}, core::DType::f32),
-                     Tensor::empty({c}, core::DType::f32)};
+    // As for the forward's y: 16-channel blocks only, where bf16 is supported.
+    const bool dx_bf16 = bf16_dx && ys.layout == Layout::nChw16c && bf16_supported();
+    BatchNormGrads g{ex.output_in(DNNL_ARG_DIFF_SRC, y.shape(), ys.layout, dx_bf16 ? dt::bf16 : dt::f32),
+                     Tensor::empty({c}, core::DType::f32), Tensor::empty({c}, core::DType::f32)};
     if (context().plan_only()) return g;
-    const auto run = [&]<class Y>(const Y* stored) {
-      kernels::bn_leaky_backward<float, Y>(channel_view(y.shape(), ys.layout), floats(diff), stored,
-                                           x.defined() ? floats(input) : nullptr, weight.data<float>(),
-                                           bias.data<float>(), mean.data<float>(), var.data<float>(), eps, slope,
-                                           floats(ex.arg(DNNL_ARG_DIFF_SRC)), g.dweight.mutable_data<float>(),
-                                           g.dbias.mutable_data<float>());
+    const auto run = [&]<class Y, class D>(const Y* stored, D* dx) {
+      kernels::bn_leaky_backward<float, Y, D>(channel_view(y.shape(), ys.layout), floats(diff), stored,
+                                              x.defined() ? floats(input) : nullptr, weight.data<float>(),
+                                              bias.data<float>(), mean.data<float>(), var.data<float>(), eps, slope,
+                                              dx, g.dweight.mutable_data<float>(), g.dbias.mutable_data<float>());
     };
-    void* stored = ys.mem.get_data_handle();
+    const void* stored = ys.mem.get_data_handle();
+    void* dx = ex.arg(DNNL_ARG_DIFF_SRC).get_data_handle();
+    const auto with_dx = [&]<class Y>(const Y* stored_y) {
+      if (dx_bf16) {
+        run(stored_y, static_cast<kernels::Bf16Bits*>(dx));
+      } else {
+        run(stored_y, static_cast<float*>(dx));
+      }
+    };
     if (ys.mem.get_desc().data_type() == dt::bf16) {
-      run(static_cast<const kernels::Bf16Bits*>(stored));
+      with_dx(static_cast<const kernels::Bf16Bits*>(stored));
     } else {
-      run(static_cast<const float*>(stored));
+      with_dx(static_cast<const float*>(stored));
     }
     return g;
   }, dy, y, x, weight);

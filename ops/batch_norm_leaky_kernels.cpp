@@ -298,9 +298,41 @@ void forward_row(const T* x, const T* mean, const T* scale, const T* beta, T slo
   }
 }
 
-template <class T, bool FromX, class Y>
+// dx = ka * g - kb - kc * xhat per channel, from the row's first channel.
+template <class T>
+struct DxCoefficients {
+  const T *ka, *kb, *kc;
+};
+
+// One row of dx from terms whose row at e0 is staged; written as stored (D
+// is T, or Bf16Bits: rounded by to_bf16, a row of sixteen as a whole). A
+// function template for the reason forward_row is one.
+template <int LC, class T, class Terms, class D>
+void dx_row(const Terms& terms, const DxCoefficients<T>& k, std::int64_t c0, std::int64_t e0, std::int64_t lanes,
+            D* dx) {
+  if constexpr (std::is_same_v<D, Bf16Bits> && LC == 16) {
+    alignas(64) float row[16];
+#pragma omp simd
+    for (std::int64_t l = 0; l < 16; ++l) {
+      T g, xhat;
+      terms.at(c0 + l, e0 + l, g, xhat);
+      row[l] = k.ka[l] * g - k.kb[l] - k.kc[l] * xhat;
+    }
+    store_bf16x16(row, dx + e0);
+  } else {
+    const std::int64_t n = LC != 0 ? LC : lanes;
+#pragma omp simd
+    for (std::int64_t l = 0; l < n; ++l) {
+      T g, xhat;
+      terms.at(c0 + l, e0 + l, g, xhat);
+      dx[e0 + l] = stored_as<D>(k.ka[l] * g - k.kb[l] - k.kc[l] * xhat);
+    }
+  }
+}
+
+template <class T, bool FromX, class Y, class D>
 void backward_impl(const ChannelView& v, const T* dy, const Y* y, const T* x, const T* gamma, const T* beta,
-                   const T* mean, const T* var, double eps, double slope, T* dx, T* dgamma, T* dbeta) {
+                   const T* mean, const T* var, double eps, double slope, D* dx, T* dgamma, T* dbeta) {
   const std::int64_t channels = v.channels();
   const Affine<T> a = affine(gamma, mean, var, channels, eps);
   std::vector<T> inv_gamma(channels);
@@ -330,15 +362,10 @@ void backward_impl(const ChannelView& v, const T* dy, const Y* y, const T* x, co
     parallel_rows(v, [&](std::int64_t begin, std::int64_t end) {
       Terms own = terms;
       for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
+        const DxCoefficients<T> k{ka.data() + c0, kb.data() + c0, kc.data() + c0};
         for (std::int64_t i = i0; i < i1; ++i) {
           own.stage_row(base + i * lanes);
-#pragma omp simd
-          for (std::int64_t l = 0; l < lanes; ++l) {
-            const std::int64_t e = base + i * lanes + l, c = c0 + l;
-            T g, xhat;
-            own.at(c, e, g, xhat);
-            dx[e] = ka[c] * g - kb[c] - kc[c] * xhat;
-          }
+          dx_row<LC>(own, k, c0, base + i * lanes, lanes, dx);
         }
       });
     });
@@ -396,9 +423,9 @@ void bn_leaky_forward(const ChannelView& v, const T* x, const T* gamma, const T*
   });
 }
 
-template <class T, class Y>
+template <class T, class Y, class D>
 void bn_leaky_backward(const ChannelView& v, const T* dy, const Y* y, const T* x, const T* gamma, const T* beta,
-                       const T* mean, const T* var, double eps, double slope, T* dx, T* dgamma, T* dbeta) {
+                       const T* mean, const T* var, double eps, double slope, D* dx, T* dgamma, T* dbeta) {
   if (x != nullptr) {
     backward_impl<T, true>(v, dy, y, x, gamma, beta, mean, var, eps, slope, dx, dgamma, dbeta);
   } else {
@@ -406,14 +433,20 @@ void bn_leaky_backward(const ChannelView& v, const T* dy, const Y* y, const T* x
   }
 }
 
-#define YOLO_BN_LEAKY_INSTANTIATE(T, Y)                                                                          \
-  template void bn_leaky_forward<T, Y>(const ChannelView&, const T*, const T*, const T*, double, double, Y*, T*,  \
-                                       T*);                                                                       \
-  template void bn_leaky_backward<T, Y>(const ChannelView&, const T*, const Y*, const T*, const T*, const T*,     \
-                                        const T*, const T*, double, double, T*, T*, T*);
-YOLO_BN_LEAKY_INSTANTIATE(float, float)
-YOLO_BN_LEAKY_INSTANTIATE(float, Bf16Bits)
-YOLO_BN_LEAKY_INSTANTIATE(double, double)
+#define YOLO_BN_LEAKY_INSTANTIATE(T, Y, D)                                                                       \
+  template void bn_leaky_backward<T, Y, D>(const ChannelView&, const T*, const Y*, const T*, const T*, const T*,  \
+                                           const T*, const T*, double, double, D*, T*, T*);
+template void bn_leaky_forward<float, float>(const ChannelView&, const float*, const float*, const float*, double,
+                                             double, float*, float*, float*);
+template void bn_leaky_forward<float, Bf16Bits>(const ChannelView&, const float*, const float*, const float*, double,
+                                                double, Bf16Bits*, float*, float*);
+template void bn_leaky_forward<double, double>(const ChannelView&, const double*, const double*, const double*,
+                                               double, double, double*, double*, double*);
+YOLO_BN_LEAKY_INSTANTIATE(float, float, float)
+YOLO_BN_LEAKY_INSTANTIATE(float, float, Bf16Bits)
+YOLO_BN_LEAKY_INSTANTIATE(float, Bf16Bits, float)
+YOLO_BN_LEAKY_INSTANTIATE(float, Bf16Bits, Bf16Bits)
+YOLO_BN_LEAKY_INSTANTIATE(double, double, double)
 template bool bn_leaky_output_invertible<float>(const float*, const float*, std::int64_t, double, double);
 template bool bn_leaky_output_invertible<double>(const double*, const double*, std::int64_t, double, double);
 #undef YOLO_BN_LEAKY_INSTANTIATE

@@ -86,9 +86,11 @@ void bn_leaky_forward(const ChannelView& v, const T* x, const T* gamma, const T*
 
 // dx, dgamma, dbeta from dy and the forward's output y (of the forward's
 // type Y). x is the forward's input, or null when the output is invertible
-// (bn_leaky_output_invertible).
-template <class T, class Y = T>
+// (bn_leaky_output_invertible). D is T, or Bf16Bits for T float: dx rounded
+// by to_bf16 from the float32 values it would otherwise hold, for the bf16
+// convolution whose backward reads it.
+template <class T, class Y = T, class D = T>
 void bn_leaky_backward(const ChannelView& v, const T* dy, const Y* y, const T* x, const T* gamma, const T* beta,
-                       const T* mean, const T* var, double eps, double slope, T* dx, T* dgamma, T* dbeta);
+                       const T* mean, const T* var, double eps, double slope, D* dx, T* dgamma, T* dbeta);
 
 }  // namespace ops::kernels

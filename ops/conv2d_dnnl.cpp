@@ -281,7 +281,8 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
   return guarded("conv2d backward data", [&] {
     const auto& e = conv_backward_data_entry(x_shape, w.shape(), spec, dy.shape());
     Exec ex;
-    const memory diff_dst = ex.convert(ex.read(dy), pd_of<dnnl::convolution_backward_data>(e).diff_dst_desc());
+    const memory diff_dst =
+        ex.convert(ex.read_as_stored(dy), pd_of<dnnl::convolution_backward_data>(e).diff_dst_desc());
     return run_backward_data(ex, e, diff_dst, w, x_shape, spec);
   }, dy, w);
 }
@@ -292,7 +293,8 @@ ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const
   return guarded("conv2d backward weights", [&] {
     const auto& e = conv_backward_weights_entry(x.shape(), w_shape, spec, with_bias, dy.shape());
     Exec ex;
-    const memory diff_dst = ex.convert(ex.read(dy), pd_of<dnnl::convolution_backward_weights>(e).diff_dst_desc());
+    const memory diff_dst =
+        ex.convert(ex.read_as_stored(dy), pd_of<dnnl::convolution_backward_weights>(e).diff_dst_desc());
     return run_backward_weights(ex, e, x, diff_dst, w_shape, spec, with_bias);
   }, x, dy);
 }
@@ -302,11 +304,12 @@ ConvGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, co
   return guarded("conv2d backward", [&] {
     const auto& data = conv_backward_data_entry(x.shape(), w.shape(), spec, dy.shape());
     const auto& weights = conv_backward_weights_entry(x.shape(), w.shape(), spec, with_bias, dy.shape());
-    // One conversion of dy (to bf16 under mixed precision) serves both
-    // primitives: the copy lives in data_ex's scratch until both have run.
+    // One conversion of dy (to bf16 under mixed precision, none where
+    // batch_norm_leaky held it so already) serves both primitives: the copy
+    // lives in data_ex's scratch until both have run.
     Exec data_ex;
     const auto& data_pd = pd_of<dnnl::convolution_backward_data>(data);
-    const memory diff_dst = data_ex.convert(data_ex.read(dy), data_pd.diff_dst_desc());
+    const memory diff_dst = data_ex.convert(data_ex.read_as_stored(dy), data_pd.diff_dst_desc());
     ConvGrads g;
     g.dx = run_backward_data(data_ex, data, diff_dst, w, x.shape(), spec);
     Exec weights_ex;

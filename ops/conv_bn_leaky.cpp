@@ -39,9 +39,10 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
                                 const Tensor& bn_weight, const Tensor& bn_bias, const Tensor& running_mean,
                                 const Tensor& running_var, const ConvBnLeakyParams& p) {
   if (tape.recording() || p.bn.training) {
-    // Under bf16 the output is held as bfloat16 for the next convolution.
+    // Under bf16 the output is held as bfloat16 for the next convolution,
+    // and the gradient of the convolution's output for its backward.
     return batch_norm_leaky(tape, conv2d(tape, x, w, b, p.conv), bn_weight, bn_bias, running_mean, running_var,
-                            {p.bn, p.slope, p.conv.bf16});
+                            {p.bn, p.slope, p.conv.bf16, p.conv.bf16});
   }
   const core::Shape ys = conv2d_check("conv_bn_leaky", x, w, b, p.conv);
   // Inference batch norm checks only the channel count and dtype of its input.

@@ -188,7 +188,8 @@ std::vector<KeyDescriptor> evaluation_and_output_keys() {
       KEY(pretrain_weights, "Initial weights: Darknet .weights (e.g. darknet53.conv.74) or a checkpoint; empty = random"),
       KEY(precision, "fp32 | bf16: convolutions multiply in bfloat16 with float32 sums, weights, batch-norm arithmetic "
                      "and statistics, and loss; batch norm's output is held in bfloat16 for the convolution after "
-                     "it (mixed precision; needs a CPU with AVX512-BF16)"),
+                     "it, and its input gradient for the convolution before it (mixed precision; needs a CPU with "
+                     "AVX512-BF16)"),
   };
 }
 

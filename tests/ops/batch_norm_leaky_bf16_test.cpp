@@ -6,7 +6,9 @@
 // float32 output; backward from the rounded output stays within bf16
 // rounding of float64, and keeps x where the tighter bound says so; the
 // other readers (add in either order, concat, upsample, host reads) see
-// float32 values.
+// float32 values. And the input gradient held as bfloat16 (bf16_input_grad)
+// for the bf16 convolution before: the float32 one rounded, which that
+// convolution's backward reads to the same gradients.
 #include <cfloat>
 #include <cmath>
 #include <limits>
@@ -16,6 +18,7 @@
 #include "ops/batch_norm_leaky_kernels.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
+#include "ops/conv_bn_leaky.h"
 #include "ops/shape_ops.h"
 #include "ops/upsample_nearest2d.h"
 #include "tests/ops/cnn_test_util.h"
@@ -104,6 +107,24 @@ TEST(Bf16Kernels, ABfloat16OutputGivesTheFloat32KernelsResultsOnTheRoundedValues
     EXPECT_EQ(dx16, dx);
     EXPECT_EQ(dgamma16, dgamma);
     EXPECT_EQ(dbeta16, dbeta);
+    // dx held as bfloat16 is the float32 dx rounded, value for value, from
+    // either y and from x too (backward's other path).
+    const auto expect_rounded_dx = [&]<class Y>(const Y* stored_y, const float* input) {
+      std::vector<float> want(n), dg(c), db(c), dg16(c), db16(c);
+      std::vector<Bf16Bits> got(n);
+      kernels::bn_leaky_backward<float, Y, float>(v, dy.data(), stored_y, input, gamma.data(), beta.data(),
+                                                  mean.data(), var.data(), 1e-5, 0.1, want.data(), dg.data(),
+                                                  db.data());
+      kernels::bn_leaky_backward<float, Y, Bf16Bits>(v, dy.data(), stored_y, input, gamma.data(), beta.data(),
+                                                     mean.data(), var.data(), 1e-5, 0.1, got.data(), dg16.data(),
+                                                     db16.data());
+      for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(got[i], to_bf16(want[i])) << "value " << i;
+      EXPECT_EQ(dg16, dg);
+      EXPECT_EQ(db16, db);
+    };
+    expect_rounded_dx(y.data(), nullptr);
+    expect_rounded_dx(y16.data(), nullptr);
+    expect_rounded_dx(y.data(), x.data());
   }
 }
 
@@ -162,6 +183,38 @@ TEST_P(BatchNormLeakyBf16Output, IsTheFloat32OutputRoundedInTheSameLayout) {
   }
   EXPECT_EQ(rounded.running_mean.to_double_vector(), full.running_mean.to_double_vector());
   EXPECT_EQ(rounded.running_var.to_double_vector(), full.running_var.to_double_vector());
+}
+
+// With bf16_dx, backward's dx is its float32 dx rounded in the same layout
+// where that is 16-channel blocks, the float32 dx elsewhere; the parameter
+// gradients do not change.
+TEST_P(BatchNormLeakyBf16Output, InputGradientIsTheFloat32OneRoundedInTheSameLayout) {
+  const OutputCase& c = GetParam();
+  const std::int64_t channels = c.conv_out ? c.conv_out : c.x[1];
+  const Inputs in = inputs32({c.x[0], channels, c.x[2], c.x[3]}, 75);
+  Tape tape;
+  const Tensor x = c.conv_out ? conv2d(tape, rand64(c.x, 76).to(DType::f32),
+                                       rand64({c.conv_out, c.x[1], 3, 3}, 77, -0.3, 0.3).to(DType::f32), Tensor(),
+                                       {.stride = 1, .pad = 1})
+                              : in.x;
+  const auto f = backend::bn_leaky_forward_training(x, in.weight, in.bias, 1e-5, 0.1);
+  const Tensor dy = rand64(x.shape(), 78).to(DType::f32);
+  const auto backward = [&](bool bf16_dx) {
+    return backend::bn_leaky_backward(dy, f.y, Tensor(), in.weight, in.bias, f.mean, f.var, 1e-5, 0.1, bf16_dx);
+  };
+  const auto full = backward(false), rounded = backward(true);
+  const bool plain = std::string(c.layout) != "nChw16c" || !backend::bf16_supported();
+  EXPECT_STREQ(backend::layout_name(rounded.dx), c.layout);
+  EXPECT_FALSE(backend::holds_bfloat16(full.dx));
+  EXPECT_EQ(backend::holds_bfloat16(rounded.dx), !plain);
+  const auto want = full.dx.to_double_vector(), got = rounded.dx.to_double_vector();
+  ASSERT_EQ(want.size(), got.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const auto v = static_cast<float>(want[i]);
+    ASSERT_EQ(got[i], plain ? v : from_bf16(to_bf16(v))) << "value " << i;
+  }
+  EXPECT_EQ(rounded.dweight.to_double_vector(), full.dweight.to_double_vector());
+  EXPECT_EQ(rounded.dbias.to_double_vector(), full.dbias.to_double_vector());
 }
 
 const OutputCase kOutputs[] = {
@@ -265,6 +318,51 @@ TEST(BatchNormLeakyBf16, TheNextBf16ConvolutionComputesAsFromTheFloat32Output) {
   // Upstream of batch norm, backward recovered xhat from the rounded y.
   EXPECT_LE(rel_err(rounded.dw1, full.dw1), 1e-2);
   EXPECT_LE(rel_err(rounded.dgamma, full.dgamma), 1e-2);
+}
+
+// The bf16 convolution before batch norm reads dx held as bfloat16 as it
+// is. Its backward rounded the float32 dx so itself: the same gradients, bit
+// for bit, through conv_bn_leaky (both flags) and with bf16_input_grad alone.
+TEST(BatchNormLeakyBf16, TheBf16ConvolutionBeforeGetsTheSameGradientsFromTheRoundedInputGradient) {
+  if (!backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  const Inputs in = inputs32({2, 32, 10, 9}, 121);
+  const Conv2dParams conv{.stride = 1, .pad = 1, .bf16 = true};
+  const Tensor w1 = rand64({32, 16, 3, 3}, 123, -0.3, 0.3).to(DType::f32);
+  const Tensor w2 = rand64({48, 32, 3, 3}, 124, -0.2, 0.2).to(DType::f32);
+  const auto grads = [&](bool fused, bool rounded) {
+    Tensor x = rand64({2, 16, 10, 9}, 122).to(DType::f32), a = w1.clone(), b = w2.clone(), g = in.weight.clone();
+    for (Tensor* t : {&x, &a, &b, &g}) t->set_requires_grad();
+    Tape tape;
+    Tensor h;
+    if (fused) {
+      ConvBnLeakyParams p;
+      p.conv = conv;
+      p.bn.training = true;
+      h = conv_bn_leaky(tape, x, a, Tensor(), g, in.bias, in.mean, in.var, p).y;
+    } else {
+      BatchNormLeakyParams p;
+      p.bf16_input_grad = rounded;
+      h = batch_norm_leaky(tape, conv2d(tape, x, a, Tensor(), conv), g, in.bias, in.mean, in.var, p).y;
+    }
+    const Tensor y = conv2d(tape, h, b, Tensor(), conv);
+    std::mt19937_64 rng(9);
+    tape.backward(y, Tensor::randn(y.shape(), DType::f32, rng));
+    return std::vector<std::vector<double>>{x.grad().to_double_vector(), a.grad().to_double_vector(),
+                                            g.grad().to_double_vector()};
+  };
+  const auto full = grads(false, false);
+  EXPECT_EQ(grads(false, true), full);
+  // conv_bn_leaky also holds y as bfloat16, so backward recovers xhat from
+  // the rounded y: within its rounding, as in the test above.
+  const auto fused = grads(true, true);
+  for (int i = 0; i < 3; ++i) {
+    double err = 0, scale = 0;
+    for (std::size_t k = 0; k < full[i].size(); ++k) {
+      err = std::max(err, std::abs(fused[i][k] - full[i][k]));
+      scale = std::max(scale, std::abs(full[i][k]));
+    }
+    EXPECT_LE(err, 1e-2 * scale) << "gradient " << i;
+  }
 }
 
 // Readers other than a convolution see the rounded values as float32: add
