@@ -33,10 +33,12 @@ struct BatchNormLeakyParams {
   // Backward recovers its normalised input from this y only under the
   // tighter kMaxShiftOverScaleBf16, else keeps x.
   bool bf16_output = false;
-  // x comes from a bf16 convolution (conv_bn_leaky under mixed precision):
-  // backward's dx is held as bfloat16 where its layout is nChw16c, rounded
-  // as that convolution's backward would round it, so it reads dx without
-  // a conversion. Other readers see float32 values of bf16 precision.
+  // x is the output of a bf16 convolution and read by nothing else
+  // (conv_bn_leaky under mixed precision): backward's dx is held as
+  // bfloat16 where its layout is nChw16c, rounded as that convolution's
+  // backward would round it, so it reads dx without a conversion. Elsewhere
+  // the flag would cost gradients their float32 precision: other readers
+  // see float32 values of bf16 precision.
   bool bf16_input_grad = false;
 };
 

@@ -76,8 +76,9 @@ constexpr bool kRowStaged = requires(Terms t) { t.stage_row(std::int64_t{}); };
 // p and q for value e of channel c. Returns the C sums of p, then the C sums
 // of q. LC fixed lanes sum a segment in registers, then once per segment
 // into the thread's doubles. Terms with a stage_row(first) member
-// (RowStagedTerms) are told each row's first value before its lanes; each
-// thread runs its own copy of the terms.
+// (backward's RowStagedTerms and ElementTerms; forward's lambda has none)
+// are told each row's first value before its lanes; each thread runs its
+// own copy of the terms.
 template <int LC, class Terms>
 std::vector<double> channel_sums(const ChannelView& v, const Terms& terms) {
   const std::int64_t channels = v.channels(), lanes = LC != 0 ? LC : v.lanes;

@@ -108,7 +108,8 @@ struct ConvWeightGrads {
 ConvWeightGrads conv2d_backward_weights(const Tensor& x, const Tensor& dy, const core::Shape& w_shape,
                                         const ConvSpec& spec, bool with_bias);
 // Both of the above from one dy: dx, dw and (when with_bias) db. Under bf16
-// dy is converted once, where the two calls above convert it each.
+// dy is converted once, where the two calls above convert it each (and not
+// at all where it is held as bfloat16 already: batch_norm_leaky's dx).
 struct ConvGrads : ConvWeightGrads {
   Tensor dx;
 };

@@ -42,7 +42,8 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
     // Under bf16 the output is held as bfloat16 for the next convolution,
     // and the gradient of the convolution's output for its backward.
     return batch_norm_leaky(tape, conv2d(tape, x, w, b, p.conv), bn_weight, bn_bias, running_mean, running_var,
-                            {p.bn, p.slope, p.conv.bf16, p.conv.bf16});
+                            {.bn = p.bn, .slope = p.slope, .bf16_output = p.conv.bf16,
+                             .bf16_input_grad = p.conv.bf16});
   }
   const core::Shape ys = conv2d_check("conv_bn_leaky", x, w, b, p.conv);
   // Inference batch norm checks only the channel count and dtype of its input.

@@ -21,13 +21,15 @@ namespace ops::backend {
 // the tensor's bytes; until then only the seam reads this buffer.
 //
 // The values are float32, or bfloat16 where a producer writes what bf16
-// convolutions read next (batch_norm_leaky's output under mixed precision:
-// the next convolution and its weight gradient take the bytes as they are,
-// and the saved activation takes half the memory). A primitive that
-// declares the input it wants (Exec::input) converts them as it would any
-// layout; Exec::read and materialize give float32 to everything else, but
-// for the two readers that take bfloat16 as stored (add's second operand,
-// batch_norm_leaky's backward).
+// convolutions read next (under mixed precision batch_norm_leaky's output,
+// which the next convolution and its weight gradient take as they are, the
+// saved activation at half the memory; and its input gradient, which the
+// backward of the convolution before takes as it is). A primitive that
+// declares the input it wants (Exec::input, or Exec::read_as_stored then
+// Exec::convert, as convolution backward reads dy) converts them as it
+// would any layout; Exec::read and materialize give float32 to everything
+// else, but for the two readers that take bfloat16 as stored (add's second
+// operand, batch_norm_leaky's backward reading y).
 class BlockedValues final : public core::PhysicalLayout {
  public:
   BlockedValues(Shape shape, Layout layout, dt type = dt::f32);

@@ -125,6 +125,7 @@ TEST(Bf16Kernels, ABfloat16OutputGivesTheFloat32KernelsResultsOnTheRoundedValues
     expect_rounded_dx(y.data(), nullptr);
     expect_rounded_dx(y16.data(), nullptr);
     expect_rounded_dx(y.data(), x.data());
+    expect_rounded_dx(y16.data(), x.data());
   }
 }
 
@@ -215,6 +216,13 @@ TEST_P(BatchNormLeakyBf16Output, InputGradientIsTheFloat32OneRoundedInTheSameLay
   }
   EXPECT_EQ(rounded.dweight.to_double_vector(), full.dweight.to_double_vector());
   EXPECT_EQ(rounded.dbias.to_double_vector(), full.dbias.to_double_vector());
+  if (c.conv_out != 0) {
+    // A float32 convolution reading such a dx converts it to float32 first.
+    const Tensor w = rand64({c.conv_out, c.x[1], 3, 3}, 79, -0.3, 0.3).to(DType::f32);
+    const Conv2dParams conv{.stride = 1, .pad = 1};
+    EXPECT_EQ(conv2d_backward_data(rounded.dx, w, c.x, conv).to_double_vector(),
+              conv2d_backward_data(plain_copy(rounded.dx), w, c.x, conv).to_double_vector());
+  }
 }
 
 const OutputCase kOutputs[] = {
@@ -320,6 +328,17 @@ TEST(BatchNormLeakyBf16, TheNextBf16ConvolutionComputesAsFromTheFloat32Output) {
   EXPECT_LE(rel_err(rounded.dgamma, full.dgamma), 1e-2);
 }
 
+// t passed on as it is; backward notes whether the gradient reaching t was
+// held as bfloat16.
+Tensor probe_grad(Tape& tape, const Tensor& t, bool& grad_bf16) {
+  Tensor out = t.view(t.shape());
+  tape.record("probe", {t}, {out}, {}, [&grad_bf16](const core::BackwardContext& ctx) {
+    grad_bf16 = backend::holds_bfloat16(ctx.grad_outputs[0]);
+    return std::vector<Tensor>{ctx.grad_outputs[0]};
+  });
+  return out;
+}
+
 // The bf16 convolution before batch norm reads dx held as bfloat16 as it
 // is. Its backward rounded the float32 dx so itself: the same gradients, bit
 // for bit, through conv_bn_leaky (both flags) and with bf16_input_grad alone.
@@ -334,6 +353,7 @@ TEST(BatchNormLeakyBf16, TheBf16ConvolutionBeforeGetsTheSameGradientsFromTheRoun
     for (Tensor* t : {&x, &a, &b, &g}) t->set_requires_grad();
     Tape tape;
     Tensor h;
+    bool grad_bf16 = false;  // whether dx reached the first convolution as bfloat16
     if (fused) {
       ConvBnLeakyParams p;
       p.conv = conv;
@@ -342,11 +362,16 @@ TEST(BatchNormLeakyBf16, TheBf16ConvolutionBeforeGetsTheSameGradientsFromTheRoun
     } else {
       BatchNormLeakyParams p;
       p.bf16_input_grad = rounded;
-      h = batch_norm_leaky(tape, conv2d(tape, x, a, Tensor(), conv), g, in.bias, in.mean, in.var, p).y;
+      const Tensor c = conv2d(tape, x, a, Tensor(), conv);
+      EXPECT_STREQ(backend::layout_name(c), "nChw16c");
+      h = batch_norm_leaky(tape, probe_grad(tape, c, grad_bf16), g, in.bias, in.mean, in.var, p).y;
     }
     const Tensor y = conv2d(tape, h, b, Tensor(), conv);
     std::mt19937_64 rng(9);
     tape.backward(y, Tensor::randn(y.shape(), DType::f32, rng));
+    if (!fused) {
+      EXPECT_EQ(grad_bf16, rounded);  // else the comparison below proves nothing
+    }
     return std::vector<std::vector<double>>{x.grad().to_double_vector(), a.grad().to_double_vector(),
                                             g.grad().to_double_vector()};
   };
