@@ -160,15 +160,25 @@ struct OutputCase {
 
 class BatchNormLeakyBf16Output : public ::testing::TestWithParam<OutputCase> {};
 
+// batch_norm_leaky's float32 inputs for a case (seeds from `seed` up).
+Inputs case_inputs(const OutputCase& c, std::uint64_t seed) {
+  return inputs32({c.x[0], c.conv_out ? c.conv_out : c.x[1], c.x[2], c.x[3]}, seed);
+}
+
+// Its x: a 3x3 convolution's output in the layout oneDNN chose for it
+// (seeds `seed` and seed + 1), or in.x where the case has none.
+Tensor case_x(Tape& tape, const OutputCase& c, const Inputs& in, std::uint64_t seed) {
+  if (c.conv_out == 0) return in.x;
+  return conv2d(tape, rand64(c.x, seed).to(DType::f32),
+                rand64({c.conv_out, c.x[1], 3, 3}, seed + 1, -0.3, 0.3).to(DType::f32), Tensor(),
+                {.stride = 1, .pad = 1});
+}
+
 TEST_P(BatchNormLeakyBf16Output, IsTheFloat32OutputRoundedInTheSameLayout) {
   const OutputCase& c = GetParam();
-  const std::int64_t channels = c.conv_out ? c.conv_out : c.x[1];
-  const Inputs in = inputs32({c.x[0], channels, c.x[2], c.x[3]}, 71);
+  const Inputs in = case_inputs(c, 71);
   Tape tape;
-  const Tensor x = c.conv_out ? conv2d(tape, rand64(c.x, 72).to(DType::f32),
-                                       rand64({c.conv_out, c.x[1], 3, 3}, 73, -0.3, 0.3).to(DType::f32), Tensor(),
-                                       {.stride = 1, .pad = 1})
-                              : in.x;
+  const Tensor x = case_x(tape, c, in, 72);
   const auto full = batch_norm_leaky(tape, x, in.weight, in.bias, in.mean, in.var);
   const auto rounded = batch_norm_leaky(tape, x, in.weight, in.bias, in.mean, in.var, rounded_output());
   // Only 16-channel blocks are held as bfloat16, on CPUs with bf16 support
@@ -191,13 +201,9 @@ TEST_P(BatchNormLeakyBf16Output, IsTheFloat32OutputRoundedInTheSameLayout) {
 // gradients do not change.
 TEST_P(BatchNormLeakyBf16Output, InputGradientIsTheFloat32OneRoundedInTheSameLayout) {
   const OutputCase& c = GetParam();
-  const std::int64_t channels = c.conv_out ? c.conv_out : c.x[1];
-  const Inputs in = inputs32({c.x[0], channels, c.x[2], c.x[3]}, 75);
+  const Inputs in = case_inputs(c, 75);
   Tape tape;
-  const Tensor x = c.conv_out ? conv2d(tape, rand64(c.x, 76).to(DType::f32),
-                                       rand64({c.conv_out, c.x[1], 3, 3}, 77, -0.3, 0.3).to(DType::f32), Tensor(),
-                                       {.stride = 1, .pad = 1})
-                              : in.x;
+  const Tensor x = case_x(tape, c, in, 76);
   const auto f = backend::bn_leaky_forward_training(x, in.weight, in.bias, 1e-5, 0.1);
   const Tensor dy = rand64(x.shape(), 78).to(DType::f32);
   const auto backward = [&](bool bf16_dx) {
