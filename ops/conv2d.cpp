@@ -197,11 +197,18 @@ std::vector<Tensor> conv2d_grads(const core::BackwardContext& ctx, const Conv2dP
 
 Tensor conv2d(Tape& tape, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
   conv2d_check("conv2d", x, w, b, p);
-  Tensor y = conv2d_forward(x, w, b, p);
   // backward_data reads only w, backward_weights only x: save what is needed.
   const bool wants_x = x.requires_grad();
   const bool wants_wb = w.requires_grad() || (b.defined() && b.requires_grad());
-  tape.record("conv2d", {x, w, b}, {y}, {wants_wb ? x : Tensor(), wants_x ? w : Tensor()},
+  // Under bf16 the weight gradient reads x as the forward converted it:
+  // saved so, it is not converted twice, and a float32 x read by nothing
+  // else later (a shortcut's sum) is freed after the forward.
+  Tensor x_as_read;
+  const bool keep_converted = wants_wb && p.bf16 && x.dtype() == DType::f32 && tape.should_record({x, w, b});
+  Tensor y = keep_converted ? backend::conv2d_forward(x, w, b, spec_of(p), true, {}, &x_as_read)
+                            : conv2d_forward(x, w, b, p);
+  const Tensor& x_saved = x_as_read.defined() ? x_as_read : x;
+  tape.record("conv2d", {x, w, b}, {y}, {wants_wb ? x_saved : Tensor(), wants_x ? w : Tensor()},
               [p, xs = x.shape(), ws = w.shape()](const core::BackwardContext& ctx) {
                 return conv2d_grads(ctx, p, xs, ws);
               });

@@ -75,8 +75,13 @@ struct ConvPostOp {
 
 // y [N,OC,OH,OW] from x [N,C,H,W], w [OC,C/groups,KH,KW], b [OC] (may be
 // undefined). `training` selects forward_training (backward will follow).
+// x_as_read, when given, under spec.bf16: set to x as the convolution reads
+// it, converted to bfloat16 in one of our layouts, for backward's weight
+// gradient to read without converting x again (and to save in place of a
+// float32 x, at half the memory); left undefined where x is bfloat16
+// already or the layout the convolution wants is not one of ours.
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvSpec& spec, bool training,
-                      const ConvPostOp& post = {});
+                      const ConvPostOp& post = {}, Tensor* x_as_read = nullptr);
 // w [OC,C/groups,KH,KW] as a tensor whose values are held in the layout (and,
 // under spec.bf16, the type) the inference forward for inputs of x_shape
 // reads, with no plain copy: conv2d_forward then binds them without a

@@ -167,14 +167,33 @@ const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_b
 
 }  // namespace
 
+namespace {
+
+// Binds x to the forward's source converted into a new bfloat16 tensor in
+// `want`, which it returns; undefined (nothing bound) where x is bfloat16
+// already or `want` is not one of our layouts.
+Tensor bind_bf16_copy(Exec& ex, const memory::desc& want, const Tensor& x) {
+  if (want.data_type() != dt::bf16 || holds_bfloat16(x)) return {};
+  const auto layout = layout_of(want, x.shape());
+  if (!layout || *layout == Layout::plain) return {};
+  const Source stored = ex.read_as_stored(x);
+  Tensor copy = ex.output_in(DNNL_ARG_SRC, x.shape(), *layout, dt::bf16);
+  reorder(stored.mem, ex.arg(DNNL_ARG_SRC));
+  return copy;
+}
+
+}  // namespace
+
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvSpec& spec, bool training,
-                      const ConvPostOp& post) {
+                      const ConvPostOp& post, Tensor* x_as_read) {
   check_bf16(spec);
   return guarded("conv2d", [&] {
     const auto& e = conv_forward_entry(x.shape(), w.shape(), b.defined(), spec, training, post);
     const auto& pd = pd_of<dnnl::convolution_forward>(e);
     Exec ex;
-    ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    Tensor copy = x_as_read != nullptr ? bind_bf16_copy(ex, pd.src_desc(), x) : Tensor();
+    if (!copy.defined()) ex.input(DNNL_ARG_SRC, pd.src_desc(), x);
+    if (x_as_read != nullptr) *x_as_read = copy;
     ex.input(DNNL_ARG_WEIGHTS, pd.weights_desc(), w, plain_md(conv_weight_dims(w.shape(), spec.groups)));
     if (b.defined()) ex.input(DNNL_ARG_BIAS, pd.bias_desc(), b);
     Tensor y = ex.output_chosen(DNNL_ARG_DST, pd.dst_desc(), conv_out_shape(x.shape(), w.shape(), spec));

@@ -60,7 +60,7 @@ Tensor Exec::output_in(int arg, const Shape& shape, Layout l, dt type) {
 }
 
 Tensor Exec::output_chosen(int arg, const memory::desc& want, const Shape& shape) {
-  if (auto l = layout_of(want, shape)) return output_in(arg, shape, *l);
+  if (auto l = layout_of(want, shape)) return output_in(arg, shape, *l, want.data_type());
   Tensor t = Tensor::empty(shape, core::DType::f32);
   output(arg, want, t);
   return t;

@@ -42,10 +42,12 @@ memory::desc layout_md(const Shape& s, Layout l, dt type) { return {to_dims(s), 
 
 std::optional<Layout> layout_of(const memory::desc& md, const Shape& s) {
   if (md == plain_md(s)) return Layout::plain;
-  if (s.size() != 4) return std::nullopt;
+  const dt type = md.data_type();
+  if (s.size() != 4 || (type != dt::f32 && type != dt::bf16)) return std::nullopt;
+  const auto bytes = static_cast<std::size_t>(core::shape_numel(s)) * memory::data_type_size(type);
   for (Layout l : {Layout::nChw16c, Layout::nChw8c, Layout::nhwc}) {
-    const memory::desc want = layout_md(s, l);
-    if (md == want && want.get_size() == static_cast<std::size_t>(core::shape_numel(s)) * sizeof(float)) return l;
+    const memory::desc want = layout_md(s, l, type);
+    if (md == want && want.get_size() == bytes) return l;
   }
   return std::nullopt;
 }

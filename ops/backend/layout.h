@@ -38,7 +38,8 @@ memory::desc flat_md(std::int64_t n, dt type = dt::f32);
 // BlockedValues).
 memory::desc layout_md(const Shape& s, Layout l, dt type = dt::f32);
 
-// Which of our layouts md is, if any. A blocked layout counts only when the
+// Which of our layouts md is, if any: float32, or bfloat16 in a non-plain
+// layout (BlockedValues holds both). A blocked layout counts only when the
 // channels fill whole blocks: padded lanes would have to stay zero through
 // every elementwise op (they feed the next convolution), so such tensors
 // (the 255-channel heads, the 3-channel input) go back to plain instead.

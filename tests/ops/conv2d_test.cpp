@@ -157,6 +157,56 @@ TEST(Conv2d, OneBackwardFromOneDyEqualsTheTwoKernelsApartBitwise) {
   }
 }
 
+// Under bf16 the tape saves x as the forward converted it (bfloat16, in the
+// convolution's layout) for the weight gradient, not x: the same output and
+// gradients bit for bit as from x itself, and a float32 x that nothing else
+// holds is freed after the forward. Blocked (16 channels) and channels-last
+// (8) inputs; x already bfloat16 or in a layout not ours gets no copy.
+TEST(Conv2d, Bf16SavesTheConvertedInputForTheWeightGradient) {
+  if (!backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  for (const ConvCase& c : {ConvCase{{2, 16, 9, 9}, 32, 3, {.stride = 1, .pad = 1}, true},
+                           ConvCase{{2, 8, 8, 8}, 8, 3, {.stride = 2, .pad = 1}, false}}) {
+    SCOPED_TRACE(case_name(c));
+    Conv2dParams p = c.p;
+    p.bf16 = true;
+    const backend::ConvSpec spec{p.stride, p.pad, p.dilation, p.groups, p.bf16};
+    const auto in = conv_inputs(c, 31);
+    Tensor x = in[0].to(DType::f32), w = in[1].to(DType::f32), b = c.bias ? in[2].to(DType::f32) : Tensor();
+    Tensor copy;
+    const Tensor y = backend::conv2d_forward(x, w, b, spec, true, {}, &copy);
+    ASSERT_TRUE(copy.defined());
+    EXPECT_TRUE(backend::holds_bfloat16(copy));
+    EXPECT_EQ(y.to_double_vector(), backend::conv2d_forward(x, w, b, spec, true).to_double_vector());
+    const Tensor dy = rand64(y.shape(), 32).to(DType::f32);
+    const auto want = backend::conv2d_backward_weights(x, dy, w.shape(), spec, c.bias);
+    EXPECT_EQ(backend::conv2d_backward_weights(copy, dy, w.shape(), spec, c.bias).dw.to_double_vector(),
+              want.dw.to_double_vector());
+    // A bfloat16 x is read as it is: no second copy.
+    Tensor again;
+    backend::conv2d_forward(copy, w, b, spec, true, {}, &again);
+    EXPECT_FALSE(again.defined());
+    // Through the tape: x is not kept, and the gradients are the same.
+    w.set_requires_grad();
+    if (c.bias) b.set_requires_grad();
+    const std::weak_ptr<core::Storage> x_storage = x.storage();
+    Tape tape;
+    const Tensor y_tape = conv2d(tape, x, w, b, p);
+    x = Tensor();
+    EXPECT_TRUE(x_storage.expired());
+    tape.backward(y_tape, dy);
+    EXPECT_EQ(w.grad().to_double_vector(), want.dw.to_double_vector());
+    if (c.bias) {
+      EXPECT_EQ(b.grad().to_double_vector(), want.db.to_double_vector());
+    }
+  }
+  // The 3-channel input's layout is not one of ours (the first layer's).
+  const ConvCase first{{1, 3, 8, 8}, 16, 3, {.stride = 1, .pad = 1}, false};
+  const auto in = conv_inputs(first, 33);
+  Tensor copy;
+  backend::conv2d_forward(in[0].to(DType::f32), in[1].to(DType::f32), Tensor(), {1, 1, 1, 1, true}, true, {}, &copy);
+  EXPECT_FALSE(copy.defined());
+}
+
 TEST(Conv2d, ReusesCachedPrimitivesOnRepeatedShapes) {
   Tape tape;
   const ConvCase c{{1, 3, 7, 7}, 5, 3, {1, 1, 1, 1}, true};
