@@ -79,7 +79,7 @@ struct ConvPostOp {
 // it, converted to bfloat16 in one of our layouts, for backward's weight
 // gradient to read without converting x again (and to save in place of a
 // float32 x, at half the memory); left undefined where x is bfloat16
-// already or the layout the convolution wants is not one of ours.
+// already or the layout the convolution wants is not 16-channel blocks.
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvSpec& spec, bool training,
                       const ConvPostOp& post = {}, Tensor* x_as_read = nullptr);
 // w [OC,C/groups,KH,KW] as a tensor whose values are held in the layout (and,

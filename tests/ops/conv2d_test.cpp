@@ -160,12 +160,12 @@ TEST(Conv2d, OneBackwardFromOneDyEqualsTheTwoKernelsApartBitwise) {
 // Under bf16 the tape saves x as the forward converted it (bfloat16, in the
 // convolution's layout) for the weight gradient, not x: the same output and
 // gradients bit for bit as from x itself, and a float32 x that nothing else
-// holds is freed after the forward. Blocked (16 channels) and channels-last
-// (8) inputs; x already bfloat16 or in a layout not ours gets no copy.
+// holds is freed after the forward: blocked inputs (16 and 32 channels).
+// x already bfloat16, channels-last or in a layout not ours gets no copy.
 TEST(Conv2d, Bf16SavesTheConvertedInputForTheWeightGradient) {
   if (!backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
   for (const ConvCase& c : {ConvCase{{2, 16, 9, 9}, 32, 3, {.stride = 1, .pad = 1}, true},
-                           ConvCase{{2, 8, 8, 8}, 8, 3, {.stride = 2, .pad = 1}, false}}) {
+                           ConvCase{{2, 32, 8, 8}, 16, 1, {}, false}}) {
     SCOPED_TRACE(case_name(c));
     Conv2dParams p = c.p;
     p.bf16 = true;
@@ -199,12 +199,16 @@ TEST(Conv2d, Bf16SavesTheConvertedInputForTheWeightGradient) {
       EXPECT_EQ(b.grad().to_double_vector(), want.db.to_double_vector());
     }
   }
-  // The 3-channel input's layout is not one of ours (the first layer's).
-  const ConvCase first{{1, 3, 8, 8}, 16, 3, {.stride = 1, .pad = 1}, false};
-  const auto in = conv_inputs(first, 33);
-  Tensor copy;
-  backend::conv2d_forward(in[0].to(DType::f32), in[1].to(DType::f32), Tensor(), {1, 1, 1, 1, true}, true, {}, &copy);
-  EXPECT_FALSE(copy.defined());
+  // Channels-last (8 channels) and the first layer's 3 channels: no copy.
+  for (const ConvCase& c : {ConvCase{{2, 8, 8, 8}, 8, 3, {.stride = 2, .pad = 1}, false},
+                           ConvCase{{1, 3, 8, 8}, 16, 3, {.stride = 1, .pad = 1}, false}}) {
+    SCOPED_TRACE(case_name(c));
+    const auto in = conv_inputs(c, 33);
+    const backend::ConvSpec spec{c.p.stride, c.p.pad, c.p.dilation, c.p.groups, true};
+    Tensor copy;
+    backend::conv2d_forward(in[0].to(DType::f32), in[1].to(DType::f32), Tensor(), spec, true, {}, &copy);
+    EXPECT_FALSE(copy.defined());
+  }
 }
 
 TEST(Conv2d, ReusesCachedPrimitivesOnRepeatedShapes) {
