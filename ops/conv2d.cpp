@@ -171,7 +171,8 @@ Conv2dWeightGrads conv2d_backward_weights(const Tensor& dy, const Tensor& x, con
 namespace {
 
 // The tape's backward of conv2d: gradients to x, w and b, as asked. saved
-// holds x (when w or b want a gradient) and w (when x does).
+// holds x (when w or b want a gradient; under bf16 possibly x as the forward
+// converted it) and w (when x does).
 std::vector<Tensor> conv2d_grads(const core::BackwardContext& ctx, const Conv2dParams& p, const Shape& xs,
                                  const Shape& ws) {
   const Tensor& dy = ctx.grad_outputs[0];
@@ -200,9 +201,10 @@ Tensor conv2d(Tape& tape, const Tensor& x, const Tensor& w, const Tensor& b, con
   // backward_data reads only w, backward_weights only x: save what is needed.
   const bool wants_x = x.requires_grad();
   const bool wants_wb = w.requires_grad() || (b.defined() && b.requires_grad());
-  // Under bf16 the weight gradient reads x as the forward converted it:
-  // saved so, it is not converted twice, and a float32 x read by nothing
-  // else later (a shortcut's sum) is freed after the forward.
+  // Under bf16, where the convolution reads 16-channel blocks, the weight
+  // gradient reads x as the forward converted it (backend::conv2d_forward's
+  // x_as_read): saved so, it is not converted twice, and a float32 x read by
+  // nothing else later (a shortcut's sum) is freed after the forward.
   Tensor x_as_read;
   const bool keep_converted = wants_wb && p.bf16 && x.dtype() == DType::f32 && tape.should_record({x, w, b});
   Tensor y = keep_converted ? backend::conv2d_forward(x, w, b, spec_of(p), true, {}, &x_as_read)

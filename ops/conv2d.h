@@ -76,7 +76,7 @@ struct ConvPostOp {
 // y [N,OC,OH,OW] from x [N,C,H,W], w [OC,C/groups,KH,KW], b [OC] (may be
 // undefined). `training` selects forward_training (backward will follow).
 // x_as_read, when given, under spec.bf16: set to x as the convolution reads
-// it, converted to bfloat16 in one of our layouts, for backward's weight
+// it, converted to bfloat16 in 16-channel blocks, for backward's weight
 // gradient to read without converting x again (and to save in place of a
 // float32 x, at half the memory); left undefined where x is bfloat16
 // already or the layout the convolution wants is not 16-channel blocks.

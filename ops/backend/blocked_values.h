@@ -24,7 +24,9 @@ namespace ops::backend {
 // convolutions read next (under mixed precision batch_norm_leaky's output,
 // which the next convolution and its weight gradient take as they are, the
 // saved activation at half the memory; and its input gradient, which the
-// backward of the convolution before takes as it is). A primitive that
+// backward of the convolution before takes as it is; and a bf16
+// convolution's float32 input as it converted it, which its weight gradient
+// takes as it is). A primitive that
 // declares the input it wants (Exec::input, or Exec::read_as_stored then
 // Exec::convert, as convolution backward reads dy) converts them as it
 // would any layout; Exec::read and materialize give float32 to everything

@@ -50,8 +50,8 @@ class Exec {
   // or, in a non-plain layout, bfloat16 values (see BlockedValues).
   Tensor output_in(int arg, const Shape& shape, Layout l, dt type = dt::f32);
 
-  // An output whose layout the primitive chose (convolution): kept when it
-  // is one of ours, reordered to plain after the run otherwise.
+  // An output whose layout (and type) the primitive chose (convolution):
+  // kept when it is one of ours, reordered to plain after the run otherwise.
   Tensor output_chosen(int arg, const memory::desc& want, const Shape& shape);
 
   // Writes into an existing plain tensor (weight gradients, statistics).

@@ -176,6 +176,7 @@ TEST(Conv2d, Bf16SavesTheConvertedInputForTheWeightGradient) {
     const Tensor y = backend::conv2d_forward(x, w, b, spec, true, {}, &copy);
     ASSERT_TRUE(copy.defined());
     EXPECT_TRUE(backend::holds_bfloat16(copy));
+    EXPECT_STREQ(backend::layout_name(copy), "nChw16c");
     EXPECT_EQ(y.to_double_vector(), backend::conv2d_forward(x, w, b, spec, true).to_double_vector());
     const Tensor dy = rand64(y.shape(), 32).to(DType::f32);
     const auto want = backend::conv2d_backward_weights(x, dy, w.shape(), spec, c.bias);
@@ -198,6 +199,16 @@ TEST(Conv2d, Bf16SavesTheConvertedInputForTheWeightGradient) {
     if (c.bias) {
       EXPECT_EQ(b.grad().to_double_vector(), want.db.to_double_vector());
     }
+    // With x wanting its gradient too, backward runs both kernels from the
+    // saved copy (backend::conv2d_backward): dx and dw as from x itself.
+    Tensor x2 = in[0].to(DType::f32), w2 = in[1].to(DType::f32);
+    x2.set_requires_grad();
+    w2.set_requires_grad();
+    Tape tape2;
+    tape2.backward(conv2d(tape2, x2, w2, Tensor(), p), dy);
+    const auto both = backend::conv2d_backward(dy, x2, w2, spec, false);
+    EXPECT_EQ(x2.grad().to_double_vector(), both.dx.to_double_vector());
+    EXPECT_EQ(w2.grad().to_double_vector(), both.dw.to_double_vector());
   }
   // Channels-last (8 channels) and the first layer's 3 channels: no copy.
   for (const ConvCase& c : {ConvCase{{2, 8, 8, 8}, 8, 3, {.stride = 2, .pad = 1}, false},

@@ -56,6 +56,38 @@ TEST(PlanOnly, APlannedTrainingPassLeavesTheRealPassNothingToCreate) {
   EXPECT_EQ(backend::cached_primitive_count(), planned) << "the real pass created primitives the plan had not";
 }
 
+// The block under mixed precision, as conv_bn_leaky runs it: bf16
+// convolutions, batch norm's output and input gradient held as bfloat16,
+// the second convolution's converted input saved for its weight gradient.
+// Planned first, the real pass creates nothing and stays within bf16
+// rounding of float64: 6e-2 here, as batch norm's backward subtracts
+// near-equal terms (the same block with batch norm's tensors float32 and
+// nothing planned is off by the same 5.2e-2, 2.9e-2 and 3.8e-2).
+Tensor block_bf16(Tape& t, const std::vector<Tensor>& in) {
+  const Tensor zeros = Tensor::zeros({32}, in[0].dtype()), ones = Tensor::ones({32}, in[0].dtype());
+  const Tensor h = conv2d(t, in[0], in[1], {}, {.pad = 1, .bf16 = true});
+  const Tensor a =
+      batch_norm_leaky(t, h, in[2], in[3], zeros, ones, {.bf16_output = true, .bf16_input_grad = true}).y;
+  const Tensor n = conv2d(t, a, in[4], {}, {.bf16 = true});
+  return concat(t, {upsample_nearest2d(t, n, {2}), upsample_nearest2d(t, a, {2})}, 1);
+}
+
+TEST(PlanOnly, APlannedBf16TrainingPassLeavesTheRealPassNothingToCreate) {
+  if (!backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  const std::vector<Tensor> in64 = block_inputs();
+  std::vector<Tensor> in32;
+  for (const Tensor& t : in64) in32.push_back(t.to(DType::f32));
+  const std::vector<bool> all(in64.size(), true);
+  const auto ones = [](const Shape& s) { return Tensor::ones(s, DType::f32); };
+  {
+    const backend::PlanOnly plan;
+    (void)run_with_grads(block_bf16, in32, all, ones);
+  }
+  const std::size_t planned = backend::cached_primitive_count();
+  expect_f32_matches_f64(block_bf16, in64, all, 6e-2);
+  EXPECT_EQ(backend::cached_primitive_count(), planned) << "the real pass created primitives the plan had not";
+}
+
 // An output of `shape` taken from the buffer cache lands in one of the
 // buffers just released, which were filled with 42 (two: an op may first
 // take one for its input in another layout): a planned op leaves the 42s.
