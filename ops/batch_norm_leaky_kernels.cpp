@@ -272,62 +272,23 @@ struct RowStagedTerms {
   }
 };
 
-// One row of outputs, y = leaky((x - mean) * scale + beta), written as
-// stored; LC lanes, or `lanes` where LC is 0. A row of sixteen bfloat16
-// values is rounded as a whole (store_bf16x16). A function template of its
-// own, not an if constexpr in the generic lambda that calls it: clang 14
+// Writes one row of values, value(l) for each lane l, as stored: D is T,
+// or Bf16Bits (to_bf16; a row of sixteen rounded as a whole by
+// store_bf16x16). LC lanes, or `lanes` where LC is 0. Forward's y and
+// backward's dx both go through here. A function template of its own, not
+// an if constexpr in the generic lambdas that call it: clang 14
 // instantiates both sides of such a branch there.
-template <int LC, class T, class Y>
-void forward_row(const T* x, const T* mean, const T* scale, const T* beta, T slope, std::int64_t lanes, Y* y) {
-  if constexpr (std::is_same_v<Y, Bf16Bits> && LC == 16) {
-    alignas(64) float row[16];
-#pragma omp simd
-    for (std::int64_t l = 0; l < 16; ++l) {
-      const T z = (x[l] - mean[l]) * scale[l] + beta[l];
-      const T z_neg = z * slope;
-      row[l] = z > 0 ? z : z_neg;
-    }
-    store_bf16x16(row, y);
-  } else {
-    const std::int64_t n = LC != 0 ? LC : lanes;
-#pragma omp simd
-    for (std::int64_t l = 0; l < n; ++l) {
-      const T z = (x[l] - mean[l]) * scale[l] + beta[l];
-      const T z_neg = z * slope;
-      y[l] = stored_as<Y>(z > 0 ? z : z_neg);
-    }
-  }
-}
-
-// dx = ka * g - kb - kc * xhat per channel, from the row's first channel.
-template <class T>
-struct DxCoefficients {
-  const T *ka, *kb, *kc;
-};
-
-// One row of dx from terms whose row at e0 is staged; written as stored (D
-// is T, or Bf16Bits: rounded by to_bf16, a row of sixteen as a whole). A
-// function template for the reason forward_row is one.
-template <int LC, class T, class Terms, class D>
-void dx_row(const Terms& terms, const DxCoefficients<T>& k, std::int64_t c0, std::int64_t e0, std::int64_t lanes,
-            D* dx) {
+template <int LC, class D, class Value>
+void store_row(const Value& value, std::int64_t lanes, D* out) {
   if constexpr (std::is_same_v<D, Bf16Bits> && LC == 16) {
     alignas(64) float row[16];
 #pragma omp simd
-    for (std::int64_t l = 0; l < 16; ++l) {
-      T g, xhat;
-      terms.at(c0 + l, e0 + l, g, xhat);
-      row[l] = k.ka[l] * g - k.kb[l] - k.kc[l] * xhat;
-    }
-    store_bf16x16(row, dx + e0);
+    for (std::int64_t l = 0; l < 16; ++l) row[l] = value(l);
+    store_bf16x16(row, out);
   } else {
     const std::int64_t n = LC != 0 ? LC : lanes;
 #pragma omp simd
-    for (std::int64_t l = 0; l < n; ++l) {
-      T g, xhat;
-      terms.at(c0 + l, e0 + l, g, xhat);
-      dx[e0 + l] = stored_as<D>(k.ka[l] * g - k.kb[l] - k.kc[l] * xhat);
-    }
+    for (std::int64_t l = 0; l < n; ++l) out[l] = stored_as<D>(value(l));
   }
 }
 
@@ -363,10 +324,16 @@ void backward_impl(const ChannelView& v, const T* dy, const Y* y, const T* x, co
     parallel_rows(v, [&](std::int64_t begin, std::int64_t end) {
       Terms own = terms;
       for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
-        const DxCoefficients<T> k{ka.data() + c0, kb.data() + c0, kc.data() + c0};
+        const T *a0 = ka.data() + c0, *b0 = kb.data() + c0, *k0 = kc.data() + c0;
         for (std::int64_t i = i0; i < i1; ++i) {
-          own.stage_row(base + i * lanes);
-          dx_row<LC>(own, k, c0, base + i * lanes, lanes, dx);
+          const std::int64_t e0 = base + i * lanes;
+          own.stage_row(e0);
+          const auto dx_at = [&](std::int64_t l) {
+            T g, xhat;
+            own.at(c0 + l, e0 + l, g, xhat);
+            return a0[l] * g - b0[l] - k0[l] * xhat;
+          };
+          store_row<LC>(dx_at, lanes, dx + e0);
         }
       });
     });
@@ -417,7 +384,13 @@ void bn_leaky_forward(const ChannelView& v, const T* x, const T* gamma, const T*
       for_segments(v, begin, end, [&](std::int64_t c0, std::int64_t base, std::int64_t i0, std::int64_t i1) {
         const T *m = a.mean.data() + c0, *sc = a.scale.data() + c0, *be = beta + c0;
         for (std::int64_t i = i0; i < i1; ++i) {
-          forward_row<LC>(x + base + i * lanes, m, sc, be, s, lanes, y + base + i * lanes);
+          const T* xr = x + base + i * lanes;
+          const auto y_at = [&](std::int64_t l) {
+            const T z = (xr[l] - m[l]) * sc[l] + be[l];
+            const T z_neg = z * s;
+            return z > 0 ? z : z_neg;
+          };
+          store_row<LC>(y_at, lanes, y + base + i * lanes);
         }
       });
     });

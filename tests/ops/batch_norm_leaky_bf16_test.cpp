@@ -174,6 +174,21 @@ Tensor case_x(Tape& tape, const OutputCase& c, const Inputs& in, std::uint64_t s
                 {.stride = 1, .pad = 1});
 }
 
+// `rounded` is in the case's layout, and there `full`'s values rounded to
+// bfloat16 where held so: in 16-channel blocks, on CPUs with bf16 support
+// (oneDNN's add reads it only there); other layouts stay float32.
+void expect_rounded_in_layout(const OutputCase& c, const Tensor& full, const Tensor& rounded) {
+  const bool plain = std::string(c.layout) != "nChw16c" || !backend::bf16_supported();
+  EXPECT_STREQ(backend::layout_name(rounded), c.layout);
+  EXPECT_EQ(backend::holds_bfloat16(rounded), !plain);
+  const auto want = full.to_double_vector(), got = rounded.to_double_vector();
+  ASSERT_EQ(want.size(), got.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const auto f = static_cast<float>(want[i]);
+    ASSERT_EQ(got[i], plain ? f : from_bf16(to_bf16(f))) << "value " << i;
+  }
+}
+
 TEST_P(BatchNormLeakyBf16Output, IsTheFloat32OutputRoundedInTheSameLayout) {
   const OutputCase& c = GetParam();
   const Inputs in = case_inputs(c, 71);
@@ -181,17 +196,7 @@ TEST_P(BatchNormLeakyBf16Output, IsTheFloat32OutputRoundedInTheSameLayout) {
   const Tensor x = case_x(tape, c, in, 72);
   const auto full = batch_norm_leaky(tape, x, in.weight, in.bias, in.mean, in.var);
   const auto rounded = batch_norm_leaky(tape, x, in.weight, in.bias, in.mean, in.var, rounded_output());
-  // Only 16-channel blocks are held as bfloat16, on CPUs with bf16 support
-  // (oneDNN's add reads it only there); other layouts stay float32.
-  const bool plain = std::string(c.layout) != "nChw16c" || !backend::bf16_supported();
-  EXPECT_STREQ(backend::layout_name(rounded.y), c.layout);
-  EXPECT_EQ(backend::holds_bfloat16(rounded.y), !plain);
-  const auto want = full.y.to_double_vector(), got = rounded.y.to_double_vector();
-  ASSERT_EQ(want.size(), got.size());
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    const auto f = static_cast<float>(want[i]);
-    ASSERT_EQ(got[i], plain ? f : from_bf16(to_bf16(f))) << "value " << i;
-  }
+  ASSERT_NO_FATAL_FAILURE(expect_rounded_in_layout(c, full.y, rounded.y));
   EXPECT_EQ(rounded.running_mean.to_double_vector(), full.running_mean.to_double_vector());
   EXPECT_EQ(rounded.running_var.to_double_vector(), full.running_var.to_double_vector());
 }
@@ -210,16 +215,8 @@ TEST_P(BatchNormLeakyBf16Output, InputGradientIsTheFloat32OneRoundedInTheSameLay
     return backend::bn_leaky_backward(dy, f.y, Tensor(), in.weight, in.bias, f.mean, f.var, 1e-5, 0.1, bf16_dx);
   };
   const auto full = backward(false), rounded = backward(true);
-  const bool plain = std::string(c.layout) != "nChw16c" || !backend::bf16_supported();
-  EXPECT_STREQ(backend::layout_name(rounded.dx), c.layout);
   EXPECT_FALSE(backend::holds_bfloat16(full.dx));
-  EXPECT_EQ(backend::holds_bfloat16(rounded.dx), !plain);
-  const auto want = full.dx.to_double_vector(), got = rounded.dx.to_double_vector();
-  ASSERT_EQ(want.size(), got.size());
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    const auto v = static_cast<float>(want[i]);
-    ASSERT_EQ(got[i], plain ? v : from_bf16(to_bf16(v))) << "value " << i;
-  }
+  ASSERT_NO_FATAL_FAILURE(expect_rounded_in_layout(c, full.dx, rounded.dx));
   EXPECT_EQ(rounded.dweight.to_double_vector(), full.dweight.to_double_vector());
   EXPECT_EQ(rounded.dbias.to_double_vector(), full.dbias.to_double_vector());
   if (c.conv_out != 0) {
