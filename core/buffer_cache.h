@@ -39,10 +39,13 @@
 //   and marked for transparent huge pages, so the first touch of a fresh
 //   one faults 2 MiB at a time.
 // - while prefault is on (set_prefault; ops::backend::PlanOnly turns it on),
-//   a cached-size request has the pages of its bytes faulted in before the
-//   buffer is returned, as a write would, so a later step that writes them
-//   pays no page fault. A planning pass, which writes nothing, thereby
-//   leaves the buffers of its sizes ready.
+//   a cached-size request has the pages of its bytes faulted in and
+//   written once from user space (one byte per page, written back
+//   unchanged) before the buffer is returned, so a later step that writes
+//   them pays no page fault, nor the cost a virtual machine charges for the
+//   first user write to a page (buffer_cache.cpp, prefault). A planning
+//   pass, which writes nothing, thereby leaves the buffers of its sizes
+//   ready.
 // Thread-safe; one process-wide instance (buffer_cache()).
 #pragma once
 
