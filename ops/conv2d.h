@@ -63,14 +63,21 @@ struct ConvSpec {
   std::int64_t dilation = 1;  // 1 = dense kernel (oneDNN itself counts from 0)
   std::int64_t groups = 1;
   // Multiply in bfloat16 (inputs and weights rounded to bf16, float32
-  // accumulation and float32 outputs and gradients): mixed precision.
+  // accumulation and float32 outputs and gradients): mixed precision. An
+  // inference output may be held as bf16 too (ConvPostOp::bf16_output).
   bool bf16 = false;
 };
 
-// An activation fused into the convolution as a post-op.
+// An activation fused into the convolution as a post-op, and the type its
+// output is held in.
 struct ConvPostOp {
   bool leaky = false;
   double slope = 0.1;
+  // Inference under ConvSpec::bf16 only: y is written as bfloat16, rounded
+  // as the next bf16 convolution would round it when converting its input,
+  // so that convolution reads it with no conversion. Other readers see the
+  // rounded values as float32 (ops/backend/exec.h).
+  bool bf16_output = false;
 };
 
 // y [N,OC,OH,OW] from x [N,C,H,W], w [OC,C/groups,KH,KW], b [OC] (may be

@@ -35,6 +35,7 @@ PrimitiveKey conv_key(Prop prop, const Shape& x, const Shape& w, const ConvSpec&
 
 constexpr std::uint32_t kWithBias = 1;
 constexpr std::uint32_t kLeakyPost = 2;
+constexpr std::uint32_t kBf16Output = 8;
 
 // Whether a convolution's activations run channels-last (nhwc) instead of
 // the layout oneDNN would choose. Fewer than 16 output channels, or input
@@ -66,7 +67,8 @@ memory::desc conv_act_md(const Shape& s, bool nhwc, dt type = dt::f32) {
 }
 
 // What a convolution multiplies in: its input activations, weights and
-// output gradient (bf16 under mixed precision); outputs stay float32.
+// output gradient (bf16 under mixed precision). Outputs are float32, but
+// for an inference output asked for as bfloat16 (ConvPostOp::bf16_output).
 dt conv_math(const ConvSpec& s) { return s.bf16 ? dt::bf16 : dt::f32; }
 memory::desc conv_weight_md(const Shape& w, const ConvSpec& s) {
   return {to_dims(conv_weight_dims(w, s.groups)), conv_math(s), tag::any};
@@ -107,6 +109,12 @@ void check_bf16(const ConvSpec& s) {
   }
 }
 
+void check_bf16_output(const ConvSpec& s, bool training, const ConvPostOp& post) {
+  if (post.bf16_output && (training || !s.bf16)) {
+    throw core::Error("conv2d: a bfloat16 output is for inference under bf16 only");
+  }
+}
+
 // oneDNN's relu with a negative slope alpha is exactly leaky ReLU.
 dnnl::post_ops fused_leaky(double slope) {
   dnnl::post_ops ops;
@@ -129,7 +137,8 @@ bool winograd_inference_candidate(const Shape& x, const Shape& w, const ConvSpec
 
 const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_bias, const ConvSpec& s,
                                      bool training, const ConvPostOp& post) {
-  const std::uint32_t flags = conv_flags(s, (with_bias ? kWithBias : 0) | (post.leaky ? kLeakyPost : 0));
+  const std::uint32_t flags = conv_flags(
+      s, (with_bias ? kWithBias : 0) | (post.leaky ? kLeakyPost : 0) | (post.bf16_output ? kBf16Output : 0));
   const Prop prop = training ? Prop::fwd_training : Prop::fwd_inference;
   return context().get<dnnl::convolution_forward>(
       conv_key(prop, x, w, s, flags, post.leaky ? post.slope : 0.0), [&] {
@@ -141,7 +150,8 @@ const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_b
         const auto make = [&](dnnl::algorithm algo) {
           dnnl::convolution_forward::desc d(
               training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, algo,
-              conv_act_md(x, nhwc, conv_math(s)), conv_weight_md(w, s), bias_md, conv_act_md(y, nhwc),
+              conv_act_md(x, nhwc, conv_math(s)), conv_weight_md(w, s), bias_md,
+              conv_act_md(y, nhwc, post.bf16_output ? dt::bf16 : dt::f32),
               {s.stride, s.stride}, {s.dilation - 1, s.dilation - 1}, {s.pad, s.pad}, {s.pad, s.pad});
           return dnnl::convolution_forward::primitive_desc(d, attr, context().engine());
         };
@@ -190,6 +200,7 @@ Tensor bind_bf16_copy(Exec& ex, const memory::desc& want, const Tensor& x) {
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvSpec& spec, bool training,
                       const ConvPostOp& post, Tensor* x_as_read) {
   check_bf16(spec);
+  check_bf16_output(spec, training, post);
   return guarded("conv2d", [&] {
     const auto& e = conv_forward_entry(x.shape(), w.shape(), b.defined(), spec, training, post);
     const auto& pd = pd_of<dnnl::convolution_forward>(e);
@@ -209,6 +220,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
 Tensor conv2d_prepare_inference_weights(const Tensor& w, const Shape& x_shape, bool with_bias, const ConvSpec& spec,
                                         const ConvPostOp& post) {
   check_bf16(spec);
+  check_bf16_output(spec, false, post);
   return guarded("conv2d prepare weights", [&] {
     const auto& e = conv_forward_entry(x_shape, w.shape(), with_bias, spec, false, post);
     const memory plain(plain_md(conv_weight_dims(w.shape(), spec.groups)), context().engine(), ptr(w));
@@ -223,6 +235,7 @@ bool conv2d_prepared_weights_fit(const Tensor& w, const Shape& x_shape, bool wit
   const auto* prepared = dynamic_cast<const PreparedWeights*>(layout.get());
   if (prepared == nullptr) return true;  // plain bytes convert to any layout
   check_bf16(spec);
+  check_bf16_output(spec, false, post);
   return guarded("conv2d prepared weights", [&] {
     const auto& e = conv_forward_entry(x_shape, w.shape(), with_bias, spec, false, post);
     return prepared->mem().get_desc() == pd_of<dnnl::convolution_forward>(e).weights_desc();

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "ops/backend/dnnl.h"
 #include "ops/batch_norm2d.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
@@ -143,6 +144,43 @@ TEST(FusedBlock, WinogradSizedInferenceBlockMatchesFloat64) {
   for (const ConvBnLeakyParams* p : {&kept, &plain}) {
     const Tensor y = conv_bn_leaky(tape, f32(x), f32(w), {}, f32(gamma), f32(beta), f32(mean), f32(var), *p).y;
     EXPECT_LE(rel_err(y, ref), 1e-4) << (p->folded ? "kept fold" : "fold per call");
+  }
+}
+
+// Inference under bf16: a block's output is held as bfloat16 (so the next
+// block's convolution reads it with no conversion), within bf16 rounding of
+// the float64 block, with and without a kept fold; the next block computes
+// bit for bit what it computes from the same values as float32, and an add
+// reading it sees those values. Blocked (32 channels) and channels-last (8).
+TEST(FusedBlock, Bf16InferenceHoldsTheOutputAsBfloat16ForTheNextBlock) {
+  if (!backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  const auto f32 = [](const Tensor& t) { return t.to(DType::f32); };
+  for (const std::int64_t c : {32, 8}) {
+    SCOPED_TRACE(c);
+    const Tensor x = rand64({1, c, 12, 12}, 21), w = rand64({c, c, 3, 3}, 22, -0.2, 0.2);
+    const Tensor gamma = rand64({c}, 23, 0.5, 1.5), beta = rand64({c}, 24);
+    const Tensor mean = rand64({c}, 25), var = rand64({c}, 26, 0.1, 2.0);
+    FoldedWeights cache, next_cache;
+    const ConvBnLeakyParams kept{{.pad = 1, .bf16 = true}, {.training = false}, 0.1, &cache};
+    const ConvBnLeakyParams per_call{{.pad = 1, .bf16 = true}, {.training = false}, 0.1};
+    const ConvBnLeakyParams next{{.pad = 1, .bf16 = true}, {.training = false}, 0.1, &next_cache};
+    const ConvBnLeakyParams reference{{.pad = 1}, {.training = false}, 0.1};
+    Tape tape(Tape::Mode::inference);
+    const Tensor ref = conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, reference).y;
+    const Tensor w32 = f32(w), gamma32 = f32(gamma), beta32 = f32(beta), mean32 = f32(mean), var32 = f32(var);
+    const auto block = [&](const Tensor& in, const ConvBnLeakyParams& p) {
+      return conv_bn_leaky(tape, in, w32, {}, gamma32, beta32, mean32, var32, p).y;
+    };
+    Tensor y;
+    for (const ConvBnLeakyParams* p : {&kept, &per_call}) {
+      y = block(f32(x), *p);
+      EXPECT_TRUE(backend::holds_bfloat16(y)) << (p->folded ? "kept fold" : "fold per call");
+      EXPECT_LE(rel_err(y, ref), 2e-2) << (p->folded ? "kept fold" : "fold per call");
+    }
+    const Tensor as_f32 = y.to(DType::f64).to(DType::f32);  // the same values, float32
+    EXPECT_FALSE(backend::holds_bfloat16(as_f32));
+    EXPECT_EQ(block(y, next).to_double_vector(), block(as_f32, next).to_double_vector());
+    EXPECT_EQ(add(tape, as_f32, y).to_double_vector(), add(tape, as_f32, as_f32).to_double_vector());
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "ops/backend/dnnl.h"
+#include "ops/batch_norm_leaky_kernels.h"
 #include "tests/ops/cnn_test_util.h"
 
 namespace ops {
@@ -219,6 +220,49 @@ TEST(Conv2d, Bf16SavesTheConvertedInputForTheWeightGradient) {
     Tensor copy;
     backend::conv2d_forward(in[0].to(DType::f32), in[1].to(DType::f32), Tensor(), spec, true, {}, &copy);
     EXPECT_FALSE(copy.defined());
+  }
+}
+
+// Inference under bf16 with ConvPostOp::bf16_output: y is held as
+// bfloat16, in the layout of the float32 output, with that output's values
+// rounded to nearest even (bias and leaky ReLU applied before rounding); a
+// bf16 convolution reading it computes bit for bit what it computes from the
+// float32 output, which it rounds the same way. Blocked (16 and 32 output
+// channels) and channels-last (8) geometries. Training, or a float32
+// convolution, refuses the flag.
+TEST(Conv2d, Bf16InferenceOutputIsTheFloat32OutputRounded) {
+  if (!backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  for (const ConvCase& c : {ConvCase{{1, 16, 9, 9}, 32, 3, {.stride = 1, .pad = 1}, true},
+                           ConvCase{{2, 8, 8, 8}, 8, 3, {.stride = 2, .pad = 1}, true},
+                           ConvCase{{1, 32, 6, 6}, 16, 1, {}, false}}) {
+    SCOPED_TRACE(case_name(c));
+    const backend::ConvSpec spec{c.p.stride, c.p.pad, c.p.dilation, c.p.groups, true};
+    const auto in = conv_inputs(c, 41);
+    const Tensor x = in[0].to(DType::f32), w = in[1].to(DType::f32), b = c.bias ? in[2].to(DType::f32) : Tensor();
+    const Tensor full = backend::conv2d_forward(x, w, b, spec, false, {.leaky = true, .slope = 0.1});
+    const Tensor rounded =
+        backend::conv2d_forward(x, w, b, spec, false, {.leaky = true, .slope = 0.1, .bf16_output = true});
+    EXPECT_FALSE(backend::holds_bfloat16(full));
+    EXPECT_TRUE(backend::holds_bfloat16(rounded));
+    EXPECT_STREQ(backend::layout_name(rounded), backend::layout_name(full));
+    const auto want = full.to_double_vector(), got = rounded.to_double_vector();
+    ASSERT_EQ(got.size(), want.size());
+    std::size_t negative = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      const auto f = static_cast<float>(want[i]);
+      ASSERT_EQ(got[i], kernels::from_bf16(kernels::to_bf16(f))) << "value " << i;
+      negative += f < 0;
+    }
+    EXPECT_GT(negative, 0u) << "the leaky slope went untested";
+    // The next bf16 convolution: the same output from either.
+    const Tensor w2 = rand64({16, c.oc, 3, 3}, 42, -0.2, 0.2).to(DType::f32);
+    const backend::ConvSpec next{1, 1, 1, 1, true};
+    EXPECT_EQ(backend::conv2d_forward(rounded, w2, Tensor(), next, false).to_double_vector(),
+              backend::conv2d_forward(full, w2, Tensor(), next, false).to_double_vector());
+    EXPECT_THROW(backend::conv2d_forward(x, w, b, spec, true, {.bf16_output = true}), core::Error);
+    EXPECT_THROW(backend::conv2d_forward(x, w, b, {c.p.stride, c.p.pad, c.p.dilation, c.p.groups, false}, false,
+                                         {.bf16_output = true}),
+                 core::Error);
   }
 }
 
