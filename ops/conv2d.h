@@ -76,7 +76,9 @@ struct ConvPostOp {
   // Inference under ConvSpec::bf16 only: y is written as bfloat16, rounded
   // as the next bf16 convolution would round it when converting its input,
   // so that convolution reads it with no conversion. Other readers see the
-  // rounded values as float32 (ops/backend/exec.h).
+  // rounded values as float32 (ops/backend/exec.h). Where oneDNN picks a
+  // layout the seam does not hold (channel blocks with padding), y comes
+  // back as plain float32 holding the rounded values.
   bool bf16_output = false;
 };
 

@@ -26,7 +26,9 @@ namespace ops::backend {
 // saved activation at half the memory; and its input gradient, which the
 // backward of the convolution before takes as it is; and a bf16
 // convolution's float32 input as it converted it, which its weight gradient
-// takes as it is). A primitive that
+// takes as it is; in inference, a bf16 convolution's output fused with
+// batch norm and leaky ReLU, which the next convolution takes as it is). A
+// primitive that
 // declares the input it wants (Exec::input, or Exec::read_as_stored then
 // Exec::convert, as convolution backward reads dy) converts them as it
 // would any layout; Exec::read and materialize give float32 to everything

@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
 #include "core/error.h"
 #include "models/cfg_reader.h"
+#include "ops/backend/dnnl.h"
 
 namespace models {
 namespace {
@@ -172,6 +177,126 @@ TEST(DarknetNetwork, ReleasedUnfoldedWeightsLeaveEveryInputSizesHeadsUnchanged) 
   EXPECT_THROW(released.forward(tape, Tensor::zeros({1, 3, 32, 32}, DType::f32)), core::Error);
   kept.set_training(true);
   EXPECT_THROW(kept.release_unfolded_weights(), core::Error) << "refused in training mode";
+}
+
+// Every reader of a bf16 block's output in inference: a shortcut of two
+// such outputs (layer 4), a channels-last block (5, 8 channels), pooling,
+// upsampling and a route joining a float32 output with a bf16 one (8).
+const char* kBf16ReadersCfg = R"([net]
+width=32
+height=32
+channels=3
+
+[convolutional]
+batch_normalize=1
+filters=16
+size=3
+pad=1
+activation=leaky
+
+[convolutional]
+batch_normalize=1
+filters=32
+size=3
+stride=2
+pad=1
+activation=leaky
+
+[convolutional]
+batch_normalize=1
+filters=16
+size=1
+activation=leaky
+
+[convolutional]
+batch_normalize=1
+filters=32
+size=3
+pad=1
+activation=leaky
+
+[shortcut]
+from=-3
+activation=linear
+
+[convolutional]
+batch_normalize=1
+filters=8
+size=1
+activation=leaky
+
+[maxpool]
+size=2
+stride=2
+
+[upsample]
+stride=2
+
+[route]
+layers=-1,3
+
+[convolutional]
+batch_normalize=1
+filters=32
+size=3
+pad=1
+activation=leaky
+
+[convolutional]
+filters=21
+size=1
+activation=linear
+
+[yolo]
+mask=0,1,2
+anchors=10,14,  23,27,  37,58
+classes=2
+num=3
+)";
+
+double relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff += (a[i] - b[i]) * (a[i] - b[i]);
+    norm += b[i] * b[i];
+  }
+  return std::sqrt(diff / norm);
+}
+
+// Whether every value is a bfloat16 value (its float32 bits end in 16 zeros).
+bool all_bfloat16(const std::vector<double>& values) {
+  for (const double v : values) {
+    const auto f = static_cast<float>(v);
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, &f, sizeof bits);
+    if ((bits & 0xFFFFu) != 0) return false;
+  }
+  return true;
+}
+
+// Under bf16 the network's inference forward holds the blocks' outputs as
+// bfloat16 and every reader takes them: the heads stay within bf16 rounding
+// of the float32 forward's (and are not the float32 heads: bf16 really ran).
+TEST(DarknetNetwork, Bf16InferenceHeadsStayWithinBf16RoundingOfFloat32) {
+  if (!ops::backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  DarknetNetwork net(cfg_to_network_def(parse_cfg_text(kBf16ReadersCfg, "bf16_readers.cfg")), {.init_seed = 5});
+  net.set_training(false);
+  std::mt19937_64 rng(11);
+  const Tensor x = Tensor::uniform({2, 3, 32, 32}, DType::f32, rng);
+  Tape f32_tape(Tape::Mode::inference);
+  const std::vector<double> want = net.forward(f32_tape, x).heads.at(0).to_double_vector();
+  net.set_bf16(true);
+  Tape bf16_tape(Tape::Mode::inference);
+  const auto got = net.forward(bf16_tape, x, /*keep_all_layers=*/true);
+  for (const int layer : {0, 1, 3, 5, 9}) {
+    EXPECT_TRUE(all_bfloat16(got.layers.at(layer).to_double_vector())) << "layer " << layer;
+  }
+  EXPECT_FALSE(all_bfloat16(got.layers.at(4).to_double_vector())) << "the shortcut's sum stays float32";
+  const std::vector<double> heads = got.heads.at(0).to_double_vector();
+  ASSERT_EQ(heads.size(), want.size());
+  const double difference = relative_difference(heads, want);
+  EXPECT_LT(difference, 3e-2);
+  EXPECT_GT(difference, 1e-5);
 }
 
 }  // namespace
