@@ -137,6 +137,7 @@ bool winograd_inference_candidate(const Shape& x, const Shape& w, const ConvSpec
 
 const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_bias, const ConvSpec& s,
                                      bool training, const ConvPostOp& post) {
+  check_bf16_output(s, training, post);
   const std::uint32_t flags = conv_flags(
       s, (with_bias ? kWithBias : 0) | (post.leaky ? kLeakyPost : 0) | (post.bf16_output ? kBf16Output : 0));
   const Prop prop = training ? Prop::fwd_training : Prop::fwd_inference;
@@ -200,7 +201,6 @@ Tensor bind_bf16_copy(Exec& ex, const memory::desc& want, const Tensor& x) {
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvSpec& spec, bool training,
                       const ConvPostOp& post, Tensor* x_as_read) {
   check_bf16(spec);
-  check_bf16_output(spec, training, post);
   return guarded("conv2d", [&] {
     const auto& e = conv_forward_entry(x.shape(), w.shape(), b.defined(), spec, training, post);
     const auto& pd = pd_of<dnnl::convolution_forward>(e);
@@ -220,7 +220,6 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
 Tensor conv2d_prepare_inference_weights(const Tensor& w, const Shape& x_shape, bool with_bias, const ConvSpec& spec,
                                         const ConvPostOp& post) {
   check_bf16(spec);
-  check_bf16_output(spec, false, post);
   return guarded("conv2d prepare weights", [&] {
     const auto& e = conv_forward_entry(x_shape, w.shape(), with_bias, spec, false, post);
     const memory plain(plain_md(conv_weight_dims(w.shape(), spec.groups)), context().engine(), ptr(w));
@@ -235,7 +234,6 @@ bool conv2d_prepared_weights_fit(const Tensor& w, const Shape& x_shape, bool wit
   const auto* prepared = dynamic_cast<const PreparedWeights*>(layout.get());
   if (prepared == nullptr) return true;  // plain bytes convert to any layout
   check_bf16(spec);
-  check_bf16_output(spec, false, post);
   return guarded("conv2d prepared weights", [&] {
     const auto& e = conv_forward_entry(x_shape, w.shape(), with_bias, spec, false, post);
     return prepared->mem().get_desc() == pd_of<dnnl::convolution_forward>(e).weights_desc();
