@@ -112,6 +112,13 @@ bool conv2d_prepared_weights_fit(const Tensor& w, const core::Shape& x_shape, bo
 // Whether w's values can be read back (plain, or prepared in any layout but
 // Winograd's transformed weights), so a caller may keep w as its only copy.
 bool conv2d_prepared_weights_readable(const Tensor& w);
+// Under spec.bf16, whether a training convolution of inputs x [N,C,H,W]
+// and weights w runs faster in float32 on Winograd than in bf16 on the
+// direct kernel (the only bf16 kernel oneDNN 2.6 has): wide 3x3 stride-1
+// layers with mid-sized outputs. A caller may then run it in float32, which
+// is the more precise of the two (conv_bn_leaky does).
+bool conv2d_bf16_training_prefers_float32_winograd(const core::Shape& x, const core::Shape& w,
+                                                   const ConvSpec& spec);
 // dx [N,C,H,W] from dy [N,OC,OH,OW] and w.
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const core::Shape& x_shape, const ConvSpec& spec);
 // dw [OC,C/groups,KH,KW] and, when with_bias, db [OC] from x and dy.

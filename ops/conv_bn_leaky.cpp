@@ -40,10 +40,18 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
                                 const Tensor& running_var, const ConvBnLeakyParams& p) {
   if (tape.recording() || p.bn.training) {
     // Under bf16 the output is held as bfloat16 for the next convolution,
-    // and the gradient of the convolution's output for its backward.
-    return batch_norm_leaky(tape, conv2d(tape, x, w, b, p.conv), bn_weight, bn_bias, running_mean, running_var,
+    // and the gradient of the convolution's output for its backward; but a
+    // layer that is faster as float32 Winograd runs in float32, and its
+    // output gradient stays float32 for it.
+    Conv2dParams conv = p.conv;
+    if (conv.bf16 && x.dtype() == core::DType::f32) {
+      conv2d_check("conv_bn_leaky", x, w, b, conv);  // the shapes the choice reads
+      conv.bf16 = !backend::conv2d_bf16_training_prefers_float32_winograd(
+          x.shape(), w.shape(), {conv.stride, conv.pad, conv.dilation, conv.groups, true});
+    }
+    return batch_norm_leaky(tape, conv2d(tape, x, w, b, conv), bn_weight, bn_bias, running_mean, running_var,
                             {.bn = p.bn, .slope = p.slope, .bf16_output = p.conv.bf16,
-                             .bf16_input_grad = p.conv.bf16});
+                             .bf16_input_grad = conv.bf16});
   }
   const core::Shape ys = conv2d_check("conv_bn_leaky", x, w, b, p.conv);
   // Inference batch norm checks only the channel count and dtype of its input.

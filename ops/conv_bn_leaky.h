@@ -8,6 +8,14 @@
 // other case it is conv2d then batch_norm_leaky (batch norm and leaky ReLU in
 // one op, whose backward reads only its output), with the same results as
 // the three ops in sequence up to float rounding.
+//
+// Training under bf16 (conv.bf16) holds the block's output as bfloat16 for
+// the next convolution and, behind a bf16 convolution, the gradient of its
+// output too (ops/batch_norm_leaky.h). A layer that oneDNN runs faster as
+// float32 Winograd than as bf16
+// (backend::conv2d_bf16_training_prefers_float32_winograd: wide 3x3 layers
+// with mid-sized outputs) trains in float32 instead, with a float32 output
+// gradient.
 #pragma once
 
 #include <cstdint>

@@ -393,6 +393,71 @@ TEST(BatchNormLeakyBf16, TheBf16ConvolutionBeforeGetsTheSameGradientsFromTheRoun
   }
 }
 
+// Under bf16, a wide 3x3 layer with a mid-sized output (128 input
+// channels, 26x26) trains as float32 Winograd, which oneDNN 2.6 runs faster
+// there than its bf16 direct kernel: conv_bn_leaky gives exactly what a
+// float32 convolution followed by batch norm writing bf16 gives, and the
+// gradient reaching that convolution stays float32. The block still holds
+// its output as bfloat16 for the next convolution. Narrower, smaller or
+// strided layers, and float32 runs, keep their kernels.
+TEST(ConvBnLeakyBf16, AWideMidSizedLayerTrainsAsFloat32Winograd) {
+  if (!backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  const backend::ConvSpec bf16{.stride = 1, .pad = 1, .bf16 = true};
+  const auto prefers = [](const Shape& x, const Shape& w, const backend::ConvSpec& s) {
+    return backend::conv2d_bf16_training_prefers_float32_winograd(x, w, s);
+  };
+  EXPECT_TRUE(prefers({8, 128, 52, 52}, {256, 128, 3, 3}, bf16));
+  EXPECT_TRUE(prefers({1, 128, 26, 26}, {32, 128, 3, 3}, bf16));
+  EXPECT_FALSE(prefers({8, 64, 104, 104}, {128, 64, 3, 3}, bf16));  // too few input channels
+  EXPECT_FALSE(prefers({8, 512, 13, 13}, {1024, 512, 3, 3}, bf16));  // too small an output
+  EXPECT_FALSE(prefers({8, 256, 52, 52}, {512, 256, 3, 3}, {.stride = 2, .pad = 1, .bf16 = true}));
+  EXPECT_FALSE(prefers({8, 128, 52, 52}, {256, 128, 1, 1}, {.bf16 = true}));
+  EXPECT_FALSE(prefers({8, 128, 52, 52}, {256, 128, 3, 3}, {.stride = 1, .pad = 1}));  // float32 already
+
+  const Inputs in = inputs32({1, 32, 26, 26}, 131);
+  const Tensor w = rand64({32, 128, 3, 3}, 132, -0.05, 0.05).to(DType::f32);
+  struct Run {
+    Tensor y, dx, dw, dgamma;
+    bool grad_bf16 = false;
+  };
+  // fused: conv_bn_leaky under bf16; else a convolution (bf16 or not) then
+  // batch norm writing its output as bfloat16.
+  const auto run = [&](bool fused, bool conv_bf16) {
+    Tensor x = rand64({1, 128, 26, 26}, 133, -0.5, 2.0).to(DType::f32), a = w.clone(), g = in.weight.clone();
+    for (Tensor* t : {&x, &a, &g}) t->set_requires_grad();
+    Tape tape;
+    Run r;
+    if (fused) {
+      ConvBnLeakyParams p;
+      p.conv = {.stride = 1, .pad = 1, .bf16 = true};
+      p.bn.training = true;
+      r.y = conv_bn_leaky(tape, x, a, Tensor(), g, in.bias, in.mean, in.var, p).y;
+    } else {
+      const Tensor c = conv2d(tape, x, a, Tensor(), {.stride = 1, .pad = 1, .bf16 = conv_bf16});
+      r.y = batch_norm_leaky(tape, probe_grad(tape, c, r.grad_bf16), g, in.bias, in.mean, in.var, rounded_output()).y;
+    }
+    std::mt19937_64 rng(13);
+    tape.backward(r.y, Tensor::randn(r.y.shape(), DType::f32, rng));
+    r.dx = x.grad();
+    r.dw = a.grad();
+    r.dgamma = g.grad();
+    return r;
+  };
+  const Run fused = run(true, true), float32 = run(false, false), bf16_conv = run(false, true);
+  EXPECT_TRUE(backend::holds_bfloat16(fused.y));
+  EXPECT_FALSE(float32.grad_bf16);
+  const auto same = [](const Tensor& a, const Tensor& b) { return a.to_double_vector() == b.to_double_vector(); };
+  EXPECT_TRUE(same(fused.y, float32.y));
+  EXPECT_TRUE(same(fused.dx, float32.dx));
+  EXPECT_TRUE(same(fused.dw, float32.dw));
+  EXPECT_TRUE(same(fused.dgamma, float32.dgamma));
+  // A bf16 convolution would have given other values (else the comparison
+  // above proves nothing), near them (its inputs rounded to 8 bits).
+  EXPECT_FALSE(same(fused.y, bf16_conv.y));
+  EXPECT_FALSE(same(fused.dw, bf16_conv.dw));
+  EXPECT_LE(rel_err(bf16_conv.dw, float32.dw), 5e-2);
+}
+
 // Readers other than a convolution see the rounded values as float32: add
 // in either order (oneDNN takes a bfloat16 operand second only) and with
 // both operands rounded, concat and upsample.
