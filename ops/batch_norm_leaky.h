@@ -24,11 +24,12 @@ namespace ops {
 struct BatchNormLeakyParams {
   BatchNorm2dParams bn;
   double slope = 0.1;
-  // float32 training under mixed precision (conv_bn_leaky with bf16
-  // convolutions): y is held as bfloat16, rounded as the next convolution
-  // would round it, where its layout is 16-channel blocks (nChw16c; other
-  // layouts stay float32). The convolution and its weight gradient then
-  // read it without a conversion and the saved activation takes half the
+  // float32 training under mixed precision (conv_bn_leaky under bf16,
+  // whichever precision its own convolution ran in): y is held as bfloat16,
+  // rounded as the next convolution would round it, where its layout is
+  // 16-channel blocks (nChw16c; other layouts stay float32). A bf16
+  // convolution and its weight gradient then read it without a conversion
+  // (one that runs as float32 Winograd converts it back, exactly) and the saved activation takes half the
   // memory; every other reader sees float32 values of bf16 precision.
   // Backward recovers its normalised input from this y only under the
   // tighter kMaxShiftOverScaleBf16, else keeps x.

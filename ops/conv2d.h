@@ -115,8 +115,10 @@ bool conv2d_prepared_weights_readable(const Tensor& w);
 // Under spec.bf16, whether a training convolution of inputs x [N,C,H,W]
 // and weights w runs faster in float32 on Winograd than in bf16 on the
 // direct kernel (the only bf16 kernel oneDNN 2.6 has): wide 3x3 stride-1
-// layers with mid-sized outputs. A caller may then run it in float32, which
-// is the more precise of the two (conv_bn_leaky does).
+// layers with mid-sized outputs, on AVX512-BF16 CPUs without AMX. A caller
+// may then run it in float32, which is the more precise of the two
+// (conv_bn_leaky does). False where bf16 is not supported: the bf16
+// convolution then refuses as before.
 bool conv2d_bf16_training_prefers_float32_winograd(const core::Shape& x, const core::Shape& w,
                                                    const ConvSpec& spec);
 // dx [N,C,H,W] from dy [N,OC,OH,OW] and w.

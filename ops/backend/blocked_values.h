@@ -21,7 +21,8 @@ namespace ops::backend {
 // the tensor's bytes; until then only the seam reads this buffer.
 //
 // The values are float32, or bfloat16 where a producer writes what bf16
-// convolutions read next (under mixed precision batch_norm_leaky's output,
+// convolutions read next, or a float32 Winograd layer under mixed precision
+// converts back (under mixed precision batch_norm_leaky's output,
 // which the next convolution and its weight gradient take as they are, the
 // saved activation at half the memory; and its input gradient, which the
 // backward of the convolution before takes as it is; and a bf16

@@ -32,4 +32,11 @@ bool plan_only() { return context().plan_only(); }
 
 bool bf16_supported() { return dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16; }
 
+bool amx_supported() {
+  // cpu_isa values are bit sets, each ISA's bits holding those of the ones it extends.
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto amx = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx);
+  return (isa & amx) == amx;
+}
+
 }  // namespace ops::backend

@@ -36,6 +36,8 @@ using core::Tensor;
 // Whether this CPU runs bfloat16 convolutions natively (AVX512-BF16 or
 // newer); where it does not, bf16 is refused rather than emulated.
 bool bf16_supported();
+// Whether it has AMX tiles too (and oneDNN uses them for bfloat16).
+bool amx_supported();
 
 // C [M,N] = A [M,K] * B [K,N], row-major float32, through dnnl_sgemm: the
 // machine's practical float32 peak for the benchmarks and `yolo bench`.
