@@ -29,8 +29,9 @@ struct BatchNormLeakyParams {
   // rounded as the next convolution would round it, where its layout is
   // 16-channel blocks (nChw16c; other layouts stay float32). A bf16
   // convolution and its weight gradient then read it without a conversion
-  // (one that runs as float32 Winograd converts it back, exactly) and the saved activation takes half the
-  // memory; every other reader sees float32 values of bf16 precision.
+  // (one that runs as float32 Winograd converts it back, exactly) and the
+  // saved activation takes half the memory; every other reader sees float32
+  // values of bf16 precision.
   // Backward recovers its normalised input from this y only under the
   // tighter kMaxShiftOverScaleBf16, else keeps x.
   bool bf16_output = false;

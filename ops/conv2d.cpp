@@ -99,9 +99,9 @@ Conv2dWeightGrads reference_backward_weights(const Tensor& dy, const Tensor& x, 
   return r;
 }
 
-backend::ConvSpec spec_of(const Conv2dParams& p) { return {p.stride, p.pad, p.dilation, p.groups, p.bf16}; }
-
 }  // namespace
+
+backend::ConvSpec conv2d_spec(const Conv2dParams& p) { return {p.stride, p.pad, p.dilation, p.groups, p.bf16}; }
 
 Shape conv2d_check(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
   core::check_floating(op, "x", x);
@@ -150,19 +150,19 @@ Shape conv2d_check(const char* op, const Tensor& x, const Tensor& w, const Tenso
 }
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
-  if (x.dtype() == DType::f32) return backend::conv2d_forward(x, w, b, spec_of(p), true);
+  if (x.dtype() == DType::f32) return backend::conv2d_forward(x, w, b, conv2d_spec(p), true);
   return reference_forward<double>(x, w, b, p);
 }
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
-  if (dy.dtype() == DType::f32) return backend::conv2d_backward_data(dy, w, x_shape, spec_of(p));
+  if (dy.dtype() == DType::f32) return backend::conv2d_backward_data(dy, w, x_shape, conv2d_spec(p));
   return reference_backward_data<double>(dy, w, x_shape, p);
 }
 
 Conv2dWeightGrads conv2d_backward_weights(const Tensor& dy, const Tensor& x, const Shape& w_shape,
                                           const Conv2dParams& p, bool with_bias) {
   if (dy.dtype() == DType::f32) {
-    auto g = backend::conv2d_backward_weights(x, dy, w_shape, spec_of(p), with_bias);
+    auto g = backend::conv2d_backward_weights(x, dy, w_shape, conv2d_spec(p), with_bias);
     return {g.dw, g.db};
   }
   return reference_backward_weights<double>(dy, x, w_shape, p, with_bias);
@@ -179,7 +179,7 @@ std::vector<Tensor> conv2d_grads(const core::BackwardContext& ctx, const Conv2dP
   const bool wants_dx = ctx.needs_grad[0], wants_dwb = ctx.needs_grad[1] || ctx.needs_grad[2];
   std::vector<Tensor> grads(3);
   if (wants_dx && wants_dwb && dy.dtype() == DType::f32) {
-    auto g = backend::conv2d_backward(dy, ctx.saved[0], ctx.saved[1], spec_of(p), ctx.needs_grad[2]);
+    auto g = backend::conv2d_backward(dy, ctx.saved[0], ctx.saved[1], conv2d_spec(p), ctx.needs_grad[2]);
     grads[0] = std::move(g.dx);
     if (ctx.needs_grad[1]) grads[1] = std::move(g.dw);
     grads[2] = std::move(g.db);
@@ -207,7 +207,7 @@ Tensor conv2d(Tape& tape, const Tensor& x, const Tensor& w, const Tensor& b, con
   // nothing else later (a shortcut's sum) is freed after the forward.
   Tensor x_as_read;
   const bool keep_converted = wants_wb && p.bf16 && x.dtype() == DType::f32 && tape.should_record({x, w, b});
-  Tensor y = keep_converted ? backend::conv2d_forward(x, w, b, spec_of(p), true, {}, &x_as_read)
+  Tensor y = keep_converted ? backend::conv2d_forward(x, w, b, conv2d_spec(p), true, {}, &x_as_read)
                             : conv2d_forward(x, w, b, p);
   const Tensor& x_saved = x_as_read.defined() ? x_as_read : x;
   tape.record("conv2d", {x, w, b}, {y}, {wants_wb ? x_saved : Tensor(), wants_x ? w : Tensor()},

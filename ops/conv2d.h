@@ -157,3 +157,10 @@ class PlainConvBench {
 };
 
 }  // namespace ops::backend
+
+namespace ops {
+
+// p in the kernels' terms.
+backend::ConvSpec conv2d_spec(const Conv2dParams& p);
+
+}  // namespace ops

@@ -46,8 +46,7 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
     Conv2dParams conv = p.conv;
     if (conv.bf16 && x.dtype() == core::DType::f32) {
       conv2d_check("conv_bn_leaky", x, w, b, conv);  // the shapes the choice reads
-      conv.bf16 = !backend::conv2d_bf16_training_prefers_float32_winograd(
-          x.shape(), w.shape(), {conv.stride, conv.pad, conv.dilation, conv.groups, true});
+      conv.bf16 = !backend::conv2d_bf16_training_prefers_float32_winograd(x.shape(), w.shape(), conv2d_spec(conv));
     }
     return batch_norm_leaky(tape, conv2d(tape, x, w, b, conv), bn_weight, bn_bias, running_mean, running_var,
                             {.bn = p.bn, .slope = p.slope, .bf16_output = p.conv.bf16,
@@ -67,7 +66,7 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
     sources.emplace_back(nullptr, p.conv.bf16 ? 1 : 0);  // the prepared weights' type
     FoldedWeights local;
     FoldedWeights& f = p.folded ? *p.folded : local;
-    const backend::ConvSpec spec{p.conv.stride, p.conv.pad, p.conv.dilation, p.conv.groups, p.conv.bf16};
+    const backend::ConvSpec spec = conv2d_spec(p.conv);
     // Under bf16 the output is held as bfloat16: the next convolution reads
     // it as it is, instead of converting it (about 70 conversions a
     // YOLOv3 forward).
