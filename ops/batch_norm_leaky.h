@@ -30,8 +30,10 @@ struct BatchNormLeakyParams {
   // 16-channel blocks (nChw16c; other layouts stay float32). A bf16
   // convolution and its weight gradient then read it without a conversion
   // (one that runs as float32 Winograd converts it back, exactly) and the
-  // saved activation takes half the memory; every other reader sees float32
-  // values of bf16 precision.
+  // saved activation takes half the memory; add, concat, upsample and
+  // maxpool keep it bfloat16 when all their inputs are (the residual
+  // stream, routes); every other reader sees float32 values of bf16
+  // precision.
   // Backward recovers its normalised input from this y only under the
   // tighter kMaxShiftOverScaleBf16, else keeps x.
   bool bf16_output = false;

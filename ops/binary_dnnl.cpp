@@ -12,12 +12,35 @@
 
 namespace ops::backend {
 
+namespace {
+
+// a + b held as bfloat16 when both operands are, in one layout: under mixed
+// precision a residual block's output and the stream it adds to, which the
+// next convolution reads as bfloat16 anyway (no conversion of the sum, half
+// its memory). Undefined where they are not.
+Tensor add_bf16(Exec& ex, const Tensor& a, const Tensor& b) {
+  if (!holds_bfloat16(a) || !holds_bfloat16(b)) return {};
+  const Source s0 = ex.read_as_stored(a), s1 = ex.read_as_stored(b);
+  const auto bf16 = [](const Source& s) { return s.mem.get_desc().data_type() == dt::bf16; };
+  if (!bf16(s0) || !bf16(s1) || s0.layout != s1.layout || s0.layout == Layout::plain) return {};
+  const Tensor y = ex.output_in(DNNL_ARG_DST, a.shape(), s0.layout, dt::bf16);
+  ex.bind(DNNL_ARG_SRC_0, flat(s0.mem));
+  ex.bind(DNNL_ARG_SRC_1, flat(s1.mem));
+  ex.bind(DNNL_ARG_DST, flat(ex.arg(DNNL_ARG_DST)));
+  ex.run(add_entry(a.numel(), dt::bf16, dt::bf16));
+  return y;
+}
+
+}  // namespace
+
 Tensor add_forward(const Tensor& a, const Tensor& b) {
   return guarded("add", [&] {
     Exec ex;
+    if (Tensor y = add_bf16(ex, a, b); y.defined()) return y;
     // A bfloat16 operand (batch_norm_leaky's output under mixed precision)
     // goes second, where oneDNN's JIT add reads it as it is: a + b and b + a
-    // are the same float. When both are bfloat16 the first is converted.
+    // are the same float. When both are bfloat16 (in different layouts) the
+    // first is converted.
     const bool swap = holds_bfloat16(a) && !holds_bfloat16(b);
     const Tensor& first = swap ? b : a;
     const Source s0 = ex.read(first), s1 = ex.read_as_stored(swap ? a : b);

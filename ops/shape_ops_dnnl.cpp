@@ -1,6 +1,7 @@
 // concat's float32 kernels on oneDNN (declared in shape_ops.h, namespace
-// ops::backend): joining 4-D tensors in their common layout, and slicing
-// the gradient back into the inputs' shapes in its layout.
+// ops::backend): joining 4-D tensors in their common layout (as bfloat16
+// when they all are), and slicing the gradient back into the inputs' shapes
+// in its layout.
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <vector>
@@ -26,21 +27,35 @@ Tensor concat_forward(const std::vector<Tensor>& xs, int axis) {
     }
     Exec ex;
     std::vector<Source> srcs;
-    for (const auto& x : xs) srcs.push_back(ex.read(x));
+    for (const auto& x : xs) srcs.push_back(ex.read_as_stored(x));
     // One layout for all: the inputs' common one, else plain. Our layouts
     // have whole channel blocks, so every input starts on a block boundary.
     Layout l = srcs[0].layout;
     for (const auto& src : srcs) l = src.layout == l ? l : Layout::plain;
+    // bfloat16 when every input is (mixed precision's block outputs and
+    // residual sums, in one blocked layout): the next convolution reads
+    // that as it is. Otherwise float32, converting the bfloat16 ones.
+    bool all_bf16 = l != Layout::plain;
+    for (const auto& src : srcs) all_bf16 = all_bf16 && src.mem.get_desc().data_type() == dt::bf16;
+    if (!all_bf16) {
+      for (std::size_t i = 0; i < xs.size(); ++i) {
+        if (srcs[i].mem.get_desc().data_type() != dt::f32) srcs[i] = ex.read(xs[i]);
+      }
+    }
+    const dt type = all_bf16 ? dt::bf16 : dt::f32;
     const auto& e = context().get<dnnl::concat>(
-        {PrimKind::concat, Prop::fwd_inference, in_shapes, {0, 0, 0, 0, axis}, core::DType::f32, 0, 0.0, l}, [&] {
+        {PrimKind::concat, Prop::fwd_inference, in_shapes, {0, 0, 0, 0, axis}, core::DType::f32, all_bf16 ? 1u : 0u,
+         0.0, l},
+        [&] {
           std::vector<memory::desc> mds;
-          for (const auto& s : in_shapes) mds.push_back(layout_md(s, l));
-          return dnnl::concat::primitive_desc(layout_md(ys, l), axis, mds, context().engine(), user_scratchpad());
+          for (const auto& s : in_shapes) mds.push_back(layout_md(s, l, type));
+          return dnnl::concat::primitive_desc(layout_md(ys, l, type), axis, mds, context().engine(),
+                                              user_scratchpad());
         });
     for (std::size_t i = 0; i < xs.size(); ++i) {
-      ex.bind(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), ex.convert(srcs[i], layout_md(in_shapes[i], l)));
+      ex.bind(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), ex.convert(srcs[i], layout_md(in_shapes[i], l, type)));
     }
-    Tensor y = ex.output_in(DNNL_ARG_DST, ys, l);
+    Tensor y = ex.output_in(DNNL_ARG_DST, ys, l, type);
     ex.run(e);
     return y;
   } catch (const dnnl::error& e) {

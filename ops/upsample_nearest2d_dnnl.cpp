@@ -1,5 +1,6 @@
 // upsample_nearest2d's float32 kernels on oneDNN (declared in
-// upsample_nearest2d.h, namespace ops::backend), in the input's layout.
+// upsample_nearest2d.h, namespace ops::backend), in the input's layout (and,
+// forward, its bfloat16 values under mixed precision).
 #include <cstdint>
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -15,14 +16,15 @@ namespace {
 
 Shape upsampled(const Shape& x, std::int64_t f) { return {x[0], x[1], x[2] * f, x[3] * f}; }
 
-const CacheEntry& resample_forward_entry(const Shape& x, std::int64_t f, bool training, Layout l) {
+const CacheEntry& resample_forward_entry(const Shape& x, std::int64_t f, bool training, Layout l,
+                                         dt type = dt::f32) {
   return context().get<dnnl::resampling_forward>(
       {PrimKind::resample, training ? Prop::fwd_training : Prop::fwd_inference, {x}, {0, 0, 0, 0, f}, core::DType::f32,
-       0, 0.0, l},
+       type == dt::bf16 ? 1u : 0u, 0.0, l},
       [&] {
         dnnl::resampling_forward::desc d(
             training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
-            dnnl::algorithm::resampling_nearest, layout_md(x, l), layout_md(upsampled(x, f), l));
+            dnnl::algorithm::resampling_nearest, layout_md(x, l, type), layout_md(upsampled(x, f), l, type));
         return dnnl::resampling_forward::primitive_desc(d, user_scratchpad(), context().engine());
       });
 }
@@ -32,10 +34,13 @@ const CacheEntry& resample_forward_entry(const Shape& x, std::int64_t f, bool tr
 Tensor upsample_nearest_forward(const Tensor& x, std::int64_t factor) {
   return guarded("upsample_nearest2d", [&] {
     Exec ex;
-    const Source src = ex.read(x);
-    const auto& e = resample_forward_entry(x.shape(), factor, true, src.layout);
+    // bfloat16 values in a blocked layout (mixed precision's block outputs)
+    // are copied as they are; nearest neighbour only copies.
+    const Source src = ex.read_as_stored(x);
+    const dt type = src.mem.get_desc().data_type();
+    const auto& e = resample_forward_entry(x.shape(), factor, true, src.layout, type);
     ex.bind(DNNL_ARG_SRC, src.mem);
-    Tensor y = ex.output_in(DNNL_ARG_DST, upsampled(x.shape(), factor), src.layout);
+    Tensor y = ex.output_in(DNNL_ARG_DST, upsampled(x.shape(), factor), src.layout, type);
     ex.run(e);
     return y;
   }, x);

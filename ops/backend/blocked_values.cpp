@@ -42,11 +42,12 @@ memory flat(const memory& m) {
 
 void* ptr(const Tensor& t) { return const_cast<void*>(t.raw_data()); }
 
-const CacheEntry& add_entry(std::int64_t n, dt second) {
+const CacheEntry& add_entry(std::int64_t n, dt second, dt first_and_sum) {
   PrimitiveKey key{PrimKind::binary_add, Prop::fwd_inference, {{n}}};
-  key.flags = second == dt::bf16 ? 1 : 0;
+  key.flags = (second == dt::bf16 ? 1 : 0) | (first_and_sum == dt::bf16 ? 2 : 0);
   return context().get<dnnl::binary>(key, [&] {
-    dnnl::binary::desc d(dnnl::algorithm::binary_add, flat_md(n), flat_md(n, second), flat_md(n));
+    dnnl::binary::desc d(dnnl::algorithm::binary_add, flat_md(n, first_and_sum), flat_md(n, second),
+                         flat_md(n, first_and_sum));
     return dnnl::binary::primitive_desc(d, user_scratchpad(), context().engine());
   });
 }

@@ -28,13 +28,14 @@ namespace ops::backend {
 // backward of the convolution before takes as it is; and a bf16
 // convolution's float32 input as it converted it, which its weight gradient
 // takes as it is; in inference, a bf16 convolution's output fused with
-// batch norm and leaky ReLU, which the next convolution takes as it is). A
-// primitive that
+// batch norm and leaky ReLU, which the next convolution takes as it is; and
+// the sum, concatenation, upsampling or max pooling of such values, all in
+// one layout, which these ops write as bfloat16 too). A primitive that
 // declares the input it wants (Exec::input, or Exec::read_as_stored then
 // Exec::convert, as convolution backward reads dy) converts them as it
 // would any layout; Exec::read and materialize give float32 to everything
-// else, but for the two readers that take bfloat16 as stored (add's second
-// operand, batch_norm_leaky's backward reading y).
+// else, but for the readers that take bfloat16 as stored (add, concat,
+// upsample, maxpool, batch_norm_leaky's backward reading y).
 class BlockedValues final : public core::PhysicalLayout {
  public:
   BlockedValues(Shape shape, Layout layout, dt type = dt::f32);
@@ -75,7 +76,9 @@ void* ptr(const Tensor& t);
 // a + b on n floats: any of our layouts, seen flat. Shared by the add op
 // (ops/binary_dnnl.cpp) and the gradient sum of BlockedValues. b may be
 // bfloat16 (oneDNN 2.6 runs its JIT kernel for a bfloat16 second operand,
-// a reference loop for a bfloat16 first one); a and the sum are float32.
-const CacheEntry& add_entry(std::int64_t n, dt second = dt::f32);
+// a reference loop for a bfloat16 first one with a float32 sum); a and the
+// sum are float32, or both bfloat16 (then b is too: mixed precision's
+// residual sums, summed in float32 and rounded once).
+const CacheEntry& add_entry(std::int64_t n, dt second = dt::f32, dt first_and_sum = dt::f32);
 
 }  // namespace ops::backend

@@ -488,7 +488,8 @@ TEST(ConvBnLeakyBf16, AFloat32WinogradLayerComputesAsAFloat32Convolution) {
 
 // Readers other than a convolution see the rounded values as float32: add
 // in either order (oneDNN takes a bfloat16 operand second only) and with
-// both operands rounded, concat and upsample.
+// both operands rounded (that sum is held as bfloat16 itself:
+// bf16_activations_test.cpp), concat and upsample.
 TEST(BatchNormLeakyBf16, OtherReadersSeeTheRoundedValuesAsFloat32) {
   if (!backend::bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
   const Inputs in = inputs32({2, 32, 6, 5}, 111);
