@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <optional>
 
 #include "core/error.h"
 #include "core/fault_injection.h"
@@ -78,6 +79,10 @@ TrainResult Trainer::run() {
   while (step_ < total_steps_) {
     start_step();
     StepTotals totals;
+    // Passes accumulated into one update read the same weights: each
+    // convolution's converted copy is made once and kept until the update.
+    std::optional<ops::backend::KeepConvertedWeights> same_weights;
+    if (subdivisions > 1) same_weights.emplace();
     // Distributed ranks run every pass even after a bad one: their
     // collectives (sync_bn, gradients) must stay matched.
     for (int sub = 0; sub < subdivisions && (comm_.distributed() || totals.bad_reason.empty()); ++sub) {
@@ -91,6 +96,7 @@ TrainResult Trainer::run() {
       totals.loss += value / subdivisions;
       totals.images += batch.images.size(0);
     }
+    same_weights.reset();
     sync_ranks(totals);
     if (!optimizer_step(totals)) continue;
     log(totals);

@@ -11,6 +11,7 @@
 //   layout.h          memory descriptors and the layouts activations keep
 //   blocked_values.h  activations kept in a blocked layout between ops
 //   exec.h            one primitive run: binding, reorders, execution
+//   kept_weights.h    weights converted once per optimizer update
 //   errors.h          dnnl::error -> core::BackendError with op and shapes
 //
 // Outputs of the activation ops (conv, batch norm, leaky ReLU, add, concat,
@@ -71,6 +72,24 @@ class PlanOnly {
 
 // Whether a PlanOnly lives.
 bool plan_only();
+
+// While one lives, each convolution's weights, converted into the layout
+// and type its primitive reads (bfloat16 blocks under mixed precision,
+// float32 blocks otherwise), are kept and reused for as long as the weight
+// tensor's storage is unchanged (its version), instead of converted anew on
+// every pass. The trainer holds one across the passes it accumulates into
+// one optimizer update (train.subdivisions): the weights are then converted
+// once per update, the copies held meanwhile (about the float32 weights'
+// size: a bf16 copy each for forward and backward data) and freed when the
+// last guard ends. Nothing is kept while planning. Process-wide, like
+// PlanOnly; the values computed are the same either way.
+class KeepConvertedWeights {
+ public:
+  KeepConvertedWeights();
+  ~KeepConvertedWeights();
+  KeepConvertedWeights(const KeepConvertedWeights&) = delete;
+  KeepConvertedWeights& operator=(const KeepConvertedWeights&) = delete;
+};
 
 // The layout t's values sit in inside the seam without reading them:
 // "plain" (row-major bytes current), or a oneDNN tag such as "nChw16c"

@@ -1,6 +1,7 @@
 // One primitive run (see exec.h).
 #include "ops/backend/exec.h"
 
+#include "ops/backend/kept_weights.h"
 #include "ops/backend/layout.h"
 #include "ops/backend/prepared_weights.h"
 
@@ -38,7 +39,14 @@ void Exec::input(int arg, const memory::desc& want, const Tensor& t, const memor
       return;
     }
   }
-  bind(arg, convert({memory(user, ctx_.engine(), ptr(t)), Layout::plain}, want));
+  const memory plain(user, ctx_.engine(), ptr(t));
+  if (want != user) {
+    if (auto kept = kept_conversion(t, plain, want)) {
+      bind(arg, *kept);
+      return;
+    }
+  }
+  bind(arg, convert({plain, Layout::plain}, want));
 }
 
 memory Exec::convert(const Source& s, const memory::desc& want) {

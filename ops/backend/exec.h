@@ -43,7 +43,8 @@ class Exec {
 
   void input(int arg, const memory::desc& want, const Tensor& t) { bind(arg, convert(read_as_stored(t), want)); }
   // t's plain bytes seen through `user` (grouped weights as 5-D, 1-D vectors),
-  // or its prepared copy (PreparedWeights) when it has one.
+  // or its prepared copy (PreparedWeights) when it has one, or the
+  // conversion kept from an earlier pass (KeepConvertedWeights).
   void input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user);
 
   // A new tensor of `shape` that the primitive writes in layout l, as float32
