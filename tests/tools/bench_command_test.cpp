@@ -144,6 +144,26 @@ TEST_F(BenchCommand, SizeBatchAndLossFlagsApply) {
   EXPECT_EQ(j.at("loss"), "yolo");
 }
 
+// --subdivisions N: a step is N passes accumulated into one update, so
+// images/s counts N x batch images per step; train only.
+TEST_F(BenchCommand, SubdivisionsCountEveryPassOfAStep) {
+  ASSERT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--batch", "2", "--subdivisions", "3", "--steps", "2",
+                 "--threads", "1", "--json"}),
+            0)
+      << err_.str();
+  const auto j = last_json_line();
+  EXPECT_EQ(j.at("batch"), 2);
+  EXPECT_EQ(j.at("subdivisions"), 3);
+  const double median = j.at("median_step_s");
+  EXPECT_NEAR(j.at("images_per_s").get<double>(), 6 / median, 1e-9 * (6 / median));
+  EXPECT_NE(err_.str().find("batch 2 x 3 passes a step"), std::string::npos) << err_.str();
+  ASSERT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--steps", "1", "--threads", "1", "--json"}), 0);
+  EXPECT_EQ(last_json_line().at("subdivisions"), 1);
+  EXPECT_EQ(run({"bench", "forward", "--cfg", path("net.cfg"), "--subdivisions", "2"}), 1);
+  EXPECT_NE(err_.str().find("--subdivisions is for bench train"), std::string::npos) << err_.str();
+  EXPECT_NE(run({"bench", "train", "--cfg", path("net.cfg"), "--subdivisions", "0"}), 0);
+}
+
 // --multiscale-steps: each step at a random size from size - 64 (at least
 // 32) to size + 64 by 32, in the JSON per step and summarised in the log.
 TEST_F(BenchCommand, MultiscaleStepsAreReportedAtTheirSizes) {

@@ -52,6 +52,12 @@ void check_args(const BenchArgs& a) {
     throw core::ConfigError(fmt::format("bench: --loss must be squares or yolo, got '{}'", a.loss));
   }
   if (a.steps < 1) throw core::ConfigError(fmt::format("bench: --steps must be at least 1, got {}", a.steps));
+  if (a.subdivisions < 1) {
+    throw core::ConfigError(fmt::format("bench: --subdivisions must be at least 1, got {}", a.subdivisions));
+  }
+  if (a.subdivisions > 1 && a.mode != "train") {
+    throw core::ConfigError("bench: --subdivisions is for bench train (passes accumulated per optimizer update)");
+  }
   if (a.multiscale_steps < 0) {
     throw core::ConfigError(fmt::format("bench: --multiscale-steps must be 0 or more, got {}", a.multiscale_steps));
   }
@@ -188,14 +194,23 @@ class StepRunner {
   double operator()(const Tensor& input, int input_size, core::OpProfile* prof) {
     const long faults0 = minor_page_faults();
     const auto t0 = Clock::now();
-    core::Tape tape(train_ ? core::Tape::Mode::record : core::Tape::Mode::inference);
-    if (prof) tape.set_profile(prof);
-    const auto fwd = network_.forward(tape, input);
     if (train_) {
-      tape.backward(loss(tape, fwd.heads, input_size));
+      // As the trainer runs accumulated passes: weights converted once.
+      std::optional<ops::backend::KeepConvertedWeights> same_weights;
+      if (args_.subdivisions > 1) same_weights.emplace();
+      for (int pass = 0; pass < args_.subdivisions; ++pass) {
+        core::Tape tape;
+        if (prof) tape.set_profile(prof);
+        const auto fwd = network_.forward(tape, input);
+        tape.backward(loss(tape, fwd.heads, input_size));
+      }
+      same_weights.reset();
       optimizer_->step(sgd_.lr);
       network_.zero_grad();
     } else {
+      core::Tape tape(core::Tape::Mode::inference);
+      if (prof) tape.set_profile(prof);
+      const auto fwd = network_.forward(tape, input);
       for (const auto& h : fwd.heads) (void)h.data<float>();  // heads in plain layout, as a caller reads them
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -345,9 +360,10 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
   const double sgemm = measure_sgemm_gflops();
   const double gflop_per_image = static_cast<double>(models::summarize_network(def, size, size).flops) / 1e9;
   const bool train = args.mode == "train";
-  log << fmt::format("bench {}: {} at {}x{}, batch {}, {} threads, {}, loss {}; sgemm peak {:.1f} GFLOP/s\n",
-                     args.mode, def.source, size, size, batch, threads, args.precision, train ? args.loss : "none",
-                     sgemm);
+  log << fmt::format("bench {}: {} at {}x{}, batch {}{}, {} threads, {}, loss {}; sgemm peak {:.1f} GFLOP/s\n",
+                     args.mode, def.source, size, size, batch,
+                     args.subdivisions > 1 ? fmt::format(" x {} passes a step", args.subdivisions) : "", threads,
+                     args.precision, train ? args.loss : "none", sgemm);
   StepRunner run_step(args, bench);
   std::vector<int> sizes{size, size + 32};
   if (args.multiscale_steps > 0) sizes = multiscale_sizes(size);
@@ -359,7 +375,8 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
   }
   const BenchTimes t = time_steps(args, bench, inputs, run_step);
   const std::vector<MultiScaleStep> multiscale = time_multiscale(args, bench, run_step);
-  const double images_per_s = batch / t.median_s;
+  const int subdivisions = train ? args.subdivisions : 1;
+  const double images_per_s = batch * subdivisions / t.median_s;
   const double gflops = (train ? 3.0 : 1.0) * gflop_per_image * images_per_s;
 
   if (args.profile) print_profile(t.profile, args.steps, log);
@@ -379,6 +396,7 @@ void run_bench_command(const BenchArgs& args, std::ostream& out, std::ostream& l
   j["network"] = def.source;
   j["size"] = size;
   j["batch"] = batch;
+  if (train) j["subdivisions"] = subdivisions;
   j["threads"] = threads;
   j["precision"] = args.precision;
   if (train) j["loss"] = args.loss;

@@ -1,6 +1,7 @@
 // `yolo bench train|forward (--cfg FILE.cfg | --config FILE.yml) [--size S]
 // [--batch B] [--threads N] [--steps N] [--precision fp32|bf16]
-// [--loss squares|yolo] [--multiscale-steps N] [--no-prepare] [--profile]
+// [--loss squares|yolo] [--subdivisions N] [--multiscale-steps N]
+// [--no-prepare] [--profile]
 // [--json] [--write-cfg FILE.cfg]`: the speed of a training step or an
 // inference forward of a network on random inputs, without a data loader.
 // Training first prepares every size it will step at, as `yolo train` does
@@ -16,7 +17,12 @@
 // and page faults of the second half: what a settled multi-scale run pays
 // per step. Human-readable output goes to `log` (stderr); --json writes one
 // JSON object as the last line of `out` (stdout), with multiscale_steps
-// (size, step_s, page_faults of each).
+// (size, step_s, page_faults of each). Training with --subdivisions N
+// times a step as `yolo train` runs one under train.subdivisions: N
+// forward and backward passes of --batch images accumulated into one
+// optimizer update, the convolutions' converted weights kept across them
+// (ops::backend::KeepConvertedWeights); images_per_s then counts the N x
+// batch images of a step.
 #pragma once
 
 #include <ostream>
@@ -32,6 +38,7 @@ struct BenchArgs {
   int batch = 0;       // 0: the cfg's batch / subdivisions or the config's train.batch_size
   int threads = 0;     // 0: every core
   int steps = 5;       // measured steps after the warm-ups
+  int subdivisions = 1;  // train: passes accumulated per optimizer update (a step)
   int multiscale_steps = 0;  // then steps at random sizes from size - 64 (at least 32) to size + 64
   bool prepare = true;  // train: ready every size it steps at first (models/size_preparation.h)
   std::string precision = "fp32";

@@ -257,6 +257,10 @@ Command add_bench(CLI::App& app, Io io) {
                     "config's train.batch_size)")->check(CLI::Range(1, 4096));
   bench->add_option("--threads", bench_args->threads, "Compute threads (default: every core)")->check(CLI::Range(1, 1024));
   bench->add_option("--steps", bench_args->steps, "Measured steps after 2 warm-ups")->check(CLI::Range(1, 100000));
+  bench->add_option("--subdivisions", bench_args->subdivisions,
+                    "train: passes of --batch images accumulated per step (optimizer update), as "
+                    "train.subdivisions; converted weights are kept across them")
+      ->check(CLI::Range(1, 4096));
   bench->add_option("--multiscale-steps", bench_args->multiscale_steps,
                     "train/forward: then a step at each size from size-64 (at least 32) to size+64 by 32 and N "
                     "steps at random ones among them (multi-scale training)")
