@@ -126,7 +126,9 @@ std::vector<KeyDescriptor> optimization_keys() {
       KEY(train.max_steps, "Stop after this many optimizer updates; overrides train.epochs when > 0"),
       KEY(train.epochs, "Passes over the training set"),
       KEY(train.batch_size, "Images per forward pass"),
-      KEY(train.subdivisions, "Forward passes accumulated per optimizer update (global batch = batch_size x subdivisions)"),
+      KEY(train.subdivisions, "Forward passes accumulated per optimizer update (global batch = batch_size x "
+                              "subdivisions); the convolutions' weights are converted once per update and held "
+                              "until it"),
       KEY(train.seed, "Seed of initialisation, data order and augmentation"),
       KEY(train.threads, "Compute threads (0 = the cores available)"),
       KEY(train.clip_grad_norm, "Clip the global gradient norm to this value (0 = off)"),
@@ -188,7 +190,8 @@ std::vector<KeyDescriptor> evaluation_and_output_keys() {
       KEY(pretrain_weights, "Initial weights: Darknet .weights (e.g. darknet53.conv.74) or a checkpoint; empty = random"),
       KEY(precision, "fp32 | bf16: convolutions multiply in bfloat16 with float32 sums, weights, batch-norm arithmetic "
                      "and statistics, and loss; batch norm's output is held in bfloat16 for the convolution after "
-                     "it, and its input gradient for the convolution before it (mixed precision; needs a CPU with "
+                     "it, and its input gradient for the convolution before it; shortcuts, routes, upsampling "
+                     "and max pooling of such outputs stay bfloat16 (mixed precision; needs a CPU with "
                      "AVX512-BF16). Without AMX, 3x3 layers with at least 128 input channels and 26x26 outputs "
                      "train in float32 on Winograd, which is faster there"),
   };
