@@ -127,8 +127,8 @@ std::vector<KeyDescriptor> optimization_keys() {
       KEY(train.epochs, "Passes over the training set"),
       KEY(train.batch_size, "Images per forward pass"),
       KEY(train.subdivisions, "Forward passes accumulated per optimizer update (global batch = batch_size x "
-                              "subdivisions); the convolutions' weights are converted once per update and held "
-                              "until it"),
+                              "subdivisions); under bf16 the convolutions' weights are converted once per update "
+                              "and held until it"),
       KEY(train.seed, "Seed of initialisation, data order and augmentation"),
       KEY(train.threads, "Compute threads (0 = the cores available)"),
       KEY(train.clip_grad_norm, "Clip the global gradient norm to this value (0 = off)"),

@@ -79,7 +79,7 @@ TrainResult Trainer::run() {
   while (step_ < total_steps_) {
     start_step();
     StepTotals totals;
-    // Passes accumulated into one update read the same weights: each
+    // Passes accumulated into one update read the same weights: each bf16
     // convolution's converted copy is made once and kept until the update.
     std::optional<ops::backend::KeepConvertedWeights> same_weights;
     if (subdivisions > 1) same_weights.emplace();

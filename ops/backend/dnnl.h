@@ -73,16 +73,17 @@ class PlanOnly {
 // Whether a PlanOnly lives.
 bool plan_only();
 
-// While one lives, each convolution's weights, converted into the layout
-// and type its primitive reads (bfloat16 blocks under mixed precision,
-// float32 blocks otherwise), are kept and reused for as long as the weight
-// tensor's storage is unchanged (its version), instead of converted anew on
-// every pass. The trainer holds one across the passes it accumulates into
-// one optimizer update (train.subdivisions): the weights are then converted
-// once per update, the copies held meanwhile (about the float32 weights'
-// size: a bf16 copy each for forward and backward data) and freed when the
-// last guard ends. Nothing is kept while planning. Process-wide, like
-// PlanOnly; the values computed are the same either way.
+// While one lives, each bf16 convolution's weights, converted into the
+// layout and type its primitive reads (bfloat16 blocks, under mixed
+// precision), are kept and reused for as long as the weight tensor's
+// storage is unchanged (its version), instead of converted anew on every
+// pass. The trainer holds one across the passes it accumulates into one
+// optimizer update (train.subdivisions): the weights are then converted
+// once per update, the copies held meanwhile (a bf16 copy each for forward
+// and backward data: about the float32 weights' size) and freed when the
+// last guard ends. Float32 layout copies are not kept (kept_weights.h says
+// why); nothing is kept while planning. Process-wide, like PlanOnly; the
+// values computed are the same either way.
 class KeepConvertedWeights {
  public:
   KeepConvertedWeights();

@@ -43,7 +43,7 @@ class Exec {
 
   void input(int arg, const memory::desc& want, const Tensor& t) { bind(arg, convert(read_as_stored(t), want)); }
   // t's plain bytes seen through `user` (grouped weights as 5-D, 1-D vectors),
-  // or its prepared copy (PreparedWeights) when it has one, or the
+  // or its prepared copy (PreparedWeights) when it has one, or its bfloat16
   // conversion kept from an earlier pass (KeepConvertedWeights).
   void input(int arg, const memory::desc& want, const Tensor& t, const memory::desc& user);
 

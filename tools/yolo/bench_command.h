@@ -20,7 +20,7 @@
 // (size, step_s, page_faults of each). Training with --subdivisions N
 // times a step as `yolo train` runs one under train.subdivisions: N
 // forward and backward passes of --batch images accumulated into one
-// optimizer update, the convolutions' converted weights kept across them
+// optimizer update, bf16 convolutions' converted weights kept across them
 // (ops::backend::KeepConvertedWeights); images_per_s then counts the N x
 // batch images of a step.
 #pragma once
