@@ -2,6 +2,7 @@
 // KeepConvertedWeights in dnnl.h).
 #include "ops/backend/kept_weights.h"
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,9 @@ namespace ops::backend {
 
 namespace {
 
+// No tensor has this version: the kept buffer holds no conversion yet.
+constexpr std::uint64_t kNotConverted = ~std::uint64_t{0};
+
 struct Kept {
   memory::desc want;
   std::uint64_t version;
@@ -25,8 +29,9 @@ struct Kept {
 
 // The conversions of each weight's storage, held (the storage too, so its
 // address cannot be reused) until the last guard ends. Process-wide like
-// PlanOnly's mode, which it follows: a trainer's passes run on one thread,
-// a guard spans them.
+// PlanOnly's mode, which it follows: a trainer's passes run on one thread
+// and a guard spans them; a convolution on another thread while a guard
+// lives would keep its weights too, and must end before the guard does.
 struct KeptWeights {
   std::mutex mutex;
   int guards = 0;
@@ -68,11 +73,12 @@ std::optional<memory> kept_conversion(const Tensor& t, const memory& plain, cons
   Kept* kept = nullptr;
   for (Kept& c : conversions) kept = c.want == want ? &c : kept;
   if (kept != nullptr && kept->version == t.version()) return memory(want, context().engine(), kept->buffer.data);
-  if (kept == nullptr) kept = &conversions.emplace_back(Kept{want, 0, ScratchPool::acquire(want.get_size())});
-  kept->version = t.version();
+  if (kept == nullptr) kept = &conversions.emplace_back(Kept{want, kNotConverted, ScratchPool::acquire(want.get_size())});
+  kept->version = kNotConverted;  // until the conversion below has run
   memory to(want, context().engine(), kept->buffer.data);
   reorder(plain, to);
   context().stream().wait();
+  kept->version = t.version();
   return to;
 }
 

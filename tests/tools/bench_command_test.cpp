@@ -162,6 +162,13 @@ TEST_F(BenchCommand, SubdivisionsCountEveryPassOfAStep) {
   EXPECT_EQ(run({"bench", "forward", "--cfg", path("net.cfg"), "--subdivisions", "2"}), 1);
   EXPECT_NE(err_.str().find("--subdivisions is for bench train"), std::string::npos) << err_.str();
   EXPECT_NE(run({"bench", "train", "--cfg", path("net.cfg"), "--subdivisions", "0"}), 0);
+  if (ops::backend::bf16_supported()) {  // where the passes keep their bf16 weights
+    ASSERT_EQ(run({"bench", "train", "--cfg", path("net.cfg"), "--subdivisions", "2", "--precision", "bf16",
+                   "--steps", "1", "--threads", "1", "--json"}),
+              0)
+        << err_.str();
+    EXPECT_EQ(last_json_line().at("subdivisions"), 2);
+  }
 }
 
 // --multiscale-steps: each step at a random size from size - 64 (at least

@@ -202,7 +202,9 @@ class StepRunner {
         core::Tape tape;
         if (prof) tape.set_profile(prof);
         const auto fwd = network_.forward(tape, input);
-        tape.backward(loss(tape, fwd.heads, input_size));
+        // Each pass's share of the update, as the trainer scales it.
+        const Tensor l = loss(tape, fwd.heads, input_size);
+        tape.backward(args_.subdivisions > 1 ? ops::mul_scalar(tape, l, 1.0 / args_.subdivisions) : l);
       }
       same_weights.reset();
       optimizer_->step(sgd_.lr);
