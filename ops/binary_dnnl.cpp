@@ -21,8 +21,7 @@ namespace {
 Tensor add_bf16(Exec& ex, const Tensor& a, const Tensor& b) {
   if (!holds_bfloat16(a) || !holds_bfloat16(b)) return {};
   const Source s0 = ex.read_as_stored(a), s1 = ex.read_as_stored(b);
-  const auto bf16 = [](const Source& s) { return s.mem.get_desc().data_type() == dt::bf16; };
-  if (!bf16(s0) || !bf16(s1) || s0.layout != s1.layout || s0.layout == Layout::plain) return {};
+  if (!all_bfloat16({s0, s1})) return {};
   const Tensor y = ex.output_in(DNNL_ARG_DST, a.shape(), s0.layout, dt::bf16);
   ex.bind(DNNL_ARG_SRC_0, flat(s0.mem));
   ex.bind(DNNL_ARG_SRC_1, flat(s1.mem));

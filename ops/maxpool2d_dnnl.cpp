@@ -27,7 +27,7 @@ const CacheEntry& pool_forward_entry(const Shape& x, const MaxPool2dParams& s, b
                                      dt type = dt::f32) {
   return context().get<dnnl::pooling_forward>(
       {PrimKind::pool, training ? Prop::fwd_training : Prop::fwd_inference, {x}, {s.stride, s.pad_begin, s.pad_end, 0,
-       s.kernel}, core::DType::f32, type == dt::bf16 ? 1u : 0u, 0.0, l},
+       s.kernel}, core::DType::f32, 0, 0.0, l, type},
       [&] {
         // pooling_max never selects padding: oneDNN skips out-of-range taps.
         dnnl::pooling_forward::desc d(training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
@@ -76,7 +76,7 @@ Tensor maxpool_backward(const Tensor& dy, const Tensor& workspace, const Shape& 
     const dt forward_type = (recorded & kBf16Workspace) != 0 ? dt::bf16 : dt::f32;
     const auto& e = context().get<dnnl::pooling_backward>(
         {PrimKind::pool, Prop::bwd, {x_shape}, {spec.stride, spec.pad_begin, spec.pad_end, 0, spec.kernel},
-         core::DType::f32, forward_type == dt::bf16 ? 1u : 0u, 0.0, l},
+         core::DType::f32, 0, 0.0, l, forward_type},
         [&] {
           const auto& hint =
               pd_of<dnnl::pooling_forward>(pool_forward_entry(x_shape, spec, true, l, forward_type));

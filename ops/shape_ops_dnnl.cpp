@@ -35,8 +35,7 @@ Tensor concat_forward(const std::vector<Tensor>& xs, int axis) {
     // bfloat16 when every input is (mixed precision's block outputs and
     // residual sums, in one blocked layout): the next convolution reads
     // that as it is. Otherwise float32, converting the bfloat16 ones.
-    bool all_bf16 = l != Layout::plain;
-    for (const auto& src : srcs) all_bf16 = all_bf16 && src.mem.get_desc().data_type() == dt::bf16;
+    const bool all_bf16 = all_bfloat16(srcs);
     if (!all_bf16) {
       for (std::size_t i = 0; i < xs.size(); ++i) {
         if (srcs[i].mem.get_desc().data_type() != dt::f32) srcs[i] = ex.read(xs[i]);
@@ -44,8 +43,7 @@ Tensor concat_forward(const std::vector<Tensor>& xs, int axis) {
     }
     const dt type = all_bf16 ? dt::bf16 : dt::f32;
     const auto& e = context().get<dnnl::concat>(
-        {PrimKind::concat, Prop::fwd_inference, in_shapes, {0, 0, 0, 0, axis}, core::DType::f32, all_bf16 ? 1u : 0u,
-         0.0, l},
+        {PrimKind::concat, Prop::fwd_inference, in_shapes, {0, 0, 0, 0, axis}, core::DType::f32, 0, 0.0, l, type},
         [&] {
           std::vector<memory::desc> mds;
           for (const auto& s : in_shapes) mds.push_back(layout_md(s, l, type));

@@ -20,7 +20,7 @@ const CacheEntry& resample_forward_entry(const Shape& x, std::int64_t f, bool tr
                                          dt type = dt::f32) {
   return context().get<dnnl::resampling_forward>(
       {PrimKind::resample, training ? Prop::fwd_training : Prop::fwd_inference, {x}, {0, 0, 0, 0, f}, core::DType::f32,
-       type == dt::bf16 ? 1u : 0u, 0.0, l},
+       0, 0.0, l, type},
       [&] {
         dnnl::resampling_forward::desc d(
             training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,

@@ -34,6 +34,13 @@ void BlockedValues::materialize(void* plain) const {
 
 memory BlockedValues::mem() const { return {layout_md(shape_, layout_, type_), context().engine(), buffer_.data}; }
 
+bool all_bfloat16(const std::vector<Source>& sources) {
+  for (const Source& s : sources) {
+    if (s.mem.get_desc().data_type() != dt::bf16 || s.layout != sources.front().layout) return false;
+  }
+  return !sources.empty();
+}
+
 memory flat(const memory& m) {
   const dt type = m.get_desc().data_type();
   const auto n = static_cast<std::int64_t>(m.get_desc().get_size() / memory::data_type_size(type));
@@ -44,7 +51,8 @@ void* ptr(const Tensor& t) { return const_cast<void*>(t.raw_data()); }
 
 const CacheEntry& add_entry(std::int64_t n, dt second, dt first_and_sum) {
   PrimitiveKey key{PrimKind::binary_add, Prop::fwd_inference, {{n}}};
-  key.flags = (second == dt::bf16 ? 1 : 0) | (first_and_sum == dt::bf16 ? 2 : 0);
+  key.flags = second == dt::bf16 ? 1 : 0;
+  key.values = first_and_sum;
   return context().get<dnnl::binary>(key, [&] {
     dnnl::binary::desc d(dnnl::algorithm::binary_add, flat_md(n, first_and_sum), flat_md(n, second),
                          flat_md(n, first_and_sum));

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "core/physical_layout.h"
@@ -65,6 +66,10 @@ struct Source {
   memory mem;
   Layout layout = Layout::plain;
 };
+
+// Whether every source holds bfloat16 values (BlockedValues, so never plain),
+// all in one layout: what add and concat need to keep their output bf16.
+bool all_bfloat16(const std::vector<Source>& sources);
 
 // The same bytes seen as one flat vector: elementwise ops run on any layout
 // that way, since our layouts carry no padding.

@@ -42,6 +42,7 @@ struct PrimitiveKey {
   std::uint32_t flags = 0;
   double scalar = 0.0;  // leaky slope or batch-norm epsilon
   Layout layout = Layout::plain;  // of the activations, for ops that follow their input's layout
+  dt values = dt::f32;            // their type (bf16 under mixed precision), for ops that keep it
   auto operator<=>(const PrimitiveKey&) const = default;
 };
 

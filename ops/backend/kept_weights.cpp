@@ -69,7 +69,7 @@ std::optional<memory> kept_conversion(const Tensor& t, const memory& plain, cons
   const std::lock_guard lock(k.mutex);
   if (k.guards == 0 || plan_only() || !t.storage()) return std::nullopt;
   auto& [storage, conversions] = k.kept[t.storage().get()];
-  storage = t.storage();
+  if (!storage) storage = t.storage();
   Kept* kept = nullptr;
   for (Kept& c : conversions) kept = c.want == want ? &c : kept;
   if (kept != nullptr && kept->version == t.version()) return memory(want, context().engine(), kept->buffer.data);
