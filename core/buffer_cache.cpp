@@ -150,18 +150,16 @@ void* BufferCache::acquire_buffer(std::size_t bytes, std::size_t* capacity) {
   }
   const std::size_t want = round_up(bytes, kPage);
   std::unique_lock lock(mutex_);
-  // In order of preference (the header's policy): an idle buffer of up to
-  // half as much again, whole; a smaller mapping grown; a larger one of up
-  // to kRecycleFactor times the request, whole; a fresh one.
+  // In order of preference (the header's policy): the smallest idle buffer
+  // of up to kRecycleFactor times the request, whole; a smaller mapping
+  // grown; a fresh one.
   const auto above = by_size_.lower_bound(want);
-  const auto fits = [&](std::size_t most) { return above != by_size_.end() && above->first <= most; };
-  if (fits(want + want / 2)) return take(above, capacity);
+  if (above != by_size_.end() && above->first <= want * kRecycleFactor) return take(above, capacity);
   if (void* grown = grow_below(want)) {
     evict_to_budget(0);  // growing added bytes too
     *capacity = want;
     return grown;
   }
-  if (fits(want * kRecycleFactor)) return take(above, capacity);
   evict_to_budget(want);
   ++stats_.misses;
   stats_.in_use_bytes += want;

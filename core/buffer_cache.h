@@ -11,18 +11,23 @@
 // Policy:
 // - requests under kMinCachedBytes go straight to aligned_alloc/free;
 // - a request takes, in order of preference:
-//   1. the smallest idle buffer of at least its size and at most half as
-//      much again, whole (the most recently released of equal ones): a
-//      repeated step gets back exactly the buffers it had, and a step at the
-//      next smaller multi-scale size those of the larger one;
+//   1. the smallest idle buffer of at least its size and at most
+//      kRecycleFactor times it, whole (the most recently released of equal
+//      ones): a repeated step gets back exactly the buffers it had, and a
+//      step at a smaller multi-scale size those of the larger one;
 //   2. the largest idle mapping below its size (within kRecycleFactor),
-//      grown with mremap, keeping its pages: a step at a larger size grows
-//      each old tensor's buffer and faults fresh pages only for the growth,
-//      not for all of it (their zeroing was most of the first step's extra
-//      time at a new size);
-//   3. the smallest idle buffer of up to kRecycleFactor times its size,
-//      whole;
-//   4. a fresh buffer;
+//      grown with mremap, keeping its pages: at a larger size, a request
+//      that no idle buffer covers grows an old one and faults fresh pages
+//      only for the growth, not for all of it (their zeroing was most of
+//      the first step's extra time at a new size);
+//   3. a fresh buffer;
+//   taking a larger buffer whole comes first because growing a smaller
+//   one took it from the request it would have served next, which then
+//   grew another in turn: at a size larger than the last, every step grew
+//   buffers and the budget freed the ones the next step needed (bf16
+//   yolov3-tiny at 448 after 416: about 110 MiB of fresh pages every step,
+//   each step 1.1-1.2 x a settled one; YOLOv3-416 multi-scale, 352..480:
+//   13 x the page faults and a tenth more peak memory);
 //   before a fresh buffer and after growing one, idle buffers are freed
 //   (least recently released first) until idle plus in-use bytes fit the
 //   budget: the largest in-use total seen so far plus a quarter. The quarter

@@ -1,7 +1,8 @@
 // BufferCache: a released large buffer serves the next request of about its
-// size; a smaller request takes a larger buffer whole, a larger one grows a
-// smaller mapping (within kRecycleFactor), keeping its pages; small requests and much
-// smaller requests do not take idle buffers; idle plus in-use memory stays
+// size; a smaller request takes a larger buffer whole (preferred to growing
+// a smaller one), a larger one grows a smaller mapping (within
+// kRecycleFactor), keeping its pages; steps at a larger size settle; small
+// requests and much smaller requests do not take idle buffers; idle plus in-use memory stays
 // within the budget, oldest idle buffers going first; steps of a
 // multi-scale run hardly ask for pages once each size has come; with
 // prefault on, a request's pages are resident before it is written, values
@@ -304,6 +305,75 @@ TEST(BufferCache, ALargerRequestGrowsTheNearestSmallerMappingKeepingItsPages) {
   cache.trim();
 }
 
+// A larger idle buffer of up to kRecycleFactor times the request is
+// preferred to growing a smaller one: taking it whole faults no page, and
+// the smaller one stays for the smaller request that comes next.
+TEST(BufferCache, ALargerIdleBufferIsTakenBeforeASmallerOneIsGrown) {
+  BufferCache cache;
+  std::size_t small_cap = 0, large_cap = 0;
+  void* small = cache.acquire(8 * kMiB, &small_cap);
+  void* large = cache.acquire(24 * kMiB, &large_cap);
+  cache.release(small, small_cap);
+  cache.release(large, large_cap);
+  std::size_t cap = 0;
+  void* p = cache.acquire(10 * kMiB, &cap);  // 8 could grow; 24 is within 4 x 10
+  ASSERT_EQ(p, large);
+  EXPECT_EQ(cap, 24 * kMiB);
+  EXPECT_EQ(cache.stats().recycled, 0u);
+  std::size_t again = 0;
+  ASSERT_EQ(cache.acquire(8 * kMiB, &again), small);
+  EXPECT_EQ(cache.stats().misses, 2u);
+  cache.release(small, again);
+  cache.release(p, cap);
+  cache.trim();
+}
+
+// A training step's pattern of lifetimes: the forward keeps each layer's
+// activation and frees a temporary of the same size at once, the backward
+// makes each layer's gradient and frees it with the activation, in reverse.
+// Both sizes were met once (as a planning pass meets them); then the steps
+// at the larger size settle at once, asking for no fresh or grown buffer.
+// Growing the nearest smaller mapping first, as this cache once preferred,
+// took each step's buffers from the tensors that came next, which grew
+// others in turn, and the budget freed what the next step needed: 3 grows
+// and 2 fresh buffers in every step at the larger size here; in bf16
+// yolov3-tiny's steps at 448 after 416, about 110 MiB of fresh pages a step.
+TEST(BufferCache, StepsAtALargerSizeSettleWithoutGrowingBuffersEveryStep) {
+  BufferCache cache;
+  const auto run_step = [&](int size) {
+    const std::size_t units[] = {24, 12, 12, 6, 6, 3, 3};  // MiB at size 416
+    const auto bytes = [&](std::size_t u) { return u * kMiB * size / 416 * size / 416; };
+    constexpr int kLayers = 7;
+    std::pair<void*, std::size_t> activation[kLayers];
+    for (int i = 0; i < kLayers; ++i) {
+      activation[i].first = cache.acquire(bytes(units[i]), &activation[i].second);
+      std::size_t cap = 0;
+      void* temporary = cache.acquire(bytes(units[i]), &cap);
+      cache.release(temporary, cap);
+    }
+    std::pair<void*, std::size_t> gradient{nullptr, 0};
+    for (int i = kLayers - 1; i >= 0; --i) {
+      std::size_t cap = 0;
+      void* g = cache.acquire(bytes(units[i]), &cap);
+      cache.release(gradient.first, gradient.second);
+      cache.release(activation[i].first, activation[i].second);
+      gradient = {g, cap};
+    }
+    cache.release(gradient.first, gradient.second);
+  };
+  run_step(416);
+  run_step(448);
+  for (int i = 0; i < 4; ++i) run_step(416);
+  run_step(448);  // the first step at 448 after the 416 steps may still move buffers
+  const auto settled = cache.stats();
+  for (int i = 0; i < 3; ++i) run_step(448);
+  const auto s = cache.stats();
+  EXPECT_EQ(s.misses - settled.misses, 0u);
+  EXPECT_EQ(s.recycled - settled.recycled, 0u);
+  EXPECT_LE(s.in_use_bytes + s.idle_bytes, s.peak_in_use_bytes + s.peak_in_use_bytes / 4);
+  cache.trim();
+}
+
 // Growing a mapping adds bytes as a fresh buffer does, and frees idle
 // buffers the same way to stay within the budget.
 TEST(BufferCache, GrowingAMappingStaysWithinTheBudget) {
@@ -328,11 +398,11 @@ TEST(BufferCache, GrowingAMappingStaysWithinTheBudget) {
 // Multi-scale training: every step a random size from 320 to 608, its
 // tensors (here eight, 1 to 8 MiB at 320 px, scaled by the area) held
 // together and released at the step's end. Once each size has come, steps
-// hardly ever need a fresh or grown buffer: 1 fresh buffer and 18 grows in
-// the 400 requests of 50 steps (the budget, kept after growing too, frees
-// the odd buffer that is needed again). Cutting a buffer to each request,
-// as this cache once did, took 28 fresh buffers and 195 reshapes in the
-// same steps. The buffers are never touched, so the test maps address
+// hardly ever need a fresh or grown buffer: none in the 400 requests of 50
+// steps. Growing a smaller mapping before taking a larger buffer whole, as
+// this cache once preferred, took 1 fresh buffer and 18 grows; cutting a
+// buffer to each request, as it did before that, 28 fresh buffers and 195
+// reshapes in the same steps. The buffers are never touched, so the test maps address
 // space, not memory.
 TEST(BufferCache, MultiScaleStepsHardlyAskForPagesOnceEachSizeHasCome) {
   BufferCache cache;
@@ -354,8 +424,8 @@ TEST(BufferCache, MultiScaleStepsHardlyAskForPagesOnceEachSizeHasCome) {
   const auto settled = cache.stats();
   for (int step = 0; step < 50; ++step) run_step(sizes[rng() % sizes.size()]);
   const auto s = cache.stats();
-  EXPECT_LE(s.misses - settled.misses, 2u);
-  EXPECT_LE(s.recycled - settled.recycled, 25u);
+  EXPECT_LE(s.misses - settled.misses, 1u);
+  EXPECT_LE(s.recycled - settled.recycled, 2u);
   EXPECT_LE(s.in_use_bytes + s.idle_bytes, s.peak_in_use_bytes + s.peak_in_use_bytes / 4);
   cache.trim();
 }
