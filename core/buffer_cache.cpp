@@ -152,10 +152,13 @@ void* BufferCache::acquire_buffer(std::size_t bytes, std::size_t* capacity) {
   std::unique_lock lock(mutex_);
   // In order of preference (the header's policy): the smallest idle buffer
   // of up to kRecycleFactor times the request, whole; a smaller mapping
-  // grown; a fresh one.
+  // grown; a fresh one. A long-lived request: an idle buffer of at most an
+  // eighth more, else a fresh one.
   const auto above = by_size_.lower_bound(want);
-  if (above != by_size_.end() && above->first <= want * kRecycleFactor) return take(above, capacity);
-  if (void* grown = grow_below(want)) {
+  const bool long_lived = LongLivedBuffers::active();
+  const std::size_t most = long_lived ? want + want / 8 : want * kRecycleFactor;
+  if (above != by_size_.end() && above->first <= most) return take(above, capacity);
+  if (void* grown = long_lived ? nullptr : grow_below(want)) {
     evict_to_budget(0);  // growing added bytes too
     *capacity = want;
     return grown;
@@ -265,6 +268,14 @@ BufferCache::Stats BufferCache::stats() const {
   std::lock_guard lock(mutex_);
   return stats_;
 }
+
+namespace {
+thread_local int long_lived_depth = 0;
+}  // namespace
+
+LongLivedBuffers::LongLivedBuffers() { ++long_lived_depth; }
+LongLivedBuffers::~LongLivedBuffers() { --long_lived_depth; }
+bool LongLivedBuffers::active() { return long_lived_depth > 0; }
 
 BufferCache& buffer_cache() {
   static BufferCache* cache = new BufferCache;

@@ -51,6 +51,9 @@
 //   first user write to a page (buffer_cache.cpp, prefault). A planning
 //   pass, which writes nothing, thereby leaves the buffers of its sizes
 //   ready.
+// - while a LongLivedBuffers guard lives on the requesting thread, a
+//   request takes only an idle buffer of at most an eighth more than it
+//   asks, else a fresh one (see the guard);
 // Thread-safe; one process-wide instance (buffer_cache()).
 #pragma once
 
@@ -125,6 +128,22 @@ class BufferCache {
   Lru lru_;
   BySize by_size_;
   Stats stats_;
+};
+
+// Marks the requests made on this thread while it lives as memory that
+// will be kept far longer than a step (an inference model's prepared
+// weights): each is served by an idle buffer of at most an eighth more than
+// it asks, or a fresh one, instead of a larger idle buffer taken whole,
+// whose surplus it would hold for the life of the process (YOLOv3-416's
+// float32 forward: 52 MiB of its prepared weights). Guards nest.
+class LongLivedBuffers {
+ public:
+  LongLivedBuffers();
+  ~LongLivedBuffers();
+  LongLivedBuffers(const LongLivedBuffers&) = delete;
+  LongLivedBuffers& operator=(const LongLivedBuffers&) = delete;
+  // Whether a guard lives on the calling thread.
+  static bool active();
 };
 
 // The process-wide cache (never destroyed: tensors may be freed during exit).

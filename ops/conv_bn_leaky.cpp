@@ -3,8 +3,10 @@
 
 #include <bit>
 #include <cmath>
+#include <optional>
 #include <tuple>
 
+#include "core/buffer_cache.h"
 #include "ops/batch_norm_leaky.h"
 
 namespace ops {
@@ -77,6 +79,9 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
     const bool layout_stale = !sources_changed && f.fits_input != x.shape() &&
                               !backend::conv2d_prepared_weights_fit(f.w, x.shape(), true, spec, leaky);
     if (sources_changed || layout_stale) {
+      // A kept fold lives as long as the model: sized to its request.
+      std::optional<core::LongLivedBuffers> long_lived;
+      if (p.folded) long_lived.emplace();
       Tensor folded_w;
       if (layout_stale && f.plain.defined()) {
         folded_w = f.plain;

@@ -2,7 +2,8 @@
 // size; a smaller request takes a larger buffer whole (preferred to growing
 // a smaller one), a larger one grows a smaller mapping (within
 // kRecycleFactor), keeping its pages; steps at a larger size settle; small
-// requests and much smaller requests do not take idle buffers; idle plus in-use memory stays
+// requests and much smaller requests do not take idle buffers, nor
+// long-lived requests much larger ones; idle plus in-use memory stays
 // within the budget, oldest idle buffers going first; steps of a
 // multi-scale run hardly ask for pages once each size has come; with
 // prefault on, a request's pages are resident before it is written, values
@@ -371,6 +372,47 @@ TEST(BufferCache, StepsAtALargerSizeSettleWithoutGrowingBuffersEveryStep) {
   EXPECT_EQ(s.misses - settled.misses, 0u);
   EXPECT_EQ(s.recycled - settled.recycled, 0u);
   EXPECT_LE(s.in_use_bytes + s.idle_bytes, s.peak_in_use_bytes + s.peak_in_use_bytes / 4);
+  cache.trim();
+}
+
+// Under LongLivedBuffers a request takes no idle buffer more than an
+// eighth larger than it (the surplus would be held for good) and grows
+// none; one within an eighth it takes. Guards nest, per thread.
+TEST(BufferCache, LongLivedRequestsTakeOnlyIdleBuffersOfAboutTheirSize) {
+  BufferCache cache;
+  std::size_t room_cap = 0, large_cap = 0, near_cap = 0, small_cap = 0;
+  void* room = cache.acquire(64 * kMiB, &room_cap);  // a peak that leaves the budget room for what follows
+  void* large = cache.acquire(24 * kMiB, &large_cap);
+  void* near = cache.acquire(11 * kMiB, &near_cap);
+  void* small = cache.acquire(4 * kMiB, &small_cap);
+  for (auto [p, n] : {std::pair{room, room_cap}, std::pair{large, large_cap}, std::pair{near, near_cap},
+                      std::pair{small, small_cap}}) {
+    cache.release(p, n);
+  }
+  EXPECT_FALSE(LongLivedBuffers::active());
+  std::size_t fresh_cap = 0, near_again_cap = 0;
+  void* fresh = nullptr;
+  void* near_again = nullptr;
+  {
+    LongLivedBuffers outer;
+    {
+      LongLivedBuffers inner;
+      fresh = cache.acquire(12 * kMiB, &fresh_cap);  // 24 is 2 x, and 4 could grow: neither
+    }
+    EXPECT_TRUE(LongLivedBuffers::active());
+    near_again = cache.acquire(10 * kMiB, &near_again_cap);  // 11 is within 10 + 10 / 8
+  }
+  EXPECT_FALSE(LongLivedBuffers::active());
+  EXPECT_NE(fresh, large);
+  EXPECT_EQ(fresh_cap, 12 * kMiB);
+  EXPECT_EQ(near_again, near);
+  EXPECT_EQ(cache.stats().recycled, 0u);
+  std::size_t plain_cap = 0;
+  void* plain = cache.acquire(12 * kMiB, &plain_cap);  // outside a guard: the 24 MiB buffer whole
+  EXPECT_EQ(plain, large);
+  for (auto [p, n] : {std::pair{fresh, fresh_cap}, std::pair{near_again, near_again_cap}, std::pair{plain, plain_cap}}) {
+    cache.release(p, n);
+  }
   cache.trim();
 }
 

@@ -4,7 +4,10 @@
 // against the same three ops unfused.
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
+#include "core/buffer_cache.h"
 #include "core/error.h"
 #include "ops/backend/dnnl.h"
 #include "ops/batch_norm2d.h"
@@ -123,6 +126,32 @@ TEST(FusedBlock, KeptFoldIsHeldInTheConvolutionsLayoutAndReadsBackAsTheFold) {
     worst = std::max(worst, std::abs(folded[i] - wv[i] * s) / std::max(1e-3, std::abs(wv[i] * s)));
   }
   EXPECT_LE(worst, 1e-6);
+}
+
+// A kept fold lives as long as the model: its buffers are sized to its
+// weights even where larger idle buffers wait in the process's buffer
+// cache, which an activation would take whole (core::LongLivedBuffers).
+TEST(FusedBlock, KeptFoldTakesNoLargerIdleBuffer) {
+  const DType dt = DType::f32;
+  const Tensor x = rand64({1, 256, 13, 13}, 1).to(dt), w = rand64({512, 256, 3, 3}, 2).to(dt);  // 4.5 MiB
+  const Tensor gamma = rand64({512}, 3, 0.5, 1.5).to(dt), beta = rand64({512}, 4).to(dt);
+  const Tensor mean = rand64({512}, 5).to(dt), var = rand64({512}, 6, 0.1, 2.0).to(dt);
+  core::BufferCache& cache = core::buffer_cache();
+  constexpr std::size_t kIdleBytes = std::size_t{12} << 20;  // under 4 x the weights: an activation takes it whole
+  std::vector<std::pair<void*, std::size_t>> idle(4);
+  for (auto& [p, cap] : idle) p = cache.acquire(kIdleBytes, &cap);
+  for (auto [p, cap] : idle) cache.release(p, cap);
+  FoldedWeights kept;
+  const ConvBnLeakyParams p{{.pad = 1}, {.training = false}, 0.1, &kept};
+  Tape tape(Tape::Mode::inference);
+  const std::size_t in_use_before = cache.stats().in_use_bytes;
+  {
+    const Tensor y = conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, p).y;
+  }
+  const std::size_t kept_bytes = cache.stats().in_use_bytes - in_use_before;
+  const std::size_t weight_bytes = static_cast<std::size_t>(w.numel()) * sizeof(float);
+  EXPECT_GE(kept_bytes, weight_bytes);
+  EXPECT_LE(kept_bytes, weight_bytes + weight_bytes / 8) << "the kept fold took a larger idle buffer whole";
 }
 
 // A block inference runs on Winograd (3x3, stride 1, 32 channels, 28x28
