@@ -1,5 +1,6 @@
 #include "core/buffer_cache.h"
 
+#include <malloc.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -276,6 +277,12 @@ thread_local int long_lived_depth = 0;
 LongLivedBuffers::LongLivedBuffers() { ++long_lived_depth; }
 LongLivedBuffers::~LongLivedBuffers() { --long_lived_depth; }
 bool LongLivedBuffers::active() { return long_lived_depth > 0; }
+
+void give_freed_heap_back() {
+#if defined(__GLIBC__)
+  (void)malloc_trim(0);
+#endif
+}
 
 BufferCache& buffer_cache() {
   static BufferCache* cache = new BufferCache;

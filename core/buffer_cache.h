@@ -146,6 +146,15 @@ class LongLivedBuffers {
   static bool active();
 };
 
+// Gives the free pages inside the C library's heap back to the system
+// (glibc's malloc_trim; nothing elsewhere). Requests under kMinCachedBytes
+// come from that heap, and freeing them leaves their pages in the process:
+// a caller that has just freed memory for good calls this (each conv block
+// of an inference model, once, as it gives its unfolded weights back after
+// folding: YOLOv3-416's float32 forward then peaks at 652 MiB, not 688).
+// Not after every step: the next step would fault the pages in again.
+void give_freed_heap_back();
+
 // The process-wide cache (never destroyed: tensors may be freed during exit).
 BufferCache& buffer_cache();
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/buffer_cache.h"
 #include "core/error.h"
 #include "ops/batch_norm2d.h"
 #include "ops/binary.h"
@@ -81,6 +82,9 @@ Tensor ConvBlock::forward(Tape& tape, const Tensor& x, const NetworkOptions& opt
           "inference only): load the model again to train, save or export it, or to change its precision or "
           "batch-norm style", release_as_));
       released_ = true;
+      // Its small blocks' pages stay with the heap unless given back; once
+      // per block, as each goes, since the fold grows the forward's peak.
+      core::give_freed_heap_back();
     }
   } else {
     r = ops::batch_norm2d(tape, ops::conv2d(tape, x, weight_, Tensor(), conv), bn_weight_, bn_bias_, running_mean_,

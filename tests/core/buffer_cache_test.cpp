@@ -7,7 +7,8 @@
 // within the budget, oldest idle buffers going first; steps of a
 // multi-scale run hardly ask for pages once each size has come; with
 // prefault on, a request's pages are resident before it is written, values
-// unchanged; and tensors of a repeated step reuse their storage.
+// unchanged; tensors of a repeated step reuse their storage; and freed heap
+// blocks go back to the system when asked.
 #include "core/buffer_cache.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -471,6 +473,39 @@ TEST(BufferCache, MultiScaleStepsHardlyAskForPagesOnceEachSizeHasCome) {
   EXPECT_LE(s.in_use_bytes + s.idle_bytes, s.peak_in_use_bytes + s.peak_in_use_bytes / 4);
   cache.trim();
 }
+
+#if !defined(__SANITIZE_ADDRESS__)  // AddressSanitizer's allocator keeps freed memory in quarantine
+// Resident bytes of this process (/proc/self/statm).
+std::size_t resident_bytes() {
+  std::ifstream in("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  in >> pages >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Small blocks come from the C library's heap, which keeps the pages of
+// freed ones while a block after them is still in use;
+// give_freed_heap_back returns them to the system.
+TEST(BufferCache, FreedHeapBlocksGoBackToTheSystemWhenAsked) {
+  constexpr std::size_t kBlock = 64 * 1024, kBlocks = 1024;  // 64 MiB in blocks the heap serves
+  std::vector<void*> blocks;
+  for (std::size_t i = 0; i < kBlocks; ++i) {
+    blocks.push_back(std::malloc(kBlock));
+    ASSERT_NE(blocks.back(), nullptr);
+    std::memset(blocks.back(), 1, kBlock);
+  }
+  void* pin = std::malloc(kBlock);  // keeps the heap's top in use: freeing the blocks trims nothing by itself
+  ASSERT_NE(pin, nullptr);
+  std::memset(pin, 1, kBlock);
+  for (void* b : blocks) std::free(b);
+  const std::size_t before = resident_bytes();
+  give_freed_heap_back();
+  const std::size_t after = resident_bytes();
+  std::free(pin);
+  EXPECT_GE(before - std::min(before, after), kBlock * kBlocks / 2)
+      << "resident " << before / kMiB << " MiB before, " << after / kMiB << " MiB after";
+}
+#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 // Under AddressSanitizer, touching a released (idle) buffer is reported
