@@ -151,7 +151,7 @@ class LongLivedBuffers {
 // come from that heap, and freeing them leaves their pages in the process:
 // a caller that has just freed memory for good calls this (each conv block
 // of an inference model, once, as it gives its unfolded weights back after
-// folding: YOLOv3-416's float32 forward then peaks at 652 MiB, not 688).
+// folding: YOLOv3-416's float32 forward then peaks at 652 MiB, not 699).
 // Not after every step: the next step would fault the pages in again.
 void give_freed_heap_back();
 

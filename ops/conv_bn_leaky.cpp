@@ -79,9 +79,12 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
     const bool layout_stale = !sources_changed && f.fits_input != x.shape() &&
                               !backend::conv2d_prepared_weights_fit(f.w, x.shape(), true, spec, leaky);
     if (sources_changed || layout_stale) {
-      // A kept fold lives as long as the model: sized to its request.
+      // A kept fold lives as long as the model, so its buffers are sized to
+      // it: the prepared copy always, the plain fold where it may be kept
+      // too (keep_readable); elsewhere the plain fold is a temporary, free
+      // to take an idle activation's buffer.
       std::optional<core::LongLivedBuffers> long_lived;
-      if (p.folded) long_lived.emplace();
+      if (p.folded && f.keep_readable) long_lived.emplace();
       Tensor folded_w;
       if (layout_stale && f.plain.defined()) {
         folded_w = f.plain;
@@ -93,7 +96,12 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
       }
       // A kept fold is read on every forward: hold it only in the layout
       // (and type) the convolution reads, reordered once here.
-      f.w = p.folded ? backend::conv2d_prepare_inference_weights(folded_w, x.shape(), true, spec, leaky) : folded_w;
+      if (p.folded) {
+        const core::LongLivedBuffers prepared_copy;
+        f.w = backend::conv2d_prepare_inference_weights(folded_w, x.shape(), true, spec, leaky);
+      } else {
+        f.w = folded_w;
+      }
       const bool keep_plain = f.keep_readable && !backend::conv2d_prepared_weights_readable(f.w);
       f.plain = keep_plain ? folded_w : Tensor();
       f.sources = std::move(sources);

@@ -136,6 +136,10 @@ TEST(FusedBlock, KeptFoldTakesNoLargerIdleBuffer) {
   const Tensor x = rand64({1, 256, 13, 13}, 1).to(dt), w = rand64({512, 256, 3, 3}, 2).to(dt);  // 4.5 MiB
   const Tensor gamma = rand64({512}, 3, 0.5, 1.5).to(dt), beta = rand64({512}, 4).to(dt);
   const Tensor mean = rand64({512}, 5).to(dt), var = rand64({512}, 6, 0.1, 2.0).to(dt);
+  Tape tape(Tape::Mode::inference);
+  // The same convolution once unkept first: the process-wide scratchpad it
+  // may grow is then in use before the measurement, not counted in it.
+  (void)conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, {{.pad = 1}, {.training = false}, 0.1});
   core::BufferCache& cache = core::buffer_cache();
   constexpr std::size_t kIdleBytes = std::size_t{12} << 20;  // under 4 x the weights: an activation takes it whole
   std::vector<std::pair<void*, std::size_t>> idle(4);
@@ -143,7 +147,6 @@ TEST(FusedBlock, KeptFoldTakesNoLargerIdleBuffer) {
   for (auto [p, cap] : idle) cache.release(p, cap);
   FoldedWeights kept;
   const ConvBnLeakyParams p{{.pad = 1}, {.training = false}, 0.1, &kept};
-  Tape tape(Tape::Mode::inference);
   const std::size_t in_use_before = cache.stats().in_use_bytes;
   {
     const Tensor y = conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, p).y;
@@ -152,6 +155,7 @@ TEST(FusedBlock, KeptFoldTakesNoLargerIdleBuffer) {
   const std::size_t weight_bytes = static_cast<std::size_t>(w.numel()) * sizeof(float);
   EXPECT_GE(kept_bytes, weight_bytes);
   EXPECT_LE(kept_bytes, weight_bytes + weight_bytes / 8) << "the kept fold took a larger idle buffer whole";
+  cache.trim();
 }
 
 // A block inference runs on Winograd (3x3, stride 1, 32 channels, 28x28
