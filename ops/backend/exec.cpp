@@ -40,9 +40,7 @@ void Exec::input(int arg, const memory::desc& want, const Tensor& t, const memor
     }
   }
   const memory plain(user, ctx_.engine(), ptr(t));
-  // Only conversions to bfloat16 are kept: float32 layout copies cost as
-  // much memory as the weights for little time (kept_weights.h).
-  if (want != user && want.data_type() == dt::bf16) {
+  if (want != user) {
     if (auto kept = kept_conversion(t, plain, want)) {
       bind(arg, *kept);
       return;

@@ -65,6 +65,8 @@ KeepConvertedWeights::~KeepConvertedWeights() {
 }
 
 std::optional<memory> kept_conversion(const Tensor& t, const memory& plain, const memory::desc& want) {
+  // Only conversions to bfloat16 are kept (kept_weights.h says why).
+  if (want.data_type() != memory::data_type::bf16) return std::nullopt;
   KeptWeights& k = kept_weights();
   const std::lock_guard lock(k.mutex);
   if (k.guards == 0 || plan_only() || !t.storage()) return std::nullopt;
