@@ -112,6 +112,11 @@ bool conv2d_prepared_weights_fit(const Tensor& w, const core::Shape& x_shape, bo
 // Whether w's values can be read back (plain, or prepared in any layout but
 // Winograd's transformed weights), so a caller may keep w as its only copy.
 bool conv2d_prepared_weights_readable(const Tensor& w);
+// Whether a training convolution of inputs x [N,C,H,W] and weights w runs
+// on oneDNN's Winograd kernels (float32 3x3 stride-1 layers of at least 32
+// channels and 8x8 outputs, where the CPU has them) rather than the direct
+// ones.
+bool conv2d_trains_on_winograd(const core::Shape& x, const core::Shape& w, const ConvSpec& spec);
 // Under spec.bf16, whether a training convolution of inputs x [N,C,H,W]
 // and weights w runs faster in float32 on Winograd than in bf16 on the
 // direct kernel (the only bf16 kernel oneDNN 2.6 has): wide 3x3 stride-1

@@ -51,15 +51,20 @@ bool channels_last(const Shape& x, const Shape& w) { return w[0] < 16 || (x[1] %
 // oneDNN's jit_wino_4x3 does forward, backward data and backward weights
 // with fewer multiplications than the direct kernel, and measured 1.6-2.4
 // times faster on YOLOv3's residual 3x3 layers at 20x20 to 160x160 (2
-// threads, AVX-512), though slower at 10x10, hence the floor of 256 output
-// pixels. Its
-// rounding differs from the direct kernel's by float32 noise (the
-// float32-vs-float64 tests bound both the same). Channels-last layers and
-// bf16 have no Winograd kernel.
+// threads, AVX-512). It wins on the small outputs of the stride-32 scale too
+// (ONEDNN_VERBOSE, forward plus both backward kernels per layer): YOLOv3's
+// 512->1024 layers 119 against 70 ms at 13x13 (batch 8), 39 against 33 at
+// 10x10 (batch 4), 62 against 46 at 9x9 (batch 8); yolov3-tiny's 256->512
+// ones 29 against 19 at 13x13; the quick config's 64->128 ones 1.5 against
+// 1.3 at 8x8 (batch 16). Hence the floor of 8x8 output pixels, below which
+// it was not measured. Its rounding differs from the direct kernel's by
+// float32 noise (the float32-vs-float64 tests bound both the same).
+// Channels-last layers and bf16 have no Winograd kernel.
+constexpr std::int64_t kMinWinogradTrainingPixels = 8 * 8;
 bool winograd_candidate(const Shape& x, const Shape& w, const ConvSpec& s, bool training) {
   const Shape y = conv_out_shape(x, w, s);
   return training && !s.bf16 && w[2] == 3 && w[3] == 3 && s.stride == 1 && s.dilation == 1 && s.groups == 1 &&
-         x[1] >= 32 && w[0] >= 32 && y[2] * y[3] >= 256 && !channels_last(x, w);
+         x[1] >= 32 && w[0] >= 32 && y[2] * y[3] >= kMinWinogradTrainingPixels && !channels_last(x, w);
 }
 
 memory::desc conv_act_md(const Shape& s, bool nhwc, dt type = dt::f32) {
@@ -188,6 +193,10 @@ const CacheEntry& conv_forward_entry(const Shape& x, const Shape& w, bool with_b
 // here): there every layer stays bf16.
 constexpr std::int64_t kMinFloat32WinogradUnderBf16Channels = 128;
 constexpr std::int64_t kMinFloat32WinogradUnderBf16Pixels = 26 * 26;
+
+bool conv2d_trains_on_winograd(const Shape& x, const Shape& w, const ConvSpec& s) {
+  return guarded("conv2d", [&] { return conv_algorithm(x, w, s, true) == dnnl::algorithm::convolution_winograd; });
+}
 
 bool conv2d_bf16_training_prefers_float32_winograd(const Shape& x, const Shape& w, const ConvSpec& s) {
   if (!s.bf16 || !bf16_supported() || amx_supported()) return false;

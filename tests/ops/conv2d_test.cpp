@@ -61,10 +61,14 @@ std::vector<ConvCase> sweep() {
   cases.push_back({{2, 16, 11, 13}, 32, 3, {2, 1, 1, 1}, false});
   // Even size at stride 2 (416 -> 208): the last padded column is never read.
   cases.push_back({{2, 5, 8, 6}, 7, 3, {2, 1, 1, 1}, false});
-  // 3x3 stride 1 with 32+ channels and 16x16+ outputs: oneDNN's Winograd
+  // 3x3 stride 1 with 32+ channels and 8x8+ outputs: oneDNN's Winograd
   // kernels in training (ONEDNN_VERBOSE=1 shows jit_wino_4x3), their
-  // rounding within the same bound.
+  // rounding within the same bound; 8x8, 10x10 and 13x13 outputs are
+  // partial 4x4 tiles, as on the stride-32 scale.
   cases.push_back({{2, 32, 16, 16}, 32, 3, {1, 1, 1, 1}, false});
+  cases.push_back({{2, 64, 8, 8}, 32, 3, {1, 1, 1, 1}, true});
+  cases.push_back({{1, 32, 10, 10}, 64, 3, {1, 1, 1, 1}, false});
+  cases.push_back({{2, 48, 13, 13}, 32, 3, {1, 1, 1, 1}, false});
   cases.push_back({{1, 48, 18, 20}, 64, 3, {1, 1, 1, 1}, true});
   cases.push_back({{2, 32, 20, 19}, 48, 3, {1, 0, 1, 1}, false});
   // Padding 2: oneDNN has no Winograd kernel for it, so the direct one runs
@@ -264,6 +268,25 @@ TEST(Conv2d, Bf16InferenceOutputIsTheFloat32OutputRounded) {
                                          {.bf16_output = true}),
                  core::Error);
   }
+}
+
+// Training runs 3x3 stride-1 float32 convolutions of 32+ channels on
+// Winograd from 8x8 outputs up (the stride-32 scale of 256-608 px inputs
+// included), where the CPU offers it; the rest on the direct kernel.
+TEST(Conv2d, TrainingRunsWinogradFrom8x8Outputs) {
+  const backend::ConvSpec s{.stride = 1, .pad = 1};
+  const auto winograd = [](const Shape& x, const Shape& w, const backend::ConvSpec& spec) {
+    return backend::conv2d_trains_on_winograd(x, w, spec);
+  };
+  if (!winograd({2, 32, 32, 32}, {32, 32, 3, 3}, s)) GTEST_SKIP() << "no Winograd kernel on this CPU";
+  EXPECT_TRUE(winograd({8, 512, 13, 13}, {1024, 512, 3, 3}, s));
+  EXPECT_TRUE(winograd({4, 512, 10, 10}, {1024, 512, 3, 3}, s));
+  EXPECT_TRUE(winograd({16, 64, 8, 8}, {128, 64, 3, 3}, s));
+  EXPECT_FALSE(winograd({16, 64, 7, 7}, {128, 64, 3, 3}, s));   // 49 output pixels
+  EXPECT_FALSE(winograd({8, 16, 13, 13}, {32, 16, 3, 3}, s));   // too few input channels
+  EXPECT_FALSE(winograd({8, 512, 26, 26}, {1024, 512, 3, 3}, {.stride = 2, .pad = 1}));
+  EXPECT_FALSE(winograd({8, 512, 13, 13}, {1024, 512, 1, 1}, {}));
+  EXPECT_FALSE(winograd({8, 512, 13, 13}, {1024, 512, 3, 3}, {.stride = 1, .pad = 1, .bf16 = true}));
 }
 
 TEST(Conv2d, ReusesCachedPrimitivesOnRepeatedShapes) {
