@@ -117,6 +117,11 @@ bool conv2d_prepared_weights_readable(const Tensor& w);
 // channels and 8x8 outputs, where the CPU has them) rather than the direct
 // ones.
 bool conv2d_trains_on_winograd(const core::Shape& x, const core::Shape& w, const ConvSpec& spec);
+// Whether such a convolution's weight gradient runs on Winograd too: not
+// where Winograd's would need a scratchpad over 128 MiB (it grows with the
+// thread count), as on YOLOv3's 512->1024 layers, whose weight gradient
+// then runs on the direct kernel.
+bool conv2d_weight_gradient_on_winograd(const core::Shape& x, const core::Shape& w, const ConvSpec& spec);
 // Under spec.bf16, whether a training convolution of inputs x [N,C,H,W]
 // and weights w runs faster in float32 on Winograd than in bf16 on the
 // direct kernel (the only bf16 kernel oneDNN 2.6 has): wide 3x3 stride-1

@@ -105,6 +105,37 @@ dnnl::algorithm conv_algorithm(const Shape& x, const Shape& w, const ConvSpec& s
                                                                               : dnnl::algorithm::convolution_direct;
 }
 
+// Winograd's weight-gradient kernel sums a transformed gradient per thread
+// in its scratchpad, and the process holds one scratchpad sized to the
+// largest need: YOLOv3's 512->1024 layers at 13x13, batch 8, need 251 MiB on
+// 2 threads, 683 on 8 and 1259 on 16; its 256->512 ones at 26x26 103, 211
+// and 355 MiB. Its forward and backward-data kernels need the same at any
+// thread count (105 and 65 MiB there). So a layer whose Winograd weight
+// gradient would need more than this computes it on the direct kernel and
+// keeps Winograd for the other two.
+constexpr std::size_t kMaxWinogradWeightGradientScratchpad = std::size_t{128} << 20;
+bool winograd_weight_gradient_fits(const Shape& x, const Shape& w, const ConvSpec& s) {
+  const PrimitiveKey key{PrimKind::conv, Prop::bwd_weights, {x, w}, {0, s.pad, s.pad, 0, 0}};
+  return context().available(key, [&] {
+    const auto algo = dnnl::algorithm::convolution_winograd;
+    const memory::desc xd = any_md(x), wd = any_md(w), bd = any_md({w[0]}), yd = any_md(conv_out_shape(x, w, s));
+    const memory::dims one{1, 1}, none{0, 0}, pad{s.pad, s.pad};
+    const dnnl::engine& engine = context().engine();
+    const dnnl::convolution_forward::primitive_desc fwd(
+        {dnnl::prop_kind::forward_training, algo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(), engine);
+    const dnnl::convolution_backward_weights::primitive_desc bwd(
+        {algo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(), engine, fwd);
+    return bwd.scratchpad_desc().get_size() <= kMaxWinogradWeightGradientScratchpad;
+  });
+}
+
+dnnl::algorithm conv_weight_gradient_algorithm(const Shape& x, const Shape& w, const ConvSpec& s) {
+  const dnnl::algorithm algo = conv_algorithm(x, w, s, true);
+  return algo == dnnl::algorithm::convolution_winograd && !winograd_weight_gradient_fits(x, w, s)
+             ? dnnl::algorithm::convolution_direct
+             : algo;
+}
+
 constexpr std::uint32_t kBf16 = 4;
 std::uint32_t conv_flags(const ConvSpec& s, std::uint32_t flags) { return s.bf16 ? flags | kBf16 : flags; }
 
@@ -196,6 +227,12 @@ constexpr std::int64_t kMinFloat32WinogradUnderBf16Pixels = 26 * 26;
 
 bool conv2d_trains_on_winograd(const Shape& x, const Shape& w, const ConvSpec& s) {
   return guarded("conv2d", [&] { return conv_algorithm(x, w, s, true) == dnnl::algorithm::convolution_winograd; });
+}
+
+bool conv2d_weight_gradient_on_winograd(const Shape& x, const Shape& w, const ConvSpec& s) {
+  return guarded("conv2d", [&] {
+    return conv_weight_gradient_algorithm(x, w, s) == dnnl::algorithm::convolution_winograd;
+  });
 }
 
 bool conv2d_bf16_training_prefers_float32_winograd(const Shape& x, const Shape& w, const ConvSpec& s) {
@@ -300,7 +337,7 @@ const CacheEntry& conv_backward_weights_entry(const Shape& x_shape, const Shape&
         const memory::desc bias_md = with_bias ? any_md({w_shape[0]}) : memory::desc();
         const bool nhwc = channels_last(x_shape, w_shape);
         dnnl::convolution_backward_weights::desc d(
-            conv_algorithm(x_shape, w_shape, spec, true), conv_act_md(x_shape, nhwc, conv_math(spec)),
+            conv_weight_gradient_algorithm(x_shape, w_shape, spec), conv_act_md(x_shape, nhwc, conv_math(spec)),
             any_md(conv_weight_dims(w_shape, spec.groups)), bias_md, conv_act_md(y_shape, nhwc, conv_math(spec)),
             {spec.stride, spec.stride}, {spec.dilation - 1, spec.dilation - 1}, {spec.pad, spec.pad},
             {spec.pad, spec.pad});

@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -75,14 +76,19 @@ class DnnlContext {
   }
 
   // Whether probe() (which creates primitive descriptors) succeeds for key:
-  // a dnnl::error from it means no. Asked once per key, then remembered.
+  // a dnnl::error from it, or false where it returns a bool, means no.
+  // Asked once per key, then remembered.
   template <class Probe>
   bool available(const PrimitiveKey& key, Probe&& probe) {
     std::lock_guard lock(mutex_);
     if (auto it = available_.find(key); it != available_.end()) return it->second;
     bool ok = true;
     try {
-      probe();
+      if constexpr (std::is_same_v<decltype(probe()), bool>) {
+        ok = probe();
+      } else {
+        probe();
+      }
     } catch (const dnnl::error&) {
       ok = false;
     }

@@ -69,6 +69,9 @@ std::vector<ConvCase> sweep() {
   cases.push_back({{2, 64, 8, 8}, 32, 3, {1, 1, 1, 1}, true});
   cases.push_back({{1, 32, 10, 10}, 64, 3, {1, 1, 1, 1}, false});
   cases.push_back({{2, 48, 13, 13}, 32, 3, {1, 1, 1, 1}, false});
+  // Winograd forward and backward data, the weight gradient on the direct
+  // kernel: Winograd's would need a 171 MiB scratchpad or more.
+  cases.push_back({{1, 768, 8, 8}, 768, 3, {1, 1, 1, 1}, true});
   cases.push_back({{1, 48, 18, 20}, 64, 3, {1, 1, 1, 1}, true});
   cases.push_back({{2, 32, 20, 19}, 48, 3, {1, 0, 1, 1}, false});
   // Padding 2: oneDNN has no Winograd kernel for it, so the direct one runs
@@ -287,6 +290,22 @@ TEST(Conv2d, TrainingRunsWinogradFrom8x8Outputs) {
   EXPECT_FALSE(winograd({8, 512, 26, 26}, {1024, 512, 3, 3}, {.stride = 2, .pad = 1}));
   EXPECT_FALSE(winograd({8, 512, 13, 13}, {1024, 512, 1, 1}, {}));
   EXPECT_FALSE(winograd({8, 512, 13, 13}, {1024, 512, 3, 3}, {.stride = 1, .pad = 1, .bf16 = true}));
+}
+
+// Winograd's weight gradient keeps a transformed gradient per thread in the
+// one process-wide scratchpad: where that would pass 128 MiB (YOLOv3's
+// 512->1024 layers: 251 MiB on 2 threads, 1259 on 16) the weight gradient
+// runs on the direct kernel, the forward and backward data still on
+// Winograd. Small layers keep Winograd for all three.
+TEST(Conv2d, LargeWinogradWeightGradientsRunDirect) {
+  const backend::ConvSpec s{.stride = 1, .pad = 1};
+  if (!backend::conv2d_trains_on_winograd({2, 32, 32, 32}, {32, 32, 3, 3}, s)) {
+    GTEST_SKIP() << "no Winograd kernel on this CPU";
+  }
+  EXPECT_TRUE(backend::conv2d_weight_gradient_on_winograd({2, 32, 32, 32}, {32, 32, 3, 3}, s));
+  EXPECT_TRUE(backend::conv2d_trains_on_winograd({8, 512, 13, 13}, {1024, 512, 3, 3}, s));
+  EXPECT_FALSE(backend::conv2d_weight_gradient_on_winograd({8, 512, 13, 13}, {1024, 512, 3, 3}, s));
+  EXPECT_FALSE(backend::conv2d_weight_gradient_on_winograd({8, 512, 26, 26}, {1024, 512, 3, 3}, {.stride = 2, .pad = 1}));
 }
 
 TEST(Conv2d, ReusesCachedPrimitivesOnRepeatedShapes) {
