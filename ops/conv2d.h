@@ -95,18 +95,18 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
 // under spec.bf16, the type) the inference forward for inputs of x_shape
 // reads, with no plain copy: conv2d_forward then binds them without a
 // reorder. Reading its bytes from outside the seam reorders them back (under
-// bf16 they then hold the bf16-rounded values the convolution multiplies),
-// except where the forward runs on Winograd: its transformed weights cannot
-// be read back, and reading throws core::BackendError.
+// bf16 they then hold the bf16-rounded values the convolution multiplies).
+// A layout oneDNN cannot reorder back (Winograd's transformed weights, which
+// the inference forward no longer asks for) would throw
+// core::BackendError on reading.
 // For weights that stay fixed across many forwards (folded inference weights).
 Tensor conv2d_prepare_inference_weights(const Tensor& w, const core::Shape& x_shape, bool with_bias,
                                         const ConvSpec& spec, const ConvPostOp& post);
 // Whether w (from conv2d_prepare_inference_weights, or plain) is held in a
 // layout the inference forward for inputs of x_shape can read. A prepared
 // layout belongs to the primitive of one input size; another size may read
-// other weights (Winograd's transformed weights differ with the output
-// size, and oneDNN cannot reorder them into another layout), and then the
-// caller prepares them again from the plain weights.
+// another layout (a direct and a Winograd layer's, or transformed weights
+// for another output size), and then the caller prepares them again.
 bool conv2d_prepared_weights_fit(const Tensor& w, const core::Shape& x_shape, bool with_bias, const ConvSpec& spec,
                                  const ConvPostOp& post);
 // Whether w's values can be read back (plain, or prepared in any layout but
