@@ -57,8 +57,10 @@ bool channels_last(const Shape& x, const Shape& w) { return w[0] < 16 || (x[1] %
 // 10x10 (batch 4), 62 against 46 at 9x9 (batch 8); yolov3-tiny's 256->512
 // ones 29 against 19 at 13x13; the quick config's 64->128 ones 1.5 against
 // 1.3 at 8x8 (batch 16). Hence the floor of 8x8 output pixels, below which
-// it was not measured. Its rounding differs from the direct kernel's by
-// float32 noise (the float32-vs-float64 tests bound both the same).
+// it was not measured. (Of the 512->1024 layers' 70 ms, 24 were the weight
+// gradient, which runs direct there: see winograd_weight_gradient_fits.)
+// Its rounding differs from the direct kernel's by float32 noise (the
+// float32-vs-float64 tests bound both the same).
 // Channels-last layers and bf16 have no Winograd kernel.
 constexpr std::int64_t kMinWinogradTrainingPixels = 8 * 8;
 bool winograd_candidate(const Shape& x, const Shape& w, const ConvSpec& s, bool training) {
