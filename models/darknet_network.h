@@ -88,7 +88,7 @@ class DarknetNetwork : public Module {
   // which inference runs on weights with batch norm folded in, gives the
   // memory of its unfolded float32 weights back to the system at its next
   // inference forward, keeping only the fold (in the convolution's layout,
-  // plus the plain fold where that layout is Winograd's). YOLOv3's forward
+  // read back when another input size needs another). YOLOv3's forward
   // then holds one copy of most weights instead of two. Reading a released
   // weight afterwards (training, saving, exporting) throws core::Error
   // naming it, and so does a forward after a change that needs a new fold

@@ -105,8 +105,8 @@ Tensor conv2d_prepare_inference_weights(const Tensor& w, const core::Shape& x_sh
 // Whether w (from conv2d_prepare_inference_weights, or plain) is held in a
 // layout the inference forward for inputs of x_shape can read. A prepared
 // layout belongs to the primitive of one input size; another size may read
-// another layout (a direct and a Winograd layer's, or transformed weights
-// for another output size), and then the caller prepares them again.
+// another layout (a layer that runs direct at one size and on Winograd at
+// another), and then the caller prepares them again.
 bool conv2d_prepared_weights_fit(const Tensor& w, const core::Shape& x_shape, bool with_bias, const ConvSpec& spec,
                                  const ConvPostOp& post);
 // Whether w's values can be read back (plain, or prepared in any layout but

@@ -252,7 +252,13 @@ bool conv2d_bf16_training_prefers_float32_winograd(const Shape& x, const Shape& 
   f32.bf16 = false;
   const Shape y = conv_out_shape(x, w, f32);
   if (x[1] < kMinFloat32WinogradUnderBf16Channels || y[2] * y[3] < kMinFloat32WinogradUnderBf16Pixels) return false;
-  return guarded("conv2d", [&] { return winograd_candidate(x, w, f32, true) && winograd_available(x, w, f32); });
+  // Measured with Winograd's weight gradient: where that would pass its
+  // scratchpad cap (the 256->512 layers at 26x26, batch 8, from about 4
+  // threads), the layer stays bf16.
+  return guarded("conv2d", [&] {
+    return winograd_candidate(x, w, f32, true) && winograd_available(x, w, f32) &&
+           winograd_weight_gradient_fits(x, w, f32);
+  });
 }
 
 namespace {

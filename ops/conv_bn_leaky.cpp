@@ -81,8 +81,9 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
     if (sources_changed || layout_stale) {
       // A kept fold lives as long as the model, so its buffers are sized to
       // it: the prepared copy always, the plain fold where it may be kept
-      // too (keep_readable); elsewhere the plain fold is a temporary, free
-      // to take an idle activation's buffer.
+      // too (keep_readable, for a prepared layout that cannot be read back);
+      // elsewhere the plain fold is a temporary, free to take an idle
+      // activation's buffer.
       std::optional<core::LongLivedBuffers> long_lived;
       if (p.folded && f.keep_readable) long_lived.emplace();
       Tensor folded_w;

@@ -404,8 +404,14 @@ TEST(ConvBnLeakyBf16, WhichLayersTrainAsFloat32Winograd) {
     return backend::conv2d_bf16_training_prefers_float32_winograd(x, w, s);
   };
   const bool wide = !backend::amx_supported();  // with AMX every layer stays bf16
-  EXPECT_EQ(prefers({8, 128, 52, 52}, {256, 128, 3, 3}, bf16), wide);
+  // Where float32 Winograd's weight gradient would pass its scratchpad cap
+  // (more threads than here), the layer stays bf16 too.
+  const auto fits = [](const Shape& x, const Shape& w) {
+    return backend::conv2d_weight_gradient_on_winograd(x, w, {.stride = 1, .pad = 1});
+  };
+  EXPECT_EQ(prefers({8, 128, 52, 52}, {256, 128, 3, 3}, bf16), wide && fits({8, 128, 52, 52}, {256, 128, 3, 3}));
   EXPECT_EQ(prefers({1, 128, 26, 26}, {32, 128, 3, 3}, bf16), wide);
+  EXPECT_FALSE(prefers({1, 768, 26, 26}, {768, 768, 3, 3}, bf16));  // its weight gradient passes the cap
   EXPECT_FALSE(prefers({8, 112, 52, 52}, {256, 112, 3, 3}, bf16));   // too few input channels
   EXPECT_FALSE(prefers({8, 64, 104, 104}, {128, 64, 3, 3}, bf16));   // too few input channels
   EXPECT_FALSE(prefers({8, 128, 25, 25}, {256, 128, 3, 3}, bf16));   // 625 output pixels
