@@ -81,24 +81,38 @@ memory::desc conv_weight_md(const Shape& w, const ConvSpec& s) {
   return {to_dims(conv_weight_dims(w, s.groups)), conv_math(s), tag::any};
 }
 
+// The descriptors of a float32 training convolution on Winograd, with a
+// bias (the wider case), that the probes below create: oneDNN refuses them
+// where it has no Winograd kernel for the geometry.
+struct WinogradProbe {
+  WinogradProbe(const Shape& x, const Shape& w, const ConvSpec& s)
+      : xd(any_md(x)), wd(any_md(w)), bd(any_md({w[0]})), yd(any_md(conv_out_shape(x, w, s))), pad{s.pad, s.pad},
+        forward({dnnl::prop_kind::forward_training, kAlgo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(),
+                context().engine()) {}
+  dnnl::convolution_backward_data::primitive_desc backward_data() const {
+    return {{kAlgo, xd, wd, yd, one, none, pad, pad}, user_scratchpad(), context().engine(), forward};
+  }
+  dnnl::convolution_backward_weights::primitive_desc backward_weights() const {
+    return {{kAlgo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(), context().engine(), forward};
+  }
+
+  static constexpr dnnl::algorithm kAlgo = dnnl::algorithm::convolution_winograd;
+  const memory::desc xd, wd, bd, yd;
+  const memory::dims one{1, 1}, none{0, 0}, pad;
+  const dnnl::convolution_forward::primitive_desc forward;
+};
+
 // Whether oneDNN runs this training convolution as Winograd on this CPU.
 // Its kernels need AVX-512, at most one pixel of padding and whole channel
 // blocks; rather than restate those rules, the three primitive descriptors
-// (with a bias, the wider case) are created once per geometry (the context
-// remembers the answer), and a refusal means the direct kernel.
+// are created once per geometry (the context remembers the answer), and a
+// refusal means the direct kernel.
 bool winograd_available(const Shape& x, const Shape& w, const ConvSpec& s) {
   const PrimitiveKey key{PrimKind::conv, Prop::fwd_training, {x, w}, {0, s.pad, s.pad, 0, 0}};
   return context().available(key, [&] {
-    const auto algo = dnnl::algorithm::convolution_winograd;
-    const memory::desc xd = any_md(x), wd = any_md(w), bd = any_md({w[0]}), yd = any_md(conv_out_shape(x, w, s));
-    const memory::dims one{1, 1}, none{0, 0}, pad{s.pad, s.pad};
-    const dnnl::engine& engine = context().engine();
-    const dnnl::convolution_forward::primitive_desc fwd(
-        {dnnl::prop_kind::forward_training, algo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(), engine);
-    dnnl::convolution_backward_data::primitive_desc({algo, xd, wd, yd, one, none, pad, pad}, user_scratchpad(), engine,
-                                                    fwd);
-    dnnl::convolution_backward_weights::primitive_desc({algo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(),
-                                                       engine, fwd);
+    const WinogradProbe probe(x, w, s);
+    (void)probe.backward_data();
+    (void)probe.backward_weights();
   });
 }
 
@@ -119,15 +133,8 @@ constexpr std::size_t kMaxWinogradWeightGradientScratchpad = std::size_t{128} <<
 bool winograd_weight_gradient_fits(const Shape& x, const Shape& w, const ConvSpec& s) {
   const PrimitiveKey key{PrimKind::conv, Prop::bwd_weights, {x, w}, {0, s.pad, s.pad, 0, 0}};
   return context().available(key, [&] {
-    const auto algo = dnnl::algorithm::convolution_winograd;
-    const memory::desc xd = any_md(x), wd = any_md(w), bd = any_md({w[0]}), yd = any_md(conv_out_shape(x, w, s));
-    const memory::dims one{1, 1}, none{0, 0}, pad{s.pad, s.pad};
-    const dnnl::engine& engine = context().engine();
-    const dnnl::convolution_forward::primitive_desc fwd(
-        {dnnl::prop_kind::forward_training, algo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(), engine);
-    const dnnl::convolution_backward_weights::primitive_desc bwd(
-        {algo, xd, wd, bd, yd, one, none, pad, pad}, user_scratchpad(), engine, fwd);
-    return bwd.scratchpad_desc().get_size() <= kMaxWinogradWeightGradientScratchpad;
+    return WinogradProbe(x, w, s).backward_weights().scratchpad_desc().get_size() <=
+           kMaxWinogradWeightGradientScratchpad;
   });
 }
 
