@@ -114,8 +114,8 @@ bool conv2d_prepared_weights_fit(const Tensor& w, const core::Shape& x_shape, bo
 bool conv2d_prepared_weights_readable(const Tensor& w);
 // Whether a training convolution of inputs x [N,C,H,W] and weights w runs
 // on oneDNN's Winograd kernels (float32 3x3 stride-1 layers of at least 32
-// channels and 8x8 outputs, where the CPU has them) rather than the direct
-// ones.
+// channels and 16x16 outputs, or 256 input channels and 8x8 outputs, where
+// the CPU has them) rather than the direct ones.
 bool conv2d_trains_on_winograd(const core::Shape& x, const core::Shape& w, const ConvSpec& spec);
 // Whether such a convolution's weight gradient runs on Winograd too: not
 // where Winograd's would need a scratchpad over 128 MiB (it grows with the

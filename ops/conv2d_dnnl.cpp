@@ -51,22 +51,31 @@ bool channels_last(const Shape& x, const Shape& w) { return w[0] < 16 || (x[1] %
 // oneDNN's jit_wino_4x3 does forward, backward data and backward weights
 // with fewer multiplications than the direct kernel, and measured 1.6-2.4
 // times faster on YOLOv3's residual 3x3 layers at 20x20 to 160x160 (2
-// threads, AVX-512). It wins on the small outputs of the stride-32 scale too
-// (ONEDNN_VERBOSE, forward plus both backward kernels per layer): YOLOv3's
-// 512->1024 layers 119 against 70 ms at 13x13 (batch 8), 39 against 33 at
-// 10x10 (batch 4), 62 against 46 at 9x9 (batch 8); yolov3-tiny's 256->512
-// ones 29 against 19 at 13x13; the quick config's 64->128 ones 1.5 against
-// 1.3 at 8x8 (batch 16). Hence the floor of 8x8 output pixels, below which
-// it was not measured. (Of the 512->1024 layers' 70 ms, 24 were the weight
-// gradient, which runs direct there: see winograd_weight_gradient_fits.)
-// Its rounding differs from the direct kernel's by float32 noise (the
-// float32-vs-float64 tests bound both the same).
-// Channels-last layers and bf16 have no Winograd kernel.
-constexpr std::int64_t kMinWinogradTrainingPixels = 8 * 8;
+// threads, AVX-512), hence from 16x16 outputs up. Below that it wins on wide
+// layers only (ONEDNN_VERBOSE, forward plus both backward kernels per
+// layer): YOLOv3's 512->1024 layers 119 against 70 ms at 13x13 (batch 8),
+// 39 against 33 at 10x10 (batch 4), 62 against 46 at 9x9 (batch 8);
+// yolov3-tiny's 256->512 ones 29 against 19 at 13x13; but the quick
+// config's 64->128 ones 1.5 against 1.3 ms at 8x8 and 2.2 against 2.1 at
+// 9x9 (batch 16), within noise. So from 8x8 outputs (below which it was not
+// measured) on layers of 256 input channels or more. (Of the 512->1024
+// layers' 70 ms, 24 were the weight gradient, which runs direct there: see
+// winograd_weight_gradient_fits.) Its rounding differs from the direct
+// kernel's by float32 noise (the float32-vs-float64 tests bound both the
+// same), but a different rounding is a different training run: the quick
+// config's 1/8-width model, with its 64->128 layers at 8x8 on Winograd,
+// ended at mAP_area 0.9256 and 0.9322 (seeds 0 and 1) against 0.9422 and
+// 0.9490 on the direct kernel. Channels-last layers and bf16 have no
+// Winograd kernel.
+constexpr std::int64_t kMinWinogradTrainingPixels = 16 * 16;
+constexpr std::int64_t kMinWinogradTrainingPixelsWide = 8 * 8;
+constexpr std::int64_t kMinWinogradWideChannels = 256;
 bool winograd_candidate(const Shape& x, const Shape& w, const ConvSpec& s, bool training) {
   const Shape y = conv_out_shape(x, w, s);
+  const std::int64_t floor = x[1] >= kMinWinogradWideChannels ? kMinWinogradTrainingPixelsWide
+                                                              : kMinWinogradTrainingPixels;
   return training && !s.bf16 && w[2] == 3 && w[3] == 3 && s.stride == 1 && s.dilation == 1 && s.groups == 1 &&
-         x[1] >= 32 && w[0] >= 32 && y[2] * y[3] >= kMinWinogradTrainingPixels && !channels_last(x, w);
+         x[1] >= 32 && w[0] >= 32 && y[2] * y[3] >= floor && !channels_last(x, w);
 }
 
 memory::desc conv_act_md(const Shape& s, bool nhwc, dt type = dt::f32) {

@@ -61,14 +61,15 @@ std::vector<ConvCase> sweep() {
   cases.push_back({{2, 16, 11, 13}, 32, 3, {2, 1, 1, 1}, false});
   // Even size at stride 2 (416 -> 208): the last padded column is never read.
   cases.push_back({{2, 5, 8, 6}, 7, 3, {2, 1, 1, 1}, false});
-  // 3x3 stride 1 with 32+ channels and 8x8+ outputs: oneDNN's Winograd
-  // kernels in training (ONEDNN_VERBOSE=1 shows jit_wino_4x3), their
-  // rounding within the same bound; 8x8, 10x10 and 13x13 outputs are
-  // partial 4x4 tiles, as on the stride-32 scale.
+  // 3x3 stride 1 with 32+ channels and 16x16+ outputs, or 256+ input
+  // channels and 8x8+: oneDNN's Winograd kernels in training
+  // (ONEDNN_VERBOSE=1 shows jit_wino_4x3), their rounding within the same
+  // bound; 8x8, 10x10 and 13x13 outputs are partial 4x4 tiles, as on the
+  // stride-32 scale.
   cases.push_back({{2, 32, 16, 16}, 32, 3, {1, 1, 1, 1}, false});
-  cases.push_back({{2, 64, 8, 8}, 32, 3, {1, 1, 1, 1}, true});
-  cases.push_back({{1, 32, 10, 10}, 64, 3, {1, 1, 1, 1}, false});
-  cases.push_back({{2, 48, 13, 13}, 32, 3, {1, 1, 1, 1}, false});
+  cases.push_back({{2, 256, 8, 8}, 32, 3, {1, 1, 1, 1}, true});
+  cases.push_back({{1, 256, 10, 10}, 64, 3, {1, 1, 1, 1}, false});
+  cases.push_back({{1, 272, 13, 13}, 32, 3, {1, 1, 1, 1}, false});
   // Winograd forward and backward data, the weight gradient on the direct
   // kernel: Winograd's would need a 171 MiB scratchpad or more.
   cases.push_back({{1, 768, 8, 8}, 768, 3, {1, 1, 1, 1}, true});
@@ -274,9 +275,10 @@ TEST(Conv2d, Bf16InferenceOutputIsTheFloat32OutputRounded) {
 }
 
 // Training runs 3x3 stride-1 float32 convolutions of 32+ channels on
-// Winograd from 8x8 outputs up (the stride-32 scale of 256-608 px inputs
-// included), where the CPU offers it; the rest on the direct kernel.
-TEST(Conv2d, TrainingRunsWinogradFrom8x8Outputs) {
+// Winograd from 16x16 outputs up, and those of 256+ input channels from 8x8
+// (the stride-32 scale of 256-608 px inputs), where the CPU offers it; the
+// rest on the direct kernel.
+TEST(Conv2d, TrainingRunsWinogradFrom8x8OutputsOnWideLayers) {
   const backend::ConvSpec s{.stride = 1, .pad = 1};
   const auto winograd = [](const Shape& x, const Shape& w, const backend::ConvSpec& spec) {
     return backend::conv2d_trains_on_winograd(x, w, spec);
@@ -284,8 +286,11 @@ TEST(Conv2d, TrainingRunsWinogradFrom8x8Outputs) {
   if (!winograd({2, 32, 32, 32}, {32, 32, 3, 3}, s)) GTEST_SKIP() << "no Winograd kernel on this CPU";
   EXPECT_TRUE(winograd({8, 512, 13, 13}, {1024, 512, 3, 3}, s));
   EXPECT_TRUE(winograd({4, 512, 10, 10}, {1024, 512, 3, 3}, s));
-  EXPECT_TRUE(winograd({16, 64, 8, 8}, {128, 64, 3, 3}, s));
-  EXPECT_FALSE(winograd({16, 64, 7, 7}, {128, 64, 3, 3}, s));   // 49 output pixels
+  EXPECT_TRUE(winograd({8, 256, 8, 8}, {512, 256, 3, 3}, s));
+  EXPECT_FALSE(winograd({8, 256, 7, 7}, {512, 256, 3, 3}, s));  // 49 output pixels
+  EXPECT_TRUE(winograd({16, 64, 16, 16}, {128, 64, 3, 3}, s));
+  EXPECT_FALSE(winograd({16, 64, 15, 15}, {128, 64, 3, 3}, s));  // narrow: from 16x16 only
+  EXPECT_FALSE(winograd({16, 128, 8, 8}, {256, 128, 3, 3}, s));
   EXPECT_FALSE(winograd({8, 16, 13, 13}, {32, 16, 3, 3}, s));   // too few input channels
   EXPECT_FALSE(winograd({8, 512, 26, 26}, {1024, 512, 3, 3}, {.stride = 2, .pad = 1}));
   EXPECT_FALSE(winograd({8, 512, 13, 13}, {1024, 512, 1, 1}, {}));
