@@ -272,8 +272,7 @@ bool conv2d_bf16_training_prefers_float32_winograd(const Shape& x, const Shape& 
   // scratchpad cap (the 256->512 layers at 26x26, batch 8, from about 4
   // threads), the layer stays bf16.
   return guarded("conv2d", [&] {
-    return winograd_candidate(x, w, f32, true) && winograd_available(x, w, f32) &&
-           winograd_weight_gradient_fits(x, w, f32);
+    return conv_weight_gradient_algorithm(x, w, f32) == dnnl::algorithm::convolution_winograd;
   });
 }
 
