@@ -76,7 +76,7 @@ Tensor ConvBlock::forward(Tape& tape, const Tensor& x, const NetworkOptions& opt
     y = r.y;
     // Only after the fused path (it holds the lock): a recording tape may
     // have saved weight_ for its backward.
-    if (lock.owns_lock() && !release_as_.empty() && !released_ && !ops::folded_weights_need_sources(folded_)) {
+    if (lock.owns_lock() && !release_as_.empty() && !released_ && folded_.w.defined()) {
       weight_.release_values(fmt::format(
           "{} was released after batch norm was folded into it (DarknetNetwork::release_unfolded_weights, for "
           "inference only): load the model again to train, save or export it, or to change its precision or "
@@ -104,10 +104,6 @@ void ConvBlock::release_unfolded_weights(const std::string& name) {
   const std::lock_guard lock(folded_mutex_);
   if (!release_as_.empty()) return;  // asked before: the fold may already be all that is left
   release_as_ = name;
-  // A fold that still needs its sources is made again at the next forward,
-  // now keeping what a later size needs.
-  if (ops::folded_weights_need_sources(folded_)) folded_ = ops::FoldedWeights{};
-  folded_.keep_readable = true;
 }
 
 DarknetConvTensors ConvBlock::darknet_tensors(int layer_index) const {

@@ -95,10 +95,11 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
 // under spec.bf16, the type) the inference forward for inputs of x_shape
 // reads, with no plain copy: conv2d_forward then binds them without a
 // reorder. Reading its bytes from outside the seam reorders them back (under
-// bf16 they then hold the bf16-rounded values the convolution multiplies).
-// A layout oneDNN cannot reorder back (Winograd's transformed weights, which
-// the inference forward no longer asks for) would throw
-// core::BackendError on reading.
+// bf16 they then hold the bf16-rounded values the convolution multiplies),
+// so a caller may keep them as its only copy. (A primitive reading a layout
+// oneDNN cannot reorder back, Winograd's transformed weights, is refused
+// with core::BackendError; the inference forward on Winograd reads blocked
+// weights.)
 // For weights that stay fixed across many forwards (folded inference weights).
 Tensor conv2d_prepare_inference_weights(const Tensor& w, const core::Shape& x_shape, bool with_bias,
                                         const ConvSpec& spec, const ConvPostOp& post);
@@ -109,9 +110,6 @@ Tensor conv2d_prepare_inference_weights(const Tensor& w, const core::Shape& x_sh
 // another), and then the caller prepares them again.
 bool conv2d_prepared_weights_fit(const Tensor& w, const core::Shape& x_shape, bool with_bias, const ConvSpec& spec,
                                  const ConvPostOp& post);
-// Whether w's values can be read back (plain, or prepared in any layout but
-// Winograd's transformed weights), so a caller may keep w as its only copy.
-bool conv2d_prepared_weights_readable(const Tensor& w);
 // Whether a training convolution of inputs x [N,C,H,W] and weights w runs
 // on oneDNN's Winograd kernels (float32 3x3 stride-1 layers of at least 32
 // channels and 16x16 outputs, or 256 input channels and 8x8 outputs, where

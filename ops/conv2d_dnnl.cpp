@@ -338,12 +338,6 @@ bool conv2d_prepared_weights_fit(const Tensor& w, const Shape& x_shape, bool wit
   }, w);
 }
 
-bool conv2d_prepared_weights_readable(const Tensor& w) {
-  const auto layout = w.physical_layout();
-  const auto* prepared = dynamic_cast<const PreparedWeights*>(layout.get());
-  return prepared == nullptr || prepared->readable();
-}
-
 namespace {
 
 const CacheEntry& conv_backward_data_entry(const Shape& x_shape, const Shape& ws, const ConvSpec& spec,

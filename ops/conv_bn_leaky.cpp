@@ -3,7 +3,6 @@
 
 #include <bit>
 #include <cmath>
-#include <optional>
 #include <tuple>
 
 #include "core/buffer_cache.h"
@@ -32,10 +31,6 @@ std::pair<Tensor, Tensor> fold(const Tensor& w, const Tensor& b, const Tensor& g
 }
 
 }  // namespace
-
-bool folded_weights_need_sources(const FoldedWeights& f) {
-  return !f.w.defined() || (!f.plain.defined() && !backend::conv2d_prepared_weights_readable(f.w));
-}
 
 BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, const Tensor& b,
                                 const Tensor& bn_weight, const Tensor& bn_bias, const Tensor& running_mean,
@@ -74,37 +69,30 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
     // YOLOv3 forward).
     const backend::ConvPostOp leaky{.leaky = true, .slope = p.slope, .bf16_output = p.conv.bf16};
     const bool sources_changed = !f.w.defined() || f.sources != sources;
-    // A fold prepared for another input size may not be readable at this
-    // one (conv2d_prepared_weights_fit): prepare it again.
+    // A fold prepared for another input size may be held in a layout this
+    // size's primitive does not read (conv2d_prepared_weights_fit): prepare
+    // it again.
     const bool layout_stale = !sources_changed && f.fits_input != x.shape() &&
                               !backend::conv2d_prepared_weights_fit(f.w, x.shape(), true, spec, leaky);
     if (sources_changed || layout_stale) {
-      // A kept fold lives as long as the model, so its buffers are sized to
-      // it: the prepared copy always, the plain fold where it may be kept
-      // too (keep_readable, for a prepared layout that cannot be read back);
-      // elsewhere the plain fold is a temporary, free to take an idle
-      // activation's buffer.
-      std::optional<core::LongLivedBuffers> long_lived;
-      if (p.folded && f.keep_readable) long_lived.emplace();
+      // The plain fold is a temporary, free to take an idle activation's
+      // buffer; only the prepared copy below is kept.
       Tensor folded_w;
-      if (layout_stale && f.plain.defined()) {
-        folded_w = f.plain;
-      } else if (layout_stale && backend::conv2d_prepared_weights_readable(f.w)) {
+      if (layout_stale) {
         folded_w = f.w;
         (void)folded_w.raw_data();  // reorders the prepared copy back to plain values, in place
       } else {
         std::tie(folded_w, f.b) = fold<float>(w, b, bn_weight, bn_bias, running_mean, running_var, p.bn);
       }
       // A kept fold is read on every forward: hold it only in the layout
-      // (and type) the convolution reads, reordered once here.
+      // (and type) the convolution reads, reordered once here, in buffers
+      // of about its size since it lives as long as the model.
       if (p.folded) {
         const core::LongLivedBuffers prepared_copy;
         f.w = backend::conv2d_prepare_inference_weights(folded_w, x.shape(), true, spec, leaky);
       } else {
         f.w = folded_w;
       }
-      const bool keep_plain = f.keep_readable && !backend::conv2d_prepared_weights_readable(f.w);
-      f.plain = keep_plain ? folded_w : Tensor();
       f.sources = std::move(sources);
     }
     f.fits_input = x.shape();

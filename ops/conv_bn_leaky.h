@@ -36,28 +36,17 @@ namespace ops {
 // per forward, and once per such change of input size.
 //
 // A fold whose prepared layout no longer fits a new input size is prepared
-// again from its own values when they can be read back (every layout the
-// inference forward asks for), without reading the sources; from `plain`
-// when kept; else folded again from the sources.
+// again from its own values, read back (every layout the inference forward
+// asks for can be: conv2d_prepare_inference_weights), without reading the
+// sources; so once a fold exists (w defined) its unfolded sources may be
+// released.
 struct FoldedWeights {
   Tensor w, b;
   std::vector<std::pair<const void*, std::uint64_t>> sources;
   // The input shape w was last known to fit: the layout check runs only
   // when the input shape changes, not on every forward.
   core::Shape fits_input;
-  // Set by a caller that will release the unfolded weights (inference-only
-  // use): a fold held in a layout whose values cannot be read back (such as
-  // Winograd's transformed weights, which inference no longer asks for)
-  // then keeps its plain folded weights in `plain`, so a later input size
-  // never needs the sources again. Check folded_weights_need_sources()
-  // before releasing them.
-  bool keep_readable = false;
-  Tensor plain;
 };
-
-// Whether f still needs its sources to serve another input size: false once
-// it holds readable folded values (in w, or in plain).
-bool folded_weights_need_sources(const FoldedWeights& f);
 
 struct ConvBnLeakyParams {
   Conv2dParams conv;

@@ -29,22 +29,21 @@ void reorder_now(memory from, memory to, const char* what) {
 memory PreparedWeights::mem() const { return {want_, context().engine(), buffer_.data}; }
 
 PreparedWeights::PreparedWeights(const memory& plain, const memory::desc& want)
-    : plain_(plain.get_desc()), want_(want), buffer_(ScratchPool::acquire(want.get_size())) {
+    : plain_(plain.get_desc()), want_(want) {
+  // oneDNN reorders into Winograd's transformed weights, never out of them.
+  if (want_.data.format_kind == dnnl_format_kind_wino) {
+    throw core::BackendError(fmt::format(
+        "prepare convolution weights {}: the primitive reads Winograd's transformed weights, which cannot be read "
+        "back as plain values; inference primitives on Winograd are expected to read blocked weights",
+        core::shape_str(plain_.dims())));
+  }
+  buffer_ = ScratchPool::acquire(want.get_size());
   reorder_now(plain, mem(), "prepare convolution weights");
 }
 
 PreparedWeights::~PreparedWeights() { ScratchPool::release(buffer_); }
 
-// oneDNN reorders into Winograd's transformed weights, never out of them.
-bool PreparedWeights::readable() const { return want_.data.format_kind != dnnl_format_kind_wino; }
-
 void PreparedWeights::materialize(void* plain) const {
-  if (!readable()) {
-    throw core::BackendError(fmt::format(
-        "prepared convolution weights {} are held as Winograd's transformed weights, which cannot be read back as "
-        "plain values; prepare them again from the plain weights instead",
-        core::shape_str(plain_.dims())));
-  }
   reorder_now(mem(), memory(plain_, context().engine(), plain), "prepared weights to plain");
 }
 

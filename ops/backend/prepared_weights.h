@@ -3,9 +3,10 @@
 // its weights once instead of on every forward. The tensor holding them has
 // no plain bytes until code outside the seam reads it; then the prepared
 // copy is reordered back to row-major float32 (core::Storage's physical
-// layout protocol), except Winograd's transformed weights, which oneDNN
-// cannot reorder back: reading those throws core::BackendError (the fused
-// block folds and prepares them again from the model's weights instead).
+// layout protocol). A caller may therefore keep them as its only copy
+// (ops::FoldedWeights), so a layout oneDNN cannot reorder back, Winograd's
+// transformed weights, is refused when they are made: the inference
+// forward asks for ordinary blocked weights on Winograd too.
 // Internal to the seam (includes dnnl.hpp).
 #pragma once
 
@@ -25,13 +26,11 @@ class PreparedWeights final : public core::PhysicalLayout {
   ~PreparedWeights() override;
   void materialize(void* plain) const override;
   memory mem() const;
-  // Whether materialize() can give the values back (all but Winograd's).
-  bool readable() const;
 
  private:
   memory::desc plain_;
   memory::desc want_;
-  ScratchPool::Buffer buffer_;
+  ScratchPool::Buffer buffer_{nullptr, 0};
 };
 
 }  // namespace ops::backend
