@@ -76,7 +76,7 @@ BatchNorm2dResult conv_bn_leaky(Tape& tape, const Tensor& x, const Tensor& w, co
                               !backend::conv2d_prepared_weights_fit(f.w, x.shape(), true, spec, leaky);
     if (sources_changed || layout_stale) {
       // The plain fold is a temporary, free to take an idle activation's
-      // buffer; only the prepared copy below is kept.
+      // buffer; of the weights, only the prepared copy below is kept.
       Tensor folded_w;
       if (layout_stale) {
         folded_w = f.w;

@@ -30,10 +30,10 @@ namespace ops {
 
 // The fused path's folded weights, kept by the caller between calls and
 // recomputed only when a source tensor (w, b, gamma, beta, running mean and
-// variance) changed storage or version, or when an input of another size
-// reads another weights layout (conv2d_prepared_weights_fit; Winograd
-// layers): a model run many times in evaluation folds once instead of once
-// per forward, and once per such change of input size.
+// variance) changed storage or version, and prepared again when an input of
+// another size reads another weights layout (conv2d_prepared_weights_fit: a
+// layer that runs direct at one size and on Winograd at another): a model
+// run many times in evaluation folds once instead of once per forward.
 //
 // A fold whose prepared layout no longer fits a new input size is prepared
 // again from its own values, read back (every layout the inference forward

@@ -38,7 +38,12 @@ PreparedWeights::PreparedWeights(const memory& plain, const memory::desc& want)
         core::shape_str(plain_.dims())));
   }
   buffer_ = ScratchPool::acquire(want.get_size());
-  reorder_now(plain, mem(), "prepare convolution weights");
+  try {
+    reorder_now(plain, mem(), "prepare convolution weights");
+  } catch (...) {
+    ScratchPool::release(buffer_);  // the destructor of an unfinished object does not run
+    throw;
+  }
 }
 
 PreparedWeights::~PreparedWeights() { ScratchPool::release(buffer_); }

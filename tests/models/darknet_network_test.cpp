@@ -127,7 +127,8 @@ num=3
 )";
 
 // After release_unfolded_weights the folded blocks' weights are gone, yet
-// every input size (one that changes the Winograd layout included) gives
+// every input size (one whose second layer runs on Winograd where the
+// others run direct, which reads another weights layout, included) gives
 // the heads of a twin that kept them, bit for bit; reading a released
 // weight, or training, throws an error naming it; the head conv, which
 // does not fold, keeps its weights.

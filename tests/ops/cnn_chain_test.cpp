@@ -254,11 +254,12 @@ TEST(FusedBlock, KeptWinogradFoldFollowsANewInputSize) {
 // A kept fold never needs its sources again: released after the first
 // forward, the unfolded weights are not read when a new input size changes
 // the primitive. 24x24 outputs run direct, 28x28 on Winograd where the CPU
-// has it (26x26 is the floor), so the sequence 24, 28, 24 prepares the fold
-// again from its own read-back values (inference Winograd reads ordinary
-// blocked weights, which read back). Every step equals, bit for bit, a twin
-// whose sources stay, and the float64 block; the fold reads back as the
-// twin's.
+// has it (26x26 is the floor), and the two read different weight layouts,
+// so the sequence 24, 28, 24 prepares the fold again, twice, from its own
+// read-back values (inference Winograd reads ordinary blocked weights,
+// which read back); the test requires that it did. Every step equals, bit
+// for bit, a twin whose sources stay, and the float64 block; the fold reads
+// back as the twin's.
 TEST(FusedBlock, AFoldKeptReadableServesEverySizeWithoutItsSources) {
   const Tensor w = rand64({32, 32, 3, 3}, 2, -0.2, 0.2);
   const Tensor gamma = rand64({32}, 3, 0.5, 1.5), beta = rand64({32}, 4);
@@ -270,10 +271,18 @@ TEST(FusedBlock, AFoldKeptReadableServesEverySizeWithoutItsSources) {
   const ConvBnLeakyParams released_p{{.pad = 1}, {.training = false}, 0.1, &readable};
   const ConvBnLeakyParams twin_p{{.pad = 1}, {.training = false}, 0.1, &twin};
   const ConvBnLeakyParams plain{{.pad = 1}, {.training = false}, 0.1};
+  const backend::ConvSpec spec{.stride = 1, .pad = 1};
+  const backend::ConvPostOp leaky{true, 0.1};
+  int prepared_again = 0;
   Tape tape(Tape::Mode::inference);
   for (std::int64_t side : {24, 28, 24}) {
     const Tensor x = rand64({1, 32, side, side}, 20 + side);
+    const bool layout_changes =
+        readable.w.defined() && !backend::conv2d_prepared_weights_fit(readable.w, x.shape(), true, spec, leaky);
+    const void* before = readable.w.defined() ? readable.w.storage().get() : nullptr;
     const Tensor y = conv_bn_leaky(tape, f32(x), w_released, {}, gamma32, beta32, mean32, var32, released_p).y;
+    EXPECT_EQ(before != nullptr && readable.w.storage().get() != before, layout_changes) << side << "x" << side;
+    prepared_again += layout_changes ? 1 : 0;
     const Tensor y_twin = conv_bn_leaky(tape, f32(x), w_kept, {}, gamma32, beta32, mean32, var32, twin_p).y;
     EXPECT_EQ(y.to_double_vector(), y_twin.to_double_vector()) << side << "x" << side;
     EXPECT_LE(rel_err(y, conv_bn_leaky(tape, x, w, {}, gamma, beta, mean, var, plain).y), 1e-4);
@@ -283,6 +292,10 @@ TEST(FusedBlock, AFoldKeptReadableServesEverySizeWithoutItsSources) {
   EXPECT_THROW((void)w_released.data<float>(), core::Error);
   // Read last: reading turns the prepared copy into plain values.
   EXPECT_EQ(readable.w.to_double_vector(), twin.w.to_double_vector());
+  if (!backend::conv2d_trains_on_winograd({1, 32, 28, 28}, {32, 32, 3, 3}, spec)) {
+    GTEST_SKIP() << "no Winograd on this CPU: every size reads one layout";
+  }
+  EXPECT_EQ(prepared_again, 2) << "24 -> 28 and 28 -> 24 read other layouts";
 }
 
 TEST(FusedBlock, RecordingTapeGivesGradientsAndRunningStats) {
