@@ -158,6 +158,7 @@ TEST_F(Trainer, EarlyStoppingEndsAPlateauedRunAsFinished) {
   c.train.patience = 2;
   c.eval.interval = 1;
   c.checkpoint.interval = 1000;
+  c.log.plot_interval = 1000;  // plots at the end only: redrawing them every 3 steps was most of the time
   const std::string run = (dir_ / "run").string();
   TrainOptions o{.run_dir = run};
   o.evaluate = scripted_scores({0.3, 0.5, 0.45, 0.5, 0.9});  // best at 12, then 18 and 24 are no better
