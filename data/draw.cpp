@@ -25,21 +25,73 @@ void draw_box(const Canvas& canvas, const LabelledBox& item, const LabelStyle& s
   cairo_stroke(cr);
 }
 
-void draw_label(const Canvas& canvas, const LabelledBox& item, const LabelStyle& style) {
-  if (item.text.empty()) return;
+// Where a label goes on the picture, in pixels.
+struct LabelRect {
+  double x = 0, y = 0, w = 0, h = 0;
+};
+
+// The area of `r` that the labels placed before it would share with it.
+double covered_area(const LabelRect& r, const std::vector<LabelRect>& placed) {
+  double area = 0;
+  for (const LabelRect& p : placed) {
+    const double w = std::min(r.x + r.w, p.x + p.w) - std::max(r.x, p.x);
+    const double h = std::min(r.y + r.h, p.y + p.h) - std::max(r.y, p.y);
+    if (w > 0 && h > 0) area += w * h;
+  }
+  return area;
+}
+
+// A label's place: above its box when it fits, else inside its top edge;
+// never off the picture. Where that covers a label placed before (two
+// classes found on one object give boxes with about the same corner), the
+// label moves to just above or just below one of the labels in its way:
+// the nearest free place away from its box first, then the nearest towards
+// it; with none free on the picture, the place among those that covers
+// the least of the labels before it.
+LabelRect place_label(const Canvas& canvas, const Box& box, double label_w, double label_h,
+                      const std::vector<LabelRect>& placed) {
+  const double max_y = std::max(0.0, canvas.height() - label_h);
+  double y = box.y1 - label_h;
+  if (y < 0) y = std::max(0.0, double(box.y1));
+  const LabelRect first{std::clamp(double(box.x1), 0.0, std::max(0.0, canvas.width() - label_w)),
+                        std::min(y, max_y), label_w, label_h};
+  std::vector<double> candidates{first.y};
+  for (const LabelRect& p : placed) {
+    if (p.x >= first.x + first.w || first.x >= p.x + p.w) continue;  // not in the way at any height
+    candidates.push_back(p.y - label_h);
+    candidates.push_back(p.y + p.h);
+  }
+  // Away from the box first: up from a label above it, down from one
+  // inside it, so stacked labels cover as little of the object as they can.
+  const bool above_box = first.y + label_h <= box.y1;
+  const auto away = [&](double c) { return above_box ? c <= first.y : c >= first.y; };
+  std::stable_sort(candidates.begin(), candidates.end(), [&](double a, double b) {
+    if (away(a) != away(b)) return away(a);
+    return std::abs(a - first.y) < std::abs(b - first.y);
+  });
+  // The first free place, else the one that covers the least of the others.
+  LabelRect best = first;
+  double best_covered = covered_area(first, placed);
+  for (const double candidate : candidates) {
+    if (candidate < 0 || candidate > max_y) continue;
+    LabelRect moved = first;
+    moved.y = candidate;
+    const double covered = covered_area(moved, placed);
+    if (covered == 0) return moved;
+    if (covered < best_covered) {
+      best = moved;
+      best_covered = covered;
+    }
+  }
+  return best;
+}
+
+void draw_label(const Canvas& canvas, const LabelledBox& item, const LabelRect& at, double pad) {
   const Rgb colour = class_colour(item.label);
-  const TextSize size = canvas.measure(item.text);
-  const double pad = std::round(style.font_px * 0.25);
-  const double label_w = size.width + 2 * pad, label_h = size.height() + pad;
-  // Above the box when it fits, else inside its top edge; never off the picture.
-  double y = item.box.y1 - label_h;
-  if (y < 0) y = std::max(0.0, double(item.box.y1));
-  y = std::min(y, canvas.height() - label_h);
-  const double x = std::clamp(double(item.box.x1), 0.0, std::max(0.0, canvas.width() - label_w));
   canvas.set_colour(colour);
-  canvas.fill_rect(x, y, label_w, label_h);
+  canvas.fill_rect(at.x, at.y, at.w, at.h);
   canvas.set_colour(text_colour_on(colour));
-  canvas.text_at(x + pad, y + pad / 2, item.text);
+  canvas.text_at(at.x + pad, at.y + pad / 2, item.text);
 }
 
 }  // namespace
@@ -63,11 +115,24 @@ void draw_labelled_boxes(Image& image, const std::vector<LabelledBox>& boxes) {
   const Canvas canvas(image);
   const LabelStyle style = label_style_for(image.width, image.height);
   canvas.set_font(style.font_px, true);
-  // Every box line first, then the labels, so no line crosses a label; the
-  // labels in reverse, so the first box's (the best score's, as detections
-  // come) ends on top where two overlap.
-  for (const LabelledBox& b : boxes) draw_box(canvas, b, style);
-  for (auto b = boxes.rbegin(); b != boxes.rend(); ++b) draw_label(canvas, *b, style);
+  // Every box line first, then the labels, so no line crosses a label. The
+  // boxes come most important first (detections: best score first): lines
+  // and labels are drawn in reverse, so the first ends on top, and labels
+  // are placed in order, so the first keeps its place and later ones move
+  // clear of it.
+  for (auto b = boxes.rbegin(); b != boxes.rend(); ++b) draw_box(canvas, *b, style);
+  const double pad = std::round(style.font_px * 0.25);
+  std::vector<LabelRect> placed(boxes.size());
+  std::vector<LabelRect> taken;
+  for (std::size_t i = 0; i < boxes.size(); ++i) {
+    if (boxes[i].text.empty()) continue;
+    const TextSize size = canvas.measure(boxes[i].text);
+    placed[i] = place_label(canvas, boxes[i].box, size.width + 2 * pad, size.height() + pad, taken);
+    taken.push_back(placed[i]);
+  }
+  for (std::size_t i = boxes.size(); i-- > 0;) {
+    if (!boxes[i].text.empty()) draw_label(canvas, boxes[i], placed[i], pad);
+  }
   image = canvas.to_image();
 }
 

@@ -35,7 +35,10 @@ LabelStyle label_style_for(int width, int height);
 
 // Each box outlined in its class colour, with its text on a filled label of
 // the same colour just above the box (inside it when there is no room above),
-// kept inside the picture. Boxes are drawn in order, so later ones end on top.
+// kept inside the picture. `boxes` come most important first (detections:
+// best score first): an earlier box's outline and label end on top of a
+// later one's, and a label that would cover an earlier label moves up or
+// down, clear of it, when the picture has room.
 void draw_labelled_boxes(Image& image, const std::vector<LabelledBox>& boxes);
 
 // Tiles of equal size in rows of `cols`, separated by `pad` gray pixels.

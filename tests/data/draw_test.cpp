@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace data {
 namespace {
@@ -70,6 +72,51 @@ TEST(Draw, NoBoxLineCrossesALabel) {
   }
   EXPECT_GT(fill_pixels, 10);
   EXPECT_EQ(line_pixels, 0) << "the second box's line is drawn over the first box's label";
+}
+
+// Rows of column x above row `end` whose pixel has the colour.
+int rows_of_colour(const Image& image, int x, int end, Rgb colour, int* first_row, int* last_row) {
+  int rows = 0;
+  *first_row = image.height;
+  *last_row = -1;
+  for (int y = 0; y < end; ++y) {
+    if (!near(image.at(x, y), colour, 2)) continue;
+    ++rows;
+    *first_row = std::min(*first_row, y);
+    *last_row = std::max(*last_row, y);
+  }
+  return rows;
+}
+
+TEST(Draw, TwoClassesOnOneObjectKeepBothLabelsInSight) {
+  // Two classes found on one object: boxes with about the same corner. The
+  // second label goes just above the first instead of under it.
+  Image image(240, 180, 0.0f);
+  draw_labelled_boxes(image, {{Box{40, 70, 160, 150}, 0, box_label("star", 0.97)},
+                              {Box{41, 71, 159, 150}, 1, box_label("moon", 0.41)}});
+  int first_top = 0, first_bottom = 0, second_top = 0, second_bottom = 0;
+  const int x = 42, end = 70;  // in both labels' left margins, above the boxes' lines
+  EXPECT_GE(rows_of_colour(image, x, end, class_colour(0), &first_top, &first_bottom), 12);
+  EXPECT_GE(rows_of_colour(image, x, end, class_colour(1), &second_top, &second_bottom), 12)
+      << "the second label is hidden under the first";
+  EXPECT_LT(second_bottom, first_top) << "the second label is stacked above the first";
+  EXPECT_LT(first_top, 70) << "the first label keeps its place above its box";
+}
+
+TEST(Draw, LabelsWithNoFreePlaceLeftKeepTheFirstOnTop) {
+  // More coincident boxes than the picture has rows of labels for: every
+  // label is drawn somewhere on the picture, and the first stays on top at
+  // its own place, inside its box at the picture's top edge.
+  Image image(120, 40, 0.0f);
+  std::vector<LabelledBox> boxes;
+  for (int i = 0; i < 6; ++i) boxes.push_back({Box{10, 0, 110, 40}, i, box_label("star", 0.9 - 0.1 * i)});
+  draw_labelled_boxes(image, boxes);
+  int top = 0, bottom = 0;
+  const int end = 37;  // above the boxes' bottom lines
+  EXPECT_GE(rows_of_colour(image, 20, end, class_colour(0), &top, &bottom), 12);
+  EXPECT_LE(top, 1) << "the first label left its place";
+  EXPECT_GE(rows_of_colour(image, 20, end, class_colour(1), &top, &bottom), 12)
+      << "the second found the free place below";
 }
 
 TEST(Draw, LabelStyleKeepsTextReadableOnSmallAndLargePictures) {

@@ -149,11 +149,12 @@ models::Model model_for_config(const DetectArgs& args, std::ostream& out) {
 
 void draw_detections(data::Image& image, const std::vector<models::ImageDetection>& dets,
                      const std::vector<std::string>& names) {
-  // Lowest scores first so the best boxes end up on top.
+  // Best score first (as the detections come), so the best boxes' labels
+  // keep their places and end on top.
   std::vector<data::LabelledBox> boxes;
-  for (auto it = dets.rbegin(); it != dets.rend(); ++it) {
-    boxes.push_back({data::Box{it->x1, it->y1, it->x2, it->y2}, it->label,
-                     data::box_label(names[static_cast<std::size_t>(it->label)], it->score)});
+  for (const models::ImageDetection& d : dets) {
+    boxes.push_back(
+        {data::Box{d.x1, d.y1, d.x2, d.y2}, d.label, data::box_label(names[static_cast<std::size_t>(d.label)], d.score)});
   }
   data::draw_labelled_boxes(image, boxes);
 }
