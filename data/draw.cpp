@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace data {
 
@@ -25,11 +26,6 @@ void draw_box(const Canvas& canvas, const LabelledBox& item, const LabelStyle& s
   cairo_stroke(cr);
 }
 
-// Where a label goes on the picture, in pixels.
-struct LabelRect {
-  double x = 0, y = 0, w = 0, h = 0;
-};
-
 // The area of `r` that the labels placed before it would share with it.
 double covered_area(const LabelRect& r, const std::vector<LabelRect>& placed) {
   double area = 0;
@@ -39,51 +35,6 @@ double covered_area(const LabelRect& r, const std::vector<LabelRect>& placed) {
     if (w > 0 && h > 0) area += w * h;
   }
   return area;
-}
-
-// A label's place: above its box when it fits, else inside its top edge;
-// never off the picture. Where that covers a label placed before (two
-// classes found on one object give boxes with about the same corner), the
-// label moves to just above or just below one of the labels in its way:
-// the nearest free place away from its box first, then the nearest towards
-// it; with none free on the picture, the place among those that covers
-// the least of the labels before it.
-LabelRect place_label(const Canvas& canvas, const Box& box, double label_w, double label_h,
-                      const std::vector<LabelRect>& placed) {
-  const double max_y = std::max(0.0, canvas.height() - label_h);
-  double y = box.y1 - label_h;
-  if (y < 0) y = std::max(0.0, double(box.y1));
-  const LabelRect first{std::clamp(double(box.x1), 0.0, std::max(0.0, canvas.width() - label_w)),
-                        std::min(y, max_y), label_w, label_h};
-  std::vector<double> candidates{first.y};
-  for (const LabelRect& p : placed) {
-    if (p.x >= first.x + first.w || first.x >= p.x + p.w) continue;  // not in the way at any height
-    candidates.push_back(p.y - label_h);
-    candidates.push_back(p.y + p.h);
-  }
-  // Away from the box first: up from a label above it, down from one
-  // inside it, so stacked labels cover as little of the object as they can.
-  const bool above_box = first.y + label_h <= box.y1;
-  const auto away = [&](double c) { return above_box ? c <= first.y : c >= first.y; };
-  std::stable_sort(candidates.begin(), candidates.end(), [&](double a, double b) {
-    if (away(a) != away(b)) return away(a);
-    return std::abs(a - first.y) < std::abs(b - first.y);
-  });
-  // The first free place, else the one that covers the least of the others.
-  LabelRect best = first;
-  double best_covered = covered_area(first, placed);
-  for (const double candidate : candidates) {
-    if (candidate < 0 || candidate > max_y) continue;
-    LabelRect moved = first;
-    moved.y = candidate;
-    const double covered = covered_area(moved, placed);
-    if (covered == 0) return moved;
-    if (covered < best_covered) {
-      best = moved;
-      best_covered = covered;
-    }
-  }
-  return best;
 }
 
 void draw_label(const Canvas& canvas, const LabelledBox& item, const LabelRect& at, double pad) {
@@ -110,6 +61,47 @@ LabelStyle label_style_for(int width, int height) {
   return {std::max(12.0, std::round(side / 32)), std::max(2.0, std::round(side / 300))};
 }
 
+LabelRect place_label(int picture_width, int picture_height, const Box& box, double label_w, double label_h,
+                      const std::vector<LabelRect>& placed) {
+  const double max_y = std::max(0.0, picture_height - label_h);
+  double y = box.y1 - label_h;
+  const bool above_box = y >= 0;
+  if (!above_box) y = std::max(0.0, double(box.y1));
+  const LabelRect first{std::clamp(double(box.x1), 0.0, std::max(0.0, picture_width - label_w)),
+                        std::min(y, max_y), label_w, label_h};
+  // Drawing stays quick when --max-dets 0 keeps thousands of boxes: the
+  // search is quadratic in the labels before it.
+  if (placed.size() >= kMaxMovedLabels) return first;
+  std::vector<double> candidates{first.y};
+  for (const LabelRect& p : placed) {
+    if (p.x >= first.x + first.w || first.x >= p.x + p.w) continue;  // not in the way at any height
+    candidates.push_back(p.y - label_h);
+    candidates.push_back(p.y + p.h);
+  }
+  // Away from the box first: up from a label above it, so stacked labels
+  // stay off the object; down from one inside it (no room above).
+  const auto away = [&](double c) { return above_box ? c <= first.y : c >= first.y; };
+  std::stable_sort(candidates.begin(), candidates.end(), [&](double a, double b) {
+    if (away(a) != away(b)) return away(a);
+    return std::abs(a - first.y) < std::abs(b - first.y);
+  });
+  // The first free place, else the one that covers the least of the others.
+  LabelRect best = first;
+  double best_covered = covered_area(first, placed);
+  for (const double candidate : candidates) {
+    if (candidate < 0 || candidate > max_y) continue;
+    LabelRect moved = first;
+    moved.y = candidate;
+    const double covered = covered_area(moved, placed);
+    if (covered == 0) return moved;
+    if (covered < best_covered) {
+      best = moved;
+      best_covered = covered;
+    }
+  }
+  return best;
+}
+
 void draw_labelled_boxes(Image& image, const std::vector<LabelledBox>& boxes) {
   if (boxes.empty()) return;
   const Canvas canvas(image);
@@ -127,7 +119,7 @@ void draw_labelled_boxes(Image& image, const std::vector<LabelledBox>& boxes) {
   for (std::size_t i = 0; i < boxes.size(); ++i) {
     if (boxes[i].text.empty()) continue;
     const TextSize size = canvas.measure(boxes[i].text);
-    placed[i] = place_label(canvas, boxes[i].box, size.width + 2 * pad, size.height() + pad, taken);
+    placed[i] = place_label(canvas.width(), canvas.height(), boxes[i].box, size.width + 2 * pad, size.height() + pad, taken);
     taken.push_back(placed[i]);
   }
   for (std::size_t i = boxes.size(); i-- > 0;) {
@@ -168,15 +160,20 @@ Image render_batch_row(const Batch& batch, int row, const NormalizeParams& norma
   const float* box = batch.gt_box.data<float>() + row * B * 4;
   const std::int32_t* label = batch.gt_label.data<std::int32_t>() + row * B;
   const float* score = batch.gt_score.data<float>() + row * B;
-  std::vector<LabelledBox> boxes;
+  std::vector<std::pair<float, LabelledBox>> scored;
   for (std::int64_t t = 0; t < B; ++t) {
     const float* b = box + t * 4;
     if (b[2] < 1e-6f || b[3] < 1e-6f) continue;  // padding row
     const Box px{(b[0] - b[2] / 2) * S, (b[1] - b[3] / 2) * S, (b[0] + b[2] / 2) * S, (b[1] + b[3] / 2) * S};
     const auto k = static_cast<std::size_t>(label[t]);
     const std::string name = k < class_names.size() ? class_names[k] : std::to_string(label[t]);
-    boxes.push_back({px, label[t], box_label(name, score[t])});
+    scored.push_back({score[t], {px, label[t], box_label(name, score[t])}});
   }
+  // Most important first, as draw_labelled_boxes wants: the higher mixup
+  // weight first (a sample's boxes come before its mixup partner's).
+  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<LabelledBox> boxes;
+  for (auto& entry : scored) boxes.push_back(std::move(entry.second));
   draw_labelled_boxes(im, boxes);
   return im;
 }

@@ -3,6 +3,7 @@
 // (data/canvas.h) so labels are real text in a real font.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,27 @@ struct LabelStyle {
   double line_width = 2;
 };
 LabelStyle label_style_for(int width, int height);
+
+// Where a label goes on the picture, in pixels.
+struct LabelRect {
+  double x = 0, y = 0, w = 0, h = 0;
+};
+
+// Labels placed after this many keep their first place.
+inline constexpr std::size_t kMaxMovedLabels = 200;
+
+// The place of a label of label_w x label_h for `box`, given the labels
+// placed before it: above the box when it fits, else inside its top edge;
+// never below or right of the picture (a label wider or taller than the
+// picture starts at its left or top edge). Where that covers a label placed
+// before (two classes found on one object give boxes with about the same
+// corner), it moves to just above or just below a label in its way: the
+// nearest free place away from its box first (up from a label above the
+// box, down from one inside it), then the nearest towards it; with no free
+// place, the one among those that covers the least of the labels before
+// it. Labels move only up and down.
+LabelRect place_label(int picture_width, int picture_height, const Box& box, double label_w, double label_h,
+                      const std::vector<LabelRect>& placed);
 
 // Each box outlined in its class colour, with its text on a filled label of
 // the same colour just above the box (inside it when there is no room above),

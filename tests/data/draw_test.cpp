@@ -99,24 +99,62 @@ TEST(Draw, TwoClassesOnOneObjectKeepBothLabelsInSight) {
   EXPECT_GE(rows_of_colour(image, x, end, class_colour(0), &first_top, &first_bottom), 12);
   EXPECT_GE(rows_of_colour(image, x, end, class_colour(1), &second_top, &second_bottom), 12)
       << "the second label is hidden under the first";
-  EXPECT_LT(second_bottom, first_top) << "the second label is stacked above the first";
-  EXPECT_LT(first_top, 70) << "the first label keeps its place above its box";
+  EXPECT_EQ(first_bottom, 69) << "the first label left its place just above its box";
+  // Directly above it (the row between may be shared by both labels' edges).
+  EXPECT_GE(first_top - second_bottom, 1);
+  EXPECT_LE(first_top - second_bottom, 2) << "the second label is not stacked on the first";
 }
 
 TEST(Draw, LabelsWithNoFreePlaceLeftKeepTheFirstOnTop) {
-  // More coincident boxes than the picture has rows of labels for: every
-  // label is drawn somewhere on the picture, and the first stays on top at
-  // its own place, inside its box at the picture's top edge.
+  // More coincident boxes than the picture has rows of labels for: the
+  // first label stays on top at its own place, inside its box at the
+  // picture's top edge, and the second takes the one free place, below it.
   Image image(120, 40, 0.0f);
   std::vector<LabelledBox> boxes;
   for (int i = 0; i < 6; ++i) boxes.push_back({Box{10, 0, 110, 40}, i, box_label("star", 0.9 - 0.1 * i)});
   draw_labelled_boxes(image, boxes);
-  int top = 0, bottom = 0;
-  const int end = 37;  // above the boxes' bottom lines
-  EXPECT_GE(rows_of_colour(image, 20, end, class_colour(0), &top, &bottom), 12);
-  EXPECT_LE(top, 1) << "the first label left its place";
-  EXPECT_GE(rows_of_colour(image, 20, end, class_colour(1), &top, &bottom), 12)
-      << "the second found the free place below";
+  const int x = 12, end = 37;  // the labels' left margin, right of the box lines and above their bottoms
+  int first_top = 0, first_bottom = 0, second_top = 0, second_bottom = 0;
+  EXPECT_GE(rows_of_colour(image, x, end, class_colour(0), &first_top, &first_bottom), 12);
+  EXPECT_EQ(first_top, 0) << "the first label left its place";
+  EXPECT_GE(rows_of_colour(image, x, end, class_colour(1), &second_top, &second_bottom), 12)
+      << "the second did not find the free place below";
+  EXPECT_GE(second_top - first_bottom, 1);
+  EXPECT_LE(second_top - first_bottom, 2) << "the second label is not directly below the first";
+}
+
+// place_label on its own: exact places, whatever the font.
+TEST(PlaceLabel, MovesAwayFromItsBoxToTheNearestFreePlace) {
+  const Box box{0, 50, 60, 90};  // room above: the label's first place is y 40
+  EXPECT_EQ(place_label(100, 100, box, 50, 10, {}).y, 40);
+  EXPECT_EQ(place_label(100, 100, box, 50, 10, {{0, 40, 50, 10}}).y, 30) << "up, away from the box";
+  EXPECT_EQ(place_label(100, 100, box, 50, 10, {{0, 40, 50, 10}, {0, 30, 50, 10}}).y, 20);
+  // No room above the highest: towards the box, just below the label in the way.
+  EXPECT_EQ(place_label(100, 100, box, 50, 10, {{0, 40, 50, 10}, {0, 30, 50, 10}, {0, 0, 50, 30}}).y, 50);
+  // A label beside it is not in the way.
+  EXPECT_EQ(place_label(100, 100, box, 50, 10, {{50, 40, 50, 10}}).y, 40);
+}
+
+TEST(PlaceLabel, InsideItsBoxItMovesDown) {
+  const Box box{0, 0, 60, 90};  // no room above: inside the box's top edge, y 0
+  EXPECT_EQ(place_label(100, 100, box, 50, 10, {{10, 0, 50, 10}}).y, 10);
+}
+
+TEST(PlaceLabel, WithNoFreePlaceItCoversTheLeastOfTheOthers) {
+  // A 30-px picture: rows 0-10 and 10-20 are taken whole, 20-30 half.
+  const Box box{0, 0, 50, 30};
+  const std::vector<LabelRect> placed{{0, 0, 50, 10}, {0, 10, 50, 10}, {25, 20, 50, 10}};
+  const LabelRect at = place_label(100, 30, box, 50, 10, placed);
+  EXPECT_EQ(at.y, 20);
+  EXPECT_EQ(at.x, 0);
+}
+
+TEST(PlaceLabel, StaysOnThePictureAndStopsMovingPastTheCap) {
+  EXPECT_EQ(place_label(100, 100, Box{90, 95, 100, 100}, 50, 10, {}).x, 50) << "left of the right edge";
+  EXPECT_EQ(place_label(40, 8, Box{0, 0, 40, 8}, 50, 10, {}).x, 0) << "wider than the picture: its left edge";
+  EXPECT_EQ(place_label(40, 8, Box{0, 0, 40, 8}, 50, 10, {}).y, 0) << "taller than the picture: its top edge";
+  const std::vector<LabelRect> pile(kMaxMovedLabels, LabelRect{0, 40, 50, 10});
+  EXPECT_EQ(place_label(100, 100, Box{0, 50, 60, 90}, 50, 10, pile).y, 40);
 }
 
 TEST(Draw, LabelStyleKeepsTextReadableOnSmallAndLargePictures) {
