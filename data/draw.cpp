@@ -114,17 +114,16 @@ void draw_labelled_boxes(Image& image, const std::vector<LabelledBox>& boxes) {
   // clear of it.
   for (auto b = boxes.rbegin(); b != boxes.rend(); ++b) draw_box(canvas, *b, style);
   const double pad = std::round(style.font_px * 0.25);
-  std::vector<LabelRect> placed(boxes.size());
-  std::vector<LabelRect> taken;
-  for (std::size_t i = 0; i < boxes.size(); ++i) {
-    if (boxes[i].text.empty()) continue;
-    const TextSize size = canvas.measure(boxes[i].text);
-    placed[i] = place_label(canvas.width(), canvas.height(), boxes[i].box, size.width + 2 * pad, size.height() + pad, taken);
-    taken.push_back(placed[i]);
+  std::vector<const LabelledBox*> labelled;  // the boxes with a text, in order
+  std::vector<LabelRect> placed;             // their labels' places
+  for (const LabelledBox& b : boxes) {
+    if (b.text.empty()) continue;
+    const TextSize size = canvas.measure(b.text);
+    const double w = size.width + 2 * pad, h = size.height() + pad;
+    placed.push_back(place_label(canvas.width(), canvas.height(), b.box, w, h, placed));
+    labelled.push_back(&b);
   }
-  for (std::size_t i = boxes.size(); i-- > 0;) {
-    if (!boxes[i].text.empty()) draw_label(canvas, boxes[i], placed[i], pad);
-  }
+  for (std::size_t i = placed.size(); i-- > 0;) draw_label(canvas, *labelled[i], placed[i], pad);
   image = canvas.to_image();
 }
 
